@@ -1,0 +1,194 @@
+"""A real ``jupyter server`` (or ``jupyter lab``) process with the extension, for tests.
+
+Each server gets private tier directories, runtime and config dirs, so tests never share state
+and never leave anything in /dev/shm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RunningServer:
+    """A live server: where it listens, its token, and the directories it owns."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    token: str
+    base_url: str
+    root_dir: Path
+    memory_dir: Path
+    disk_dir: Path
+    runtime_dir: Path
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.base_url}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        auth: bool = True,
+        timeout: float = 30.0,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One HTTP request relative to base_url; returns (status, headers, body), never raises
+        for HTTP errors and never follows redirects."""
+        hdrs = dict(headers or {})
+        if auth:
+            hdrs.setdefault("Authorization", f"token {self.token}")
+        req = urllib.request.Request(
+            self.url + path.lstrip("/"), data=body, method=method, headers=hdrs
+        )
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            with opener.open(req, timeout=timeout) as resp:
+                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
+
+    def api(self, method: str, path: str, payload: Any = None) -> Any:
+        body = None if payload is None else json.dumps(payload).encode()
+        status, _, data = self.request(
+            method, path, body=body, headers={"Content-Type": "application/json"}
+        )
+        if status >= 400:
+            raise AssertionError(f"{method} {path} -> {status}: {data[:500]!r}")
+        return json.loads(data) if data else None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+@contextmanager
+def jupyter_server(
+    tmp_path: Path,
+    *,
+    app: str = "server",
+    base_url: str = "/",
+    extra_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    memory_dir: Path | None = None,
+    disk_dir: Path | None = None,
+) -> Iterator[RunningServer]:
+    """Start ``jupyter <app>`` with the extension on a free loopback port; stop it afterwards."""
+    tag = secrets.token_hex(4)
+    root_dir = tmp_path / f"root-{tag}"
+    runtime_dir = tmp_path / f"runtime-{tag}"
+    config_dir = tmp_path / f"config-{tag}"
+    for d in (root_dir, runtime_dir, config_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    memory_dir = memory_dir or Path("/dev/shm") / f"vfs_ext-test-{tag}"
+    disk_dir = disk_dir or tmp_path / f"disk-{tag}"
+    port = free_port()
+    token = secrets.token_hex(16)
+    log_path = tmp_path / f"server-{tag}.log"
+    proc_env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(runtime_dir),
+        "JUPYTER_CONFIG_DIR": str(config_dir),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    for name in list(proc_env):
+        if name.startswith("VFS_EXT_") and name not in (env or {}):
+            del proc_env[name]  # never inherit a surrounding server's tiers
+    args = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        app,
+        "--no-browser",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root_dir}",
+        f"--ServerApp.base_url={base_url}",
+        f"--VirtualFiles.memory_dir={memory_dir}",
+        f"--VirtualFiles.disk_dir={disk_dir}",
+        *(extra_args or []),
+    ]
+    log_file = open(log_path, "wb")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen(
+        args, env=proc_env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    server = RunningServer(
+        proc, port, token, base_url, root_dir, memory_dir, disk_dir, runtime_dir, log_path, proc_env
+    )
+    try:
+        _wait_ready(server)
+        yield server
+    finally:
+        stop(server)
+        log_file.close()
+        shutil.rmtree(memory_dir, ignore_errors=True)
+
+
+def _wait_ready(server: RunningServer) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(
+                f"jupyter exited with {server.proc.returncode}:\n{server.log_text()}"
+            )
+        try:
+            status, _, _ = server.request("GET", "api/status", timeout=2)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)  # the server offers no readiness event to wait on
+    raise TimeoutError(f"jupyter did not answer within {START_TIMEOUT} s:\n{server.log_text()}")
+
+
+def stop(server: RunningServer, timeout: float = 20.0) -> None:
+    """SIGTERM (clean shutdown of kernels and extension), SIGKILL the group if it hangs."""
+    if server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    # Kill anything left in the process group (kernels of a killed server).
+    try:
+        os.killpg(server.proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if server.proc.poll() is None:
+        server.proc.wait(5)

@@ -1,0 +1,197 @@
+"""What the server tells its kernels, through environment variables they inherit.
+
+The server extension fills these in ``os.environ`` when it loads; every kernel it starts inherits
+them (``SessionManager.get_kernel_env`` copies ``os.environ``). These names are defined here only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_TIERS = "VFS_EXT_TIERS"  # JSON list of {"name", "path", "budget"}, in fall-back order
+ENV_BASE_URL = "VFS_EXT_BASE_URL"
+ENV_NAMESPACE = "VFS_EXT_NAMESPACE"
+ENV_MAX_FILE_SIZE = "VFS_EXT_MAX_FILE_SIZE"
+ENV_THRESHOLD = "VFS_EXT_THRESHOLD"
+ENV_SERVER_PID = "VFS_EXT_SERVER_PID"
+
+ALL_ENV = (ENV_TIERS, ENV_BASE_URL, ENV_NAMESPACE, ENV_MAX_FILE_SIZE, ENV_THRESHOLD, ENV_SERVER_PID)
+
+DEFAULT_THRESHOLD = 256 * 1024
+MEMORY = "memory"
+DISK = "disk"
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    """One storage tier: ``path`` is the shared base directory; a server uses ``path/namespace``."""
+
+    name: str
+    path: Path
+    budget: int | None = None  # bytes; None -> derived from the filesystem's size
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Everything a writer or a reader must agree on."""
+
+    tiers: tuple[TierSpec, ...]
+    namespace: str
+    base_url: str = "/"
+    max_file_size: int | None = None
+    threshold: int = DEFAULT_THRESHOLD
+    server_pid: int | None = None
+
+    def to_env(self) -> dict[str, str]:
+        """The variables a kernel needs to write where this server reads."""
+        env = {
+            ENV_TIERS: json.dumps(
+                [{"name": t.name, "path": str(t.path), "budget": t.budget} for t in self.tiers]
+            ),
+            ENV_NAMESPACE: self.namespace,
+            ENV_BASE_URL: self.base_url,
+            ENV_THRESHOLD: str(self.threshold),
+        }
+        if self.max_file_size is not None:
+            env[ENV_MAX_FILE_SIZE] = str(self.max_file_size)
+        if self.server_pid is not None:
+            env[ENV_SERVER_PID] = str(self.server_pid)
+        return env
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StoreConfig | None:
+        """The configuration a server exported, or None when no server set one up."""
+        env = os.environ if environ is None else environ
+        if ENV_TIERS not in env or ENV_NAMESPACE not in env:
+            return None
+        try:
+            tiers = tuple(
+                TierSpec(str(t["name"]), Path(t["path"]), _opt_int(t.get("budget")))
+                for t in json.loads(env[ENV_TIERS])
+            )
+            return cls(
+                tiers=tiers,
+                namespace=env[ENV_NAMESPACE],
+                base_url=env.get(ENV_BASE_URL, "/"),
+                max_file_size=_opt_int(env.get(ENV_MAX_FILE_SIZE)),
+                threshold=_opt_int(env.get(ENV_THRESHOLD)) or DEFAULT_THRESHOLD,
+                server_pid=_opt_int(env.get(ENV_SERVER_PID)),
+            )
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"malformed {ENV_TIERS}: {exc}") from exc
+
+
+def _opt_int(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    return int(value)  # type: ignore[call-overload]
+
+
+def _mounts() -> list[tuple[Path, str]]:
+    """(mount point, filesystem type) of every mount this process sees (Linux); empty elsewhere."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8") as f:
+            lines = f.readlines()
+    except OSError:
+        return []
+    mounts = []
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        mount_point = left.split(" ")[4].replace("\\040", " ")
+        mounts.append((Path(mount_point), right.split(" ", 1)[0]))
+    return mounts
+
+
+def is_on_tmpfs(path: Path) -> bool:
+    """Whether ``path`` lives on a tmpfs mount (the innermost mount containing it decides)."""
+    path = Path(os.path.abspath(path))
+    best: tuple[Path, str] | None = None
+    for mount, fstype in _mounts():
+        if (path == mount or mount in path.parents) and (
+            best is None or len(mount.parts) >= len(best[0].parts)
+        ):
+            best = (mount, fstype)
+    return best is not None and best[1] == "tmpfs"
+
+
+def default_memory_dir() -> Path | None:
+    """``/dev/shm/vfs_ext-<uid>`` when /dev/shm is tmpfs; None where there is no memory tier."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or not is_on_tmpfs(shm):
+        return None
+    return shm / f"vfs_ext-{os.geteuid()}"
+
+
+def default_disk_dir() -> Path:
+    """A private directory under Jupyter's runtime dir."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    return Path(jupyter_runtime_dir()) / "vfs_ext"
+
+
+def default_budget(tier_name: str, path: Path) -> int:
+    """A quarter of a memory tier's filesystem; half the free disk space, at most 20 GiB."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    st = os.statvfs(probe)
+    if tier_name == MEMORY:
+        return st.f_blocks * st.f_frsize // 4
+    return min(st.f_bavail * st.f_frsize // 2, 20 * 1024**3)
+
+
+def default_tiers() -> tuple[TierSpec, ...]:
+    """Memory tier (when tmpfs exists) then disk tier, budgets left to the filesystem size."""
+    tiers = []
+    memory = default_memory_dir()
+    if memory is not None:
+        tiers.append(TierSpec(MEMORY, memory))
+    tiers.append(TierSpec(DISK, default_disk_dir()))
+    return tuple(tiers)
+
+
+def parse_size(text: str | int) -> int:
+    """``256KB``, ``10MiB``, ``1.5G``, ``4096`` -> bytes (KB = 1000, KiB = 1024; K/M/G = 1024)."""
+    if isinstance(text, int):
+        return text
+    s = text.strip().replace("_", "").replace(" ", "")
+    units = {
+        "": 1,
+        "b": 1,
+        "k": 1024,
+        "kib": 1024,
+        "kb": 1000,
+        "m": 1024**2,
+        "mib": 1024**2,
+        "mb": 1000**2,
+        "g": 1024**3,
+        "gib": 1024**3,
+        "gb": 1000**3,
+        "t": 1024**4,
+        "tib": 1024**4,
+        "tb": 1000**4,
+    }
+    i = len(s)
+    while i > 0 and s[i - 1].isalpha():
+        i -= 1
+    number, unit = s[:i], s[i:].lower()
+    if unit not in units or not number:
+        raise ValueError(f"invalid size {text!r}: use e.g. 4096, 256KB, 10MiB, 1G")
+    value = float(number)
+    if value < 0:
+        raise ValueError(f"invalid size {text!r}: must not be negative")
+    return int(value * units[unit])
+
+
+def format_size(n: int) -> str:
+    """Human-readable bytes, binary units."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(size) < 1024 or unit == "GiB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"

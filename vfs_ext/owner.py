@@ -1,0 +1,319 @@
+"""An owner is one kernel process's claim on its files: it writes, groups and releases them.
+
+The owner holds an ``flock`` in each tier while alive; sweepers take a free lock as proof that
+the owner died. Files are grouped (one group per cell run) so re-running a cell can release the
+files of its previous run, also after a kernel restart, because groups are directories.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import locks
+from .config import format_size
+from .errors import VirtualFileError
+from .names import DEFAULT_GROUP, group_key, new_name, owner_key, parse_name
+from .sources import Data, Source, open_source
+from .tiers import BUDGET_LOCK, OWNER_LOCK, FileInfo, Tier, part_name
+
+if TYPE_CHECKING:
+    from .store import Store
+
+log = logging.getLogger("vfs_ext")
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class _DoesNotFit(Exception):
+    """This tier's budget is exhausted; try the next one."""
+
+
+class _TierFailed(Exception):
+    """A tier could not take the file; ``partial`` keeps what a non-rereadable source wrote."""
+
+    def __init__(self, reason: str, partial: _Partial | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.partial = partial
+
+
+@dataclass
+class _Partial:
+    """Bytes already written to a tier that failed, for a source that cannot be re-read."""
+
+    path: Path
+    length: int
+    pending: bytes = b""  # the chunk that was being written when the tier failed
+
+
+class Owner:
+    """Write and release virtual files on behalf of one owner id (e.g. a kernel id)."""
+
+    def __init__(self, store: Store, owner_id: str, *, lock_timeout: float = 10.0) -> None:
+        self.store = store
+        self.owner_id = owner_id
+        self.key = owner_key(owner_id)
+        self._lock_fds: list[int] = []
+        try:
+            for tier in store.tiers:
+                self._lock_fds.append(
+                    locks.acquire(tier.root / self.key / OWNER_LOCK, lock_timeout)
+                )
+        except BaseException:
+            self.close()
+            raise
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write(
+        self, data: Data, ext: str | None = None, group: str = DEFAULT_GROUP, *, evict: bool = False
+    ) -> FileInfo:
+        """Store ``data`` in the first tier it fits and return where it went.
+
+        A tier that is over budget, out of space or failing in any way is skipped and its partial
+        file removed. With ``evict``, this owner's oldest files of other groups are removed (and
+        logged) to make room before giving up. Raises VirtualFileError when nothing fits.
+        """
+        source = open_source(data)
+        try:
+            max_size = self.store.config.max_file_size
+            if max_size is not None and source.size is not None and source.size > max_size:
+                raise self._too_large(source.size)
+            gkey = group_key(group)
+            name = new_name(self.key, gkey, ext)
+            try:
+                return self._write_tiers(source, gkey, name)
+            except VirtualFileError:
+                if not (evict and source.size is not None and source.restartable):
+                    raise
+                if not self._evict_for(source.size, gkey):
+                    raise
+                source.rewind()
+                return self._write_tiers(source, gkey, name)
+        finally:
+            source.close()
+
+    def _write_tiers(self, source: Source, gkey: str, name: str) -> FileInfo:
+        """Try each tier in order; a source that cannot be re-read continues from what landed."""
+        reasons: list[str] = []
+        partial: _Partial | None = None
+        try:
+            for index, tier in enumerate(self.store.tiers):
+                if reasons and source.restartable:
+                    source.rewind()
+                try:
+                    info = self._write_tier(tier, source, gkey, name, partial)
+                except _TierFailed as failed:
+                    reasons.append(f"{tier.name}: {failed.reason}")
+                    if failed.partial is not None:
+                        if partial is not None:
+                            _unlink(partial.path)
+                        partial = failed.partial
+                    continue
+                if index:
+                    log.info("vfs_ext: %s fell back to the %s tier (%s)", name, tier.name, reasons)
+                    self.store.record_event(
+                        "fallback", name=name, to=tier.name, reasons=reasons, size=info.size
+                    )
+                return info
+        finally:
+            if partial is not None:
+                _unlink(partial.path)
+        self.store.record_event("error", reasons=reasons)
+        raise VirtualFileError(
+            "the virtual file fits in no tier ("
+            + "; ".join(reasons)
+            + "). Raise the budgets (VirtualFiles.memory_budget / VirtualFiles.disk_budget in "
+            "jupyter_server_config.py), free space, or release files with %vfs clear."
+        )
+
+    def _write_tier(
+        self, tier: Tier, source: Source, gkey: str, name: str, partial: _Partial | None
+    ) -> FileInfo:
+        """Write to a temporary file with write(2), then rename: readers never see a partial file.
+
+        write(2) on a full tmpfs fails with ENOSPC; an mmap would die of SIGBUS instead.
+        """
+        directory = tier.root / self.key / gkey
+        tmp: Path | None = None
+        written = 0
+        pending: memoryview | None = None
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            budget_fd = os.open(
+                tier.root / BUDGET_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+            )
+            try:
+                fcntl.flock(budget_fd, fcntl.LOCK_EX)
+                used = tier.used_bytes()
+                self._check_fits(tier, used, source.size or 0)
+                tmp = directory / part_name(source.size or 0, secrets.token_hex(8))
+                fd = os.open(tmp, _WRITE_FLAGS, 0o600)
+                if source.size is not None:
+                    # The reservation in the temporary name now holds our place in the budget;
+                    # a stream of unknown size keeps the lock and checks as it goes.
+                    fcntl.flock(budget_fd, fcntl.LOCK_UN)
+                try:
+                    if partial is not None:
+                        written = _copy_prefix(partial, fd)
+                    for chunk in source.chunks():
+                        pending = chunk
+                        if source.size is None:
+                            self._check_fits(tier, used, written + len(chunk))
+                        _write_all(fd, chunk)
+                        written += len(chunk)
+                        pending = None
+                finally:
+                    os.close(fd)
+            finally:
+                os.close(budget_fd)
+            final = directory / name
+            os.rename(tmp, final)
+            return FileInfo(
+                name, final, written, tier.name, os.stat(final).st_mtime, self.key, gkey
+            )
+        except (OSError, _DoesNotFit) as exc:
+            if isinstance(exc, OSError) and exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                log.warning("vfs_ext: writing to the %s tier failed: %s", tier.name, exc)
+            keep = not source.restartable and (written > 0 or pending is not None)
+            if tmp is not None and not keep:
+                _unlink(tmp)
+            reason = str(exc) if isinstance(exc, _DoesNotFit) else (exc.strerror or str(exc))
+            kept = _Partial(tmp, written, bytes(pending or b"")) if keep and tmp else None
+            raise _TierFailed(reason, kept) from exc
+        except BaseException:
+            if tmp is not None:
+                _unlink(tmp)
+            raise
+
+    def _check_fits(self, tier: Tier, used: int, size: int) -> None:
+        max_size = self.store.config.max_file_size
+        if max_size is not None and size > max_size:
+            raise self._too_large(size)
+        if used + size > tier.budget:
+            raise _DoesNotFit(
+                f"budget {format_size(tier.budget)}, used {format_size(used)}, "
+                f"needs {format_size(size)}"
+            )
+
+    def _too_large(self, size: int) -> VirtualFileError:
+        return VirtualFileError(
+            f"{format_size(size)} is larger than VirtualFiles.max_file_size "
+            f"({format_size(self.store.config.max_file_size or 0)}); raise it in "
+            "jupyter_server_config.py"
+        )
+
+    def _evict_for(self, size: int, current_gkey: str) -> bool:
+        """Remove this owner's oldest files (not of the current group) until one tier has room."""
+        for tier in self.store.tiers:
+            victims = sorted(
+                (f for f in tier.iter_files(self.key) if f.group != current_gkey),
+                key=lambda f: f.mtime,
+            )
+            deficit = tier.used_bytes() + size - tier.budget
+            if deficit > sum(v.size for v in victims):
+                continue
+            for victim in victims:
+                if deficit <= 0:
+                    break
+                _unlink(victim.path)
+                deficit -= victim.size
+                log.warning(
+                    "vfs_ext: evicted %s (%s, %s tier) to make room",
+                    victim.name,
+                    format_size(victim.size),
+                    tier.name,
+                )
+                self.store.record_event("evict", name=victim.name, size=victim.size, tier=tier.name)
+            return True
+        return False
+
+    # -- reading and releasing -------------------------------------------------------------
+
+    def files(self) -> list[FileInfo]:
+        """This owner's files in all tiers, oldest first."""
+        found = [f for tier in self.store.tiers for f in tier.iter_files(self.key)]
+        return sorted(found, key=lambda f: f.mtime)
+
+    def release(self, name: str) -> bool:
+        """Remove one file of this owner; False if it is not ours or already gone."""
+        match = parse_name(name)
+        if match is None or match["owner"] != self.key:
+            return False
+        removed = False
+        for tier in self.store.tiers:
+            removed |= _unlink(tier.file_path(self.key, match["group"], name))
+        return removed
+
+    def release_group(self, group: str) -> int:
+        """Remove every file of one group (e.g. a cell's previous run); returns how many."""
+        gkey = group_key(group)
+        return sum(_rmtree_count(tier.root / self.key / gkey) for tier in self.store.tiers)
+
+    def release_all(self) -> int:
+        """Remove every file of this owner but keep the owner alive."""
+        count = 0
+        for tier in self.store.tiers:
+            for entry in os.scandir(tier.root / self.key):
+                if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                    count += _rmtree_count(Path(entry.path))
+        return count
+
+    def close(self, *, remove: bool = False) -> None:
+        """Drop the locks; with ``remove``, delete the owner's files first."""
+        if remove:
+            for tier in self.store.tiers:
+                shutil.rmtree(tier.root / self.key, ignore_errors=True)
+        for fd in self._lock_fds:
+            locks.release(fd)
+        self._lock_fds = []
+
+    def __enter__(self) -> Owner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _write_all(fd: int, chunk: memoryview) -> None:
+    while chunk:
+        n = os.write(fd, chunk)
+        chunk = chunk[n:]
+
+
+def _copy_prefix(partial: _Partial, fd: int) -> int:
+    with open(partial.path, "rb") as f:
+        remaining = partial.length
+        while remaining:
+            block = f.read(min(remaining, 4 * 1024 * 1024))
+            if not block:
+                break
+            _write_all(fd, memoryview(block))
+            remaining -= len(block)
+    _write_all(fd, memoryview(partial.pending))
+    return partial.length - remaining + len(partial.pending)
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _rmtree_count(path: Path) -> int:
+    try:
+        count = sum(1 for e in os.scandir(path) if not e.name.startswith("."))
+    except FileNotFoundError:
+        return 0
+    shutil.rmtree(path, ignore_errors=True)
+    return count

@@ -1,0 +1,100 @@
+"""What a virtual file can be written from: bytes-like, a path, or a binary file object.
+
+Everything is read in bounded chunks, so a 2 GiB file never sits in memory at once.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Union
+
+CHUNK = 4 * 1024 * 1024
+
+Data = Union[bytes, bytearray, memoryview, str, os.PathLike, IO[bytes]]  # noqa: UP007 - py3.10 runtime alias
+
+
+@dataclass
+class Source:
+    """A readable payload with its size when known and a way back to its start when possible."""
+
+    view: memoryview | None = None
+    file: IO[bytes] | None = None
+    start: int = 0
+    size: int | None = None
+    owns_file: bool = False
+
+    @property
+    def restartable(self) -> bool:
+        return self.view is not None or self.start >= 0
+
+    def rewind(self) -> None:
+        if self.file is not None:
+            self.file.seek(self.start)
+
+    def chunks(self) -> Iterator[memoryview]:
+        if self.view is not None:
+            for off in range(0, len(self.view), CHUNK):
+                yield self.view[off : off + CHUNK]
+            return
+        assert self.file is not None
+        buf = bytearray(CHUNK)
+        mv = memoryview(buf)
+        while True:
+            n = self.file.readinto(mv)  # type: ignore[attr-defined]
+            if not n:
+                return
+            yield mv[:n]
+
+    def close(self) -> None:
+        if self.owns_file and self.file is not None:
+            self.file.close()
+
+
+def open_source(data: Data) -> Source:
+    """Wrap ``data``; TypeError for anything but bytes-like, a path or a binary file."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        view = memoryview(data).cast("B")
+        return Source(view=view, size=view.nbytes)
+    if isinstance(data, (str, os.PathLike)):
+        f = open(data, "rb")  # noqa: SIM115 - closed by Source.close
+        return Source(file=f, start=0, size=os.fstat(f.fileno()).st_size, owns_file=True)
+    if isinstance(data, io.TextIOBase):
+        raise TypeError("a text file was given; open it in binary mode ('rb')")
+    if hasattr(data, "read"):
+        f = data
+        if not hasattr(f, "readinto"):
+            f = _ReadIntoAdapter(f)
+        try:
+            seekable = f.seekable()
+        except (AttributeError, ValueError):
+            seekable = False
+        if seekable:
+            start = f.tell()
+            end = f.seek(0, io.SEEK_END)
+            f.seek(start)
+            return Source(file=f, start=start, size=end - start)
+        return Source(file=f, start=-1, size=None)
+    raise TypeError(
+        f"cannot store {type(data).__name__}: pass bytes, bytearray, memoryview, "
+        "a path, or a binary file object"
+    )
+
+
+class _ReadIntoAdapter(io.RawIOBase):
+    """Gives ``readinto`` to file-like objects that only have ``read``."""
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self._f = f
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        data = self._f.read(len(b))
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("file object returned text; open it in binary mode ('rb')")
+        b[: len(data)] = data
+        return len(data)

@@ -1,0 +1,259 @@
+"""The store: one server's namespace across its ordered tiers. Both sides talk to it.
+
+Kernels open an ``Owner`` to write; the server looks names up, sweeps orphans and reports stats.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import events, locks
+from .config import StoreConfig, TierSpec, default_tiers
+from .errors import VirtualFileError
+from .names import owner_key, parse_name
+from .owner import Owner
+from .tiers import OWNER_LOCK, SERVER_LOCK, FileInfo, Tier, TierRefused, _scan, _subdirs
+
+log = logging.getLogger("vfs_ext")
+
+#: An owner directory without a lock file younger than this may be an owner starting up.
+STARTUP_GRACE_S = 30.0
+
+
+@dataclass
+class SweepReport:
+    """What a sweep removed."""
+
+    owners: list[str] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+
+
+def new_namespace() -> str:
+    """A fresh namespace for one server run."""
+    return f"s{secrets.token_hex(8)}"
+
+
+class Store:
+    """The tiers of one namespace, in fall-back order.
+
+    A tier that cannot be used (refused directory, I/O error) is logged and left out; with no
+    usable tier at all, VirtualFileError says which setting to change.
+    """
+
+    def __init__(self, config: StoreConfig) -> None:
+        self.config = config
+        self.namespace = config.namespace
+        self.tiers: list[Tier] = []
+        self.refused: dict[str, str] = {}
+        self._server_lock_fds: list[int] = []
+        self.started = time.time()
+        for spec in config.tiers:
+            try:
+                self.tiers.append(Tier.prepare(spec, config.namespace))
+            except (TierRefused, OSError) as exc:
+                self.refused[spec.name] = str(exc)
+                log.warning("vfs_ext: %s tier disabled: %s", spec.name, exc)
+        if not self.tiers:
+            raise VirtualFileError(
+                "no usable storage tier ("
+                + "; ".join(f"{k}: {v}" for k, v in self.refused.items())
+                + "); set VirtualFiles.memory_dir / VirtualFiles.disk_dir to private directories"
+            )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Store | None:
+        """The store a server exported to this process, or None when there is no server."""
+        config = StoreConfig.from_env(environ)
+        return None if config is None else cls(config)
+
+    @classmethod
+    def for_server(
+        cls, tiers: Iterable[TierSpec] | None = None, namespace: str | None = None, **kwargs: Any
+    ) -> Store:
+        """A fresh namespace whose ``.server.lock`` this process holds until ``close``."""
+        config = StoreConfig(
+            tiers=tuple(tiers) if tiers is not None else default_tiers(),
+            namespace=namespace or new_namespace(),
+            **kwargs,
+        )
+        store = cls(config)
+        for tier in store.tiers:
+            store._server_lock_fds.append(locks.acquire(tier.root / SERVER_LOCK, timeout=5))
+        return store
+
+    def resolved_config(self) -> StoreConfig:
+        """The config with concrete budgets and only the usable tiers, to export to kernels."""
+        tiers = tuple(TierSpec(t.name, t.base, t.budget) for t in self.tiers)
+        return StoreConfig(
+            tiers=tiers,
+            namespace=self.namespace,
+            base_url=self.config.base_url,
+            max_file_size=self.config.max_file_size,
+            threshold=self.config.threshold,
+            server_pid=self.config.server_pid,
+        )
+
+    # -- the reading side --------------------------------------------------------------------
+
+    def lookup(self, name: object) -> FileInfo | None:
+        """The file behind a name, searching only our tier directories; None for anything else.
+
+        The name is checked against the strict pattern before the filesystem is touched, and
+        only regular files reached through real directories are returned.
+        """
+        match = parse_name(name)
+        if match is None:
+            return None
+        for tier in self.tiers:
+            found = tier.find(match["owner"], match["group"], match.string)
+            if found is not None:
+                return found
+        return None
+
+    def open_owner(self, owner_id: str, *, lock_timeout: float = 10.0) -> Owner:
+        """Claim ``owner_id`` (waiting for a previous process of the same id to let go)."""
+        return Owner(self, owner_id, lock_timeout=lock_timeout)
+
+    def release_owner(self, owner_id: str) -> int:
+        """Remove all files of an owner whose session ended; returns how many."""
+        key = owner_key(owner_id)
+        count = 0
+        for tier in self.tiers:
+            count += sum(1 for _ in tier.iter_files(key))
+            shutil.rmtree(tier.root / key, ignore_errors=True)
+        return count
+
+    def sweep(self, keep_owner_ids: Iterable[str] = ()) -> SweepReport:
+        """Remove files of dead owners, in our namespace and in namespaces of dead servers.
+
+        An owner is dead when its lock is free; in our own namespace, owners listed in
+        ``keep_owner_ids`` (kernels the server still knows, e.g. restarting) are kept even then.
+        Safe while other processes write: live owners hold their locks.
+        """
+        keep = {owner_key(i) for i in keep_owner_ids}
+        report = SweepReport()
+        for tier in self.tiers:
+            for namespace in _subdirs(tier.base):
+                ns_root = tier.base / namespace
+                own = namespace == self.namespace
+                server_fd = None
+                if not own:
+                    try:
+                        server_fd = locks.try_lock(ns_root / SERVER_LOCK)
+                    except FileNotFoundError:
+                        server_fd = None
+                    except OSError:
+                        continue
+                    else:
+                        if server_fd is None:
+                            continue  # another live server: its own sweeps handle it
+                try:
+                    for owner in _subdirs(ns_root):
+                        if own and owner in keep:
+                            continue
+                        self._sweep_owner(tier, ns_root / owner, report)
+                    if not own and server_fd is not None and not _subdirs(ns_root):
+                        shutil.rmtree(ns_root, ignore_errors=True)
+                finally:
+                    locks.release(server_fd)
+        if report.owners:
+            log.info(
+                "vfs_ext: swept %d files (%d bytes) of %d dead owners",
+                report.files,
+                report.bytes,
+                len(report.owners),
+            )
+        return report
+
+    def _sweep_owner(self, tier: Tier, owner_dir: Path, report: SweepReport) -> None:
+        try:
+            fd = locks.try_lock(owner_dir / OWNER_LOCK)
+        except FileNotFoundError:
+            try:
+                if time.time() - os.lstat(owner_dir).st_mtime < STARTUP_GRACE_S:
+                    return
+            except FileNotFoundError:
+                return
+            fd = None
+        except OSError:
+            return
+        else:
+            if fd is None:
+                return  # alive
+        try:
+            for group in _subdirs(owner_dir):
+                for entry in _scan(owner_dir / group):
+                    try:
+                        report.bytes += entry.stat(follow_symlinks=False).st_size
+                        report.files += 1
+                    except FileNotFoundError:
+                        pass
+            shutil.rmtree(owner_dir, ignore_errors=True)
+            report.owners.append(owner_dir.name)
+        finally:
+            locks.release(fd)
+
+    # -- accounting ----------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Bytes and files per tier and per owner, read from the directories themselves."""
+        tiers = []
+        owners: dict[str, dict[str, int]] = {}
+        for tier in self.tiers:
+            used = files = 0
+            for f in tier.iter_files():
+                used += f.size
+                files += 1
+                per = owners.setdefault(f.owner, {"files": 0, "bytes": 0})
+                per["files"] += 1
+                per["bytes"] += f.size
+            try:
+                fs_free = tier.fs_free()
+            except OSError:
+                fs_free = 0
+            tiers.append(
+                {
+                    "name": tier.name,
+                    "path": str(tier.root),
+                    "budget": tier.budget,
+                    "used": used,
+                    "files": files,
+                    "free": max(0, min(tier.budget - used, fs_free)),
+                }
+            )
+        counts = events.count(self.events_root, since=self.started)
+        return {
+            "namespace": self.namespace,
+            "tiers": tiers,
+            "owners": owners,
+            "refused": dict(self.refused),
+            "events": {k: counts.get(k, 0) for k in ("fallback", "evict", "error")},
+        }
+
+    @property
+    def events_root(self) -> Path:
+        """Events live in the last tier: the one that still has room when the others are full."""
+        return self.tiers[-1].root
+
+    def record_event(self, kind: str, **fields: object) -> None:
+        events.record(self.events_root, kind, **fields)
+
+    # -- shutdown ------------------------------------------------------------------------------
+
+    def close(self, *, remove: bool = False) -> None:
+        """Drop the server lock; with ``remove``, delete this namespace from every tier."""
+        if remove:
+            for tier in self.tiers:
+                shutil.rmtree(tier.root, ignore_errors=True)
+        for fd in self._server_lock_fds:
+            locks.release(fd)
+        self._server_lock_fds = []

@@ -1,0 +1,172 @@
+"""A tier is a private directory (on tmpfs for memory, on disk for the fallback) with a byte budget.
+
+Layout of one server's share of a tier::
+
+    <base>/<namespace>/.server.lock             held by the server while it runs
+    <base>/<namespace>/.budget.lock             serializes budget checks of concurrent writers
+    <base>/<namespace>/<owner key>/.lock        held by the owner (one kernel process) while alive
+    <base>/<namespace>/<owner key>/<group key>/<name>
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import TierSpec, default_budget
+from .names import NAME_RE
+
+log = logging.getLogger("vfs_ext")
+
+PART_PREFIX = ".part-"
+OWNER_LOCK = ".lock"
+SERVER_LOCK = ".server.lock"
+BUDGET_LOCK = ".budget.lock"
+
+
+class TierRefused(Exception):
+    """A tier directory exists but is not safe to use (symlink, other owner, not a directory)."""
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` with mode 0700, or accept it only if it is a real directory we own.
+
+    Refuses symlinks (they could point anywhere) and directories of other users (they could read
+    or plant files). A directory we own with looser permissions is tightened to 0700.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise TierRefused(f"{path} is a symlink; refusing to use it")
+    if not stat.S_ISDIR(st.st_mode):
+        raise TierRefused(f"{path} is not a directory")
+    if st.st_uid != os.geteuid():
+        raise TierRefused(f"{path} is owned by uid {st.st_uid}, not by us (uid {os.geteuid()})")
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(path, 0o700)
+    return path
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A stored virtual file, as found on disk."""
+
+    name: str
+    path: Path
+    size: int
+    tier: str
+    mtime: float
+    owner: str
+    group: str
+
+
+@dataclass
+class Tier:
+    """One prepared tier of one namespace."""
+
+    name: str
+    base: Path
+    root: Path
+    budget: int
+
+    @classmethod
+    def prepare(cls, spec: TierSpec, namespace: str) -> Tier:
+        """Create (or check) ``spec.path/namespace``; raises TierRefused or OSError if unusable."""
+        base = ensure_private_dir(Path(os.path.abspath(spec.path)))
+        root = ensure_private_dir(base / namespace)
+        budget = spec.budget if spec.budget is not None else default_budget(spec.name, base)
+        return cls(spec.name, base, root, budget)
+
+    def file_path(self, owner: str, group: str, name: str) -> Path:
+        return self.root / owner / group / name
+
+    def find(self, owner: str, group: str, name: str) -> FileInfo | None:
+        """The file if it is a regular file reached through real directories; else None."""
+        try:
+            for part in (self.root / owner, self.root / owner / group):
+                if not stat.S_ISDIR(os.lstat(part).st_mode):
+                    return None
+            path = self.root / owner / group / name
+            st = os.lstat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return FileInfo(name, path, st.st_size, self.name, st.st_mtime, owner, group)
+
+    def owners(self) -> list[str]:
+        return _subdirs(self.root)
+
+    def iter_files(self, owner: str | None = None) -> Iterator[FileInfo]:
+        """Every complete virtual file in this namespace (or of one owner)."""
+        for o in [owner] if owner else self.owners():
+            for group in _subdirs(self.root / o):
+                for entry in _scan(self.root / o / group):
+                    if NAME_RE.match(entry.name) and entry.is_file(follow_symlinks=False):
+                        try:
+                            st = entry.stat(follow_symlinks=False)
+                        except FileNotFoundError:
+                            continue
+                        yield FileInfo(
+                            entry.name,
+                            Path(entry.path),
+                            st.st_size,
+                            self.name,
+                            st.st_mtime,
+                            o,
+                            group,
+                        )
+
+    def used_bytes(self) -> int:
+        """Bytes held here, counting in-progress writes by their reservation."""
+        total = 0
+        for owner in self.owners():
+            for group in _subdirs(self.root / owner):
+                for entry in _scan(self.root / owner / group):
+                    try:
+                        size = entry.stat(follow_symlinks=False).st_size
+                    except FileNotFoundError:
+                        continue
+                    if entry.name.startswith(PART_PREFIX):
+                        size = max(size, part_reservation(entry.name))
+                    total += size
+        return total
+
+    def fs_free(self) -> int:
+        st = os.statvfs(self.root)
+        return st.f_bavail * st.f_frsize
+
+
+def part_name(reserved: int, token: str) -> str:
+    """Temporary name of a write in progress; carries its byte reservation for budget checks."""
+    return f"{PART_PREFIX}{reserved}-{token}"
+
+
+def part_reservation(name: str) -> int:
+    try:
+        return int(name[len(PART_PREFIX) :].split("-", 1)[0])
+    except ValueError:
+        return 0
+
+
+def _scan(path: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as it:
+            return list(it)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _subdirs(path: Path) -> list[str]:
+    return [
+        e.name
+        for e in _scan(path)
+        if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+    ]
