@@ -137,6 +137,7 @@ def jupyter_server(
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.allow_root=True",  # CI containers run as root
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root_dir}",
         f"--ServerApp.base_url={base_url}",

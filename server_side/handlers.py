@@ -1,0 +1,188 @@
+"""``GET/HEAD {base_url}@file/<name>``: a virtual file, served like jupyter_server's ``/files/``.
+
+Modelled on ``jupyter_server.base.handlers.AuthenticatedFileHandler``: tornado's
+``StaticFileHandler`` does Range/206/416, HEAD, If-None-Match/304 and streaming; we override only
+where a virtual file differs from a file under a static root, each override saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import JupyterHandler
+from tornado import web
+
+from vfs_ext.mimes import ACTIVE_MIMES, mime_for_ext
+from vfs_ext.names import parse_name
+from vfs_ext.store import Store
+
+#: Route, relative to base_url (ExtensionApp prepends it). Any one path segment reaches the
+#: handler, so a bad name gets our explanation rather than tornado's bare 404.
+ROUTE = r"/@file/(?P<name>[^/]+)"
+
+#: 1 MiB: measured against 64 KiB (tornado's default) and 256 KiB, see VirtualFiles.chunk_size.
+DEFAULT_CHUNK_SIZE = 1024 * 1024
+
+#: A virtual file's name is never reused for other bytes, so a response never goes stale.
+CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+NOT_FOUND = (
+    "virtual file not found: it was released (its cell was re-run or its kernel shut down) "
+    "or never existed"
+)
+BAD_NAME = "not a virtual file name"
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|]+')
+MAX_FILENAME = 200
+
+
+def _mime_of(name: str) -> str | None:
+    """The type a valid name is served as; None for anything that is not a virtual file name."""
+    match = parse_name(name)
+    return None if match is None else mime_for_ext(match["ext"])
+
+
+def safe_filename(requested: str | None, fallback: str) -> str:
+    """A download name without path parts, control characters or quotes; ``fallback`` if empty."""
+    name = (requested or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE_FILENAME.sub("_", name).strip(" .")[:MAX_FILENAME].strip(" .")
+    return name or fallback
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266 ``attachment`` with an ASCII ``filename`` and the exact RFC 5987 ``filename*``."""
+    ascii_name = filename.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
+    """Serve one virtual file from this server's tiers, authenticated like ``/files/``."""
+
+    auth_resource = "contents"
+
+    def initialize(self, store: Store, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:  # type: ignore[override]
+        # No static root: names are looked up in the store's tier directories only.
+        self.store = store
+        self.chunk_size = chunk_size
+        self.root = ""
+        self.default_filename = None
+        self._fd: int | None = None
+
+    @property
+    def content_security_policy(self) -> str:
+        # Read in set_default_headers, before get() runs: decide from the URL. Active content
+        # (HTML, SVG, JS) runs in an opaque origin so it cannot act as the Jupyter user; passive
+        # types stay unsandboxed because Chromium will not show a PDF in a sandboxed document.
+        csp = super().content_security_policy
+        mime = _mime_of(self.request.path.rsplit("/", 1)[-1])
+        if mime is None or mime in ACTIVE_MIMES:
+            csp += "; sandbox allow-scripts"
+        return csp
+
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:  # type: ignore[override]
+        """The file's bytes (or the requested range of them)."""
+        await self._serve(name, include_body=True)
+
+    @web.authenticated
+    @authorized
+    async def head(self, name: str) -> None:  # type: ignore[override]
+        """The headers GET would send, without the body."""
+        await self._serve(name, include_body=False)
+
+    async def _serve(self, name: str, include_body: bool) -> None:
+        self.check_xsrf_cookie()  # as /files/: token, XSRF cookie, or a same-origin Referer
+        if self.get_argument("download", None) not in (None, "", "0"):
+            filename = safe_filename(self.get_argument("filename", None), name)
+            self.set_header("Content-Disposition", content_disposition(filename))
+        await web.StaticFileHandler.get(self, name, include_body=include_body)
+
+    @classmethod
+    def get_absolute_path(cls, root: str, path: str) -> str:
+        # Nothing to join: the name is resolved by the store in validate_absolute_path.
+        return path
+
+    def validate_absolute_path(self, root: str, absolute_path: str) -> str:
+        """Look the name up in our tiers and open it, so headers and bytes share one inode.
+
+        The name is checked before any filesystem access; the file is opened without following
+        symlinks and must be a regular file. Once open, releasing the file cannot cut the
+        response short: the descriptor keeps the inode until we close it.
+        """
+        if parse_name(absolute_path) is None:
+            raise web.HTTPError(404, BAD_NAME)
+        info = self.store.lookup(absolute_path)
+        if info is None:
+            raise web.HTTPError(404, NOT_FOUND)
+        try:
+            fd = os.open(info.path, _OPEN_FLAGS)
+        except OSError:
+            raise web.HTTPError(404, NOT_FOUND) from None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise web.HTTPError(404, NOT_FOUND)
+        self._fd = fd
+        self._stat_result = st  # tornado would otherwise stat the path again (through links)
+        return str(info.path)
+
+    def compute_etag(self) -> str | None:
+        # Strong and free: the name is never reused for other bytes (the default hashes the file).
+        if getattr(self, "absolute_path", None) is None:
+            return None
+        return f'"{self.path}"'
+
+    def get_content_type(self) -> str:
+        # Decided by the extension the kernel wrote the file with; unknown -> octet-stream.
+        mime = _mime_of(self.path) or "application/octet-stream"
+        return f"{mime}; charset=utf-8" if mime.startswith("text/") else mime
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", CACHE_CONTROL)
+        self.set_header("X-Content-Type-Options", "nosniff")  # even if settings["headers"] differ
+
+    def get_content(  # type: ignore[override]
+        self, abspath: str, start: int | None = None, end: int | None = None
+    ) -> Iterator[bytes]:
+        """Stream from the descriptor opened at validation, ``chunk_size`` bytes at a time.
+
+        An instance method (tornado's is a classmethod keyed by path for ``get_content_version``,
+        which our ``compute_etag`` makes unused), so a released file still streams whole.
+        """
+        fd = self._fd
+        assert fd is not None
+        offset = start or 0
+        stop = self._stat_result.st_size if end is None else end
+        try:
+            while offset < stop:
+                chunk = os.pread(fd, min(self.chunk_size, stop - offset), offset)
+                if not chunk:
+                    return  # truncated under us: Content-Length is already sent, end here
+                offset += len(chunk)
+                yield chunk
+        finally:
+            self._close_fd()
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """A one-line explanation; a page with scripts and styles would not fit in an <img>."""
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = getattr(exc, "log_message", None) or self._reason
+        self.finish(f"{status_code} {self._reason}: {message}\n")
+
+    def on_finish(self) -> None:
+        self._close_fd()  # HEAD, 304 and clients that disconnect never finish get_content
+        super().on_finish()
+
+    def _close_fd(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
