@@ -39,10 +39,11 @@ class _DoesNotFit(Exception):
 class _TierFailed(Exception):
     """A tier could not take the file; ``partial`` keeps what a non-rereadable source wrote."""
 
-    def __init__(self, reason: str, partial: _Partial | None) -> None:
+    def __init__(self, reason: str, partial: _Partial | None, *, full: bool) -> None:
         super().__init__(reason)
         self.reason = reason
         self.partial = partial
+        self.full = full  # the filesystem ran out of space (rather than the tier's budget)
 
 
 @dataclass
@@ -104,6 +105,7 @@ class Owner:
     def _write_tiers(self, source: Source, gkey: str, name: str) -> FileInfo:
         """Try each tier in order; a source that cannot be re-read continues from what landed."""
         reasons: list[str] = []
+        full = over_budget = False
         partial: _Partial | None = None
         try:
             for index, tier in enumerate(self.store.tiers):
@@ -113,6 +115,8 @@ class Owner:
                     info = self._write_tier(tier, source, gkey, name, partial)
                 except _TierFailed as failed:
                     reasons.append(f"{tier.name}: {failed.reason}")
+                    full |= failed.full
+                    over_budget |= not failed.full
                     if failed.partial is not None:
                         if partial is not None:
                             _unlink(partial.path)
@@ -128,11 +132,18 @@ class Owner:
             if partial is not None:
                 _unlink(partial.path)
         self.store.record_event("error", reasons=reasons)
+        advice = []
+        if over_budget or not full:
+            advice.append("raise VirtualFiles.memory_budget / VirtualFiles.disk_budget")
+        if full:
+            advice.append(
+                "free space or point VirtualFiles.memory_dir / VirtualFiles.disk_dir at a "
+                "filesystem with more room"
+            )
         raise VirtualFileError(
-            "the virtual file fits in no tier ("
-            + "; ".join(reasons)
-            + "). Raise the budgets (VirtualFiles.memory_budget / VirtualFiles.disk_budget in "
-            "jupyter_server_config.py), free space, or release files with %vfs clear."
+            f"the virtual file fits in no tier ({'; '.join(reasons)}). To fix it, "
+            + " or ".join(advice)
+            + " (in jupyter_server_config.py), or release files with %vfs clear."
         )
 
     def _write_tier(
@@ -163,6 +174,7 @@ class Owner:
                     fcntl.flock(budget_fd, fcntl.LOCK_UN)
                 try:
                     if partial is not None:
+                        self._check_fits(tier, used, partial.length + len(partial.pending))
                         written = _copy_prefix(partial, fd)
                     for chunk in source.chunks():
                         pending = chunk
@@ -188,7 +200,8 @@ class Owner:
                 _unlink(tmp)
             reason = str(exc) if isinstance(exc, _DoesNotFit) else (exc.strerror or str(exc))
             kept = _Partial(tmp, written, bytes(pending or b"")) if keep and tmp else None
-            raise _TierFailed(reason, kept) from exc
+            full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            raise _TierFailed(reason, kept, full=full) from exc
         except BaseException:
             if tmp is not None:
                 _unlink(tmp)

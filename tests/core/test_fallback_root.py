@@ -1,0 +1,135 @@
+"""Fallback for real: a full tmpfs must move a write to the next tier, not kill the writer.
+
+Each writer runs in its own mount namespace (``unshare -m``) with a 1 MiB tmpfs mounted over the
+memory tier's parent, so the host's /dev/shm is never filled. Writing with mmap would die of
+SIGBUS here; vfs_ext writes with write(2) and gets ENOSPC.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from vfs_ext.config import DISK, MEMORY, StoreConfig, TierSpec
+from vfs_ext.names import is_valid_name
+
+from .conftest import part_files, tier_files
+from .worker import payload
+
+
+def _can_unshare() -> bool:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "true"], capture_output=True, timeout=30
+    )
+    return probe.returncode == 0
+
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tiny tmpfs needs root"),
+    pytest.mark.skipif(
+        not _can_unshare(), reason="unshare -m (a private mount namespace) is not available here"
+    ),
+]
+
+SIZE = 4 * 1024 * 1024
+BIG_BUDGET = 1 << 30  # larger than the 1 MiB filesystem: only ENOSPC can stop the write
+CASES = ("bytes", "file", "stream", "pipe")
+
+MOUNT_SCRIPT = (
+    'while [ "$1" != -- ]; do mount -t tmpfs -o size=1m tmpfs "$1" || exit 97; shift; done;'
+    ' shift; exec "$@"'
+)
+
+
+def in_tiny_tmpfs(*mount_points: Path) -> list[str]:
+    """Command prefix: a private mount namespace with a 1 MiB tmpfs on each mount point."""
+    return [
+        "unshare",
+        *("-m", "--propagation", "private"),
+        *("sh", "-c", MOUNT_SCRIPT, "sh"),
+        *map(str, mount_points),
+        "--",
+    ]
+
+
+def run_fallback(spawn, config: StoreConfig, source: Path, mounts: list[Path]) -> dict:
+    child = spawn(config, "fallback", source, prefix=in_tiny_tmpfs(*mounts))
+    out = child.read()
+    rc = child.finish()
+    assert rc == 0, f"writer died (rc {rc}, SIGBUS is {-signal.SIGBUS}): {child.stderr()}"
+    return out
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "source.bin"
+    path.write_bytes(payload("fallback", SIZE))
+    return path
+
+
+@pytest.mark.parametrize(
+    "memory_budget", [BIG_BUDGET, None], ids=["out-of-space", "derived-budget"]
+)
+def test_full_memory_tier_falls_back_to_disk(shm_dir, tmp_path, spawn, source, memory_budget):
+    """4 MiB into a 1 MiB memory tier lands on disk whole, whatever the source; no partials."""
+    disk = tmp_path / "disk"
+    config = StoreConfig(
+        tiers=(TierSpec(MEMORY, shm_dir / "mem", memory_budget), TierSpec(DISK, disk)),
+        namespace="sfallback",
+    )
+    out = run_fallback(spawn, config, source, [shm_dir])
+
+    assert out["tiers"] == [MEMORY, DISK]
+    for case in CASES:
+        result = out["results"][case]
+        assert result == {"tier": DISK, "same": True, "lookup_tier": DISK}, case
+    assert out["results"]["small"] == {"tier": MEMORY}  # the memory tier is still usable
+    assert out["parts"] == {MEMORY: [], DISK: []}
+    assert out["stats"]["events"]["fallback"] == len(CASES)
+
+    on_disk = tier_files(disk / "sfallback")
+    stored = [size for path, size in on_disk.items() if is_valid_name(Path(path).name)]
+    assert stored == [SIZE] * len(CASES)
+    assert part_files(disk) == []
+
+
+def test_full_disk_tier_raises_error_naming_the_setting(shm_dir, tmp_path, spawn, source):
+    """When every tier's filesystem is full the writer gets VirtualFileError, stays alive, and
+    the message says which setting to change; nothing partial is left anywhere."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    config = StoreConfig(
+        tiers=(TierSpec(MEMORY, shm_dir / "mem", BIG_BUDGET), TierSpec(DISK, disk, BIG_BUDGET)),
+        namespace="sfull",
+    )
+    out = run_fallback(spawn, config, source, [shm_dir, disk])
+
+    for case in CASES:
+        error = out["results"][case].get("error", "")
+        assert "No space left" in error, case
+        assert "VirtualFiles.disk_dir" in error, case
+    assert out["results"]["small"] == {"tier": MEMORY}
+    assert out["parts"] == {MEMORY: [], DISK: []}
+    assert out["stats"]["events"]["error"] == len(CASES)
+
+
+def test_over_disk_budget_error_names_the_budget(shm_dir, tmp_path, spawn, source):
+    """A tiny tmpfs disk tier with its derived budget: the error names the budget settings."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    config = StoreConfig(
+        tiers=(TierSpec(MEMORY, shm_dir / "mem"), TierSpec(DISK, disk)), namespace="sbudget"
+    )
+    out = run_fallback(spawn, config, source, [shm_dir, disk])
+    for case in CASES:
+        error = out["results"][case].get("error", "")
+        assert "VirtualFiles.memory_budget" in error and "VirtualFiles.disk_budget" in error, case
+    assert out["parts"] == {MEMORY: [], DISK: []}

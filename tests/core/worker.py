@@ -1,0 +1,225 @@
+"""Child processes for the core tests: each command gets its store from the environment (the way
+a kernel does), prints JSON lines, and exits when its stdin is closed (or when killed).
+
+Run as ``python worker.py <command> <args...>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import select
+import sys
+from pathlib import Path
+
+from vfs_ext.config import StoreConfig
+from vfs_ext.errors import VirtualFileError
+from vfs_ext.store import Store
+from vfs_ext.tiers import PART_PREFIX
+
+
+def report(**fields: object) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def wait_for_stdin_eof() -> None:
+    sys.stdin.read()
+
+
+def stdin_closed() -> bool:
+    return bool(select.select([sys.stdin], [], [], 0)[0])
+
+
+def payload(seed: str, size: int) -> bytes:
+    """Deterministic bytes that differ per seed (so a mix-up of files is caught)."""
+    block = hashlib.sha256(seed.encode()).digest() * 2048  # 64 KiB
+    return (block * (size // len(block) + 1))[:size]
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class ReadOnly:
+    """A stream of unknown size with only ``read``, returning at most ``step`` bytes at a time."""
+
+    def __init__(self, data: bytes, step: int = 64 * 1024) -> None:
+        self._data = memoryview(data)
+        self._pos = 0
+        self._step = step
+
+    def read(self, n: int = -1) -> bytes:
+        n = self._step if n < 0 else min(n, self._step)
+        chunk = self._data[self._pos : self._pos + n]
+        self._pos += len(chunk)
+        return bytes(chunk)
+
+
+def cmd_hold(owner_id: str, *specs: str) -> None:
+    """Write ``group:size`` files, report them, then stay alive until stdin closes."""
+    store = Store.from_env()
+    assert store is not None
+    owner = store.open_owner(owner_id)
+    files = []
+    for i, spec in enumerate(specs):
+        group, size = spec.split(":")
+        data = payload(f"{owner_id}/{i}", int(size))
+        info = owner.write(data, "bin", group)
+        files.append({"name": info.name, "sha": sha(data), "size": len(data), "group": group})
+    report(pid=os.getpid(), files=files)
+    wait_for_stdin_eof()
+
+
+def cmd_server(owner_id: str, size: str) -> None:
+    """Start a server namespace on the same tier bases, write one file, stay alive."""
+    config = StoreConfig.from_env()
+    assert config is not None
+    store = Store.for_server(config.tiers)
+    owner = store.open_owner(owner_id)
+    info = owner.write(payload(owner_id, int(size)), "bin")
+    dead = store.open_owner(owner_id + "-dead")
+    dead_info = dead.write(payload(owner_id + "-dead", int(size)), "bin")
+    dead.close()  # an owner that is gone while its server lives
+    report(namespace=store.namespace, name=info.name, dead_name=dead_info.name)
+    wait_for_stdin_eof()
+
+
+def cmd_writer(owner_id: str, rounds: str) -> None:
+    """Write and release in a loop; report the files that must still exist, then stay alive."""
+    store = Store.from_env()
+    assert store is not None
+    owner = store.open_owner(owner_id)
+    sizes = [0, 1, 1000, 300_000, 5 * 1024 * 1024]
+    live: dict[str, dict] = {}
+    for r in range(int(rounds)):
+        group = f"cell-{r % 3}"
+        if r >= 3:  # re-running a cell releases its previous run
+            owner.release_group(group)
+            live = {n: f for n, f in live.items() if f["group"] != group}
+        for i, size in enumerate(sizes):
+            data = payload(f"{owner_id}/{r}/{i}", size)
+            source = data if i % 2 else ReadOnly(data)
+            info = owner.write(source, "bin", group)
+            live[info.name] = {"sha": sha(data), "size": size, "group": group}
+    report(files=live)
+    wait_for_stdin_eof()
+
+
+def cmd_sweeper() -> None:
+    """Sweep in a loop until stdin closes; report what was swept."""
+    store = Store.from_env()
+    assert store is not None
+    sweeps, owners = 0, []
+    while True:
+        owners += store.sweep().owners
+        sweeps += 1
+        if stdin_closed():
+            break
+    report(sweeps=sweeps, owners=owners)
+
+
+def cmd_bigwriter(owner_id: str, count: str, size: str) -> None:
+    """Write ``count`` files of ``size`` bytes (known-size and streamed alternately)."""
+    store = Store.from_env()
+    assert store is not None
+    owner = store.open_owner(owner_id)
+    names = []
+    for i in range(int(count)):
+        data = payload(f"{owner_id}/{i}", int(size))
+        names.append(owner.write(data if i % 2 else ReadOnly(data, 1024 * 1024), "bin").name)
+    report(names=names)
+    wait_for_stdin_eof()
+
+
+def cmd_reader(size: str) -> None:
+    """Look up every entry seen in the tiers until stdin closes; a resolved name must be whole."""
+    store = Store.from_env()
+    assert store is not None
+    seen: set[str] = set()
+    bad = []
+    while not stdin_closed():
+        for tier in store.tiers:
+            for _dirpath, _dirs, files in os.walk(tier.root):
+                for name in files:
+                    info = store.lookup(name)
+                    if info is None:
+                        continue
+                    seen.add(name)
+                    if info.size != int(size):
+                        bad.append([name, info.size])
+    report(seen=len(seen), bad=bad)
+
+
+class _OnlyRead:
+    """Exposes nothing but ``read`` of a file (so vfs_ext cannot learn its size or seek it)."""
+
+    def __init__(self, f) -> None:
+        self.read = f.read
+
+
+def cmd_rss(mode: str, path: str) -> None:
+    """Write a large file from a path or a read-only stream; report peak RSS growth in bytes."""
+    store = Store.from_env()
+    assert store is not None
+    owner = store.open_owner("rss")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if mode == "path":
+        info = owner.write(path, "bin")
+    else:
+        with open(path, "rb", buffering=0) as f:
+            info = owner.write(_OnlyRead(f), "bin")
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    report(growth=(after - before) * 1024, size=info.size, tier=info.tier)
+
+
+def cmd_fallback(source_path: str) -> None:
+    """Write 4 MiB (the bytes of ``source_path``) as bytes, as a seekable file, as a stream of
+    small reads and as a pipe; report where each landed and what is left in the tiers."""
+    import subprocess
+
+    store = Store.from_env()
+    assert store is not None
+    owner = store.open_owner("fallback")
+    data = Path(source_path).read_bytes()
+    results: dict[str, dict] = {}
+    with open(source_path, "rb") as f:
+        f.read(1)
+        f.seek(0)
+        pipe = subprocess.Popen(["cat", source_path], stdout=subprocess.PIPE)
+        cases = {"bytes": data, "file": f, "stream": ReadOnly(data), "pipe": pipe.stdout}
+        for label, source in cases.items():
+            try:
+                info = owner.write(source, "bin", label)
+            except VirtualFileError as exc:
+                results[label] = {"error": str(exc)}
+                continue
+            found = store.lookup(info.name)
+            results[label] = {
+                "tier": info.tier,
+                "same": info.path.read_bytes() == data,
+                "lookup_tier": found.tier if found else None,
+            }
+        pipe.stdout.close()
+        pipe.wait()
+    try:
+        results["small"] = {"tier": owner.write(b"x" * 1000, "bin", "small").tier}
+    except VirtualFileError as exc:
+        results["small"] = {"error": str(exc)}
+    parts = {
+        tier.name: [
+            name
+            for _dir, _dirs, files in os.walk(tier.root)
+            for name in files
+            if name.startswith(PART_PREFIX)
+        ]
+        for tier in store.tiers
+    }
+    report(results=results, parts=parts, tiers=[t.name for t in store.tiers], stats=store.stats())
+
+
+COMMANDS = {name[4:]: fn for name, fn in globals().items() if name.startswith("cmd_")}
+
+if __name__ == "__main__":
+    COMMANDS[sys.argv[1]](*sys.argv[2:])
