@@ -1,0 +1,138 @@
+"""``python -m bench``: run every figure against one real server and print a markdown table.
+
+python -m bench              # full run (< 5 min, 2 cores): bench/RESULTS.md, latency.png
+python -m bench --quick      # tiny sizes, for the smoke test; writes nothing unless --out
+python -m bench --sizes 1MiB,10MiB --only 1,6
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+from vfs_ext.config import parse_size
+
+from . import display, harness, memory, notebook, plot, serving, write
+from .report import Results
+
+HERE = Path(__file__).resolve().parent
+MiB = 2**20
+FULL_SIZES = "1KiB,64KiB,1MiB,10MiB,50MiB,256MiB,1GiB"
+HEADLINE = (1 * MiB, 10 * MiB, 50 * MiB)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (smoke test)")
+    p.add_argument("--sizes", help=f"payload sizes for figures 1, 2 and 6 (default {FULL_SIZES})")
+    p.add_argument("--only", help="comma-separated figure numbers to run (default: all)")
+    p.add_argument("--repeats", type=int, help="repeats per measurement (median; default 5)")
+    p.add_argument("--serve-size", help="figure 2 headline size (default 256MiB)")
+    p.add_argument("--memory-size", help="figure 3 file size (default 1GiB)")
+    p.add_argument("--clients", type=int, help="figure 3 concurrent clients (default 8)")
+    p.add_argument("--write-size", help="figure 4 buffer size (default 100MiB)")
+    p.add_argument("--inline-max", default="256MiB", help="largest inline display measured")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="directory for RESULTS.md and latency.png "
+        "(default: bench/ for a full run, none with --quick)",
+    )
+    a = p.parse_args(argv)
+    quick = a.quick
+    a.sizes = [parse_size(s) for s in (a.sizes or ("300KiB" if quick else FULL_SIZES)).split(",")]
+    a.repeats = a.repeats or (1 if quick else 5)
+    a.serve_size = parse_size(a.serve_size or ("2MiB" if quick else "256MiB"))
+    a.memory_size = parse_size(a.memory_size or ("8MiB" if quick else "1GiB"))
+    a.clients = a.clients or (2 if quick else 8)
+    a.write_size = parse_size(a.write_size or ("4MiB" if quick else "100MiB"))
+    a.notebook = (2, parse_size("300KiB")) if quick else (10, 5 * MiB)
+    a.inline_max = parse_size(a.inline_max)
+    a.only = {int(x) for x in a.only.split(",")} if a.only else {1, 2, 3, 4, 5, 6}
+    if a.out is None and not quick:
+        a.out = HERE
+    return a
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    pkgs = ", ".join(f"{p} {version(p)}" for p in ("jupyter_server", "tornado", "ipykernel"))
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}, {pkgs}"
+    )
+
+
+async def run_all(a: argparse.Namespace, results: Results) -> None:
+    if 4 in a.only:
+        print("figure 4: kernel write bandwidth", flush=True)
+        write.run(results, a.write_size, a.repeats)
+    async with harness.running() as bench:
+        results.notes.append(
+            f"server_side exported env: {bench.has_env}; kernel_side loads: {bench.has_kernel_side}"
+        )
+        print(results.notes[-1], flush=True)
+        if a.only & {1, 6}:
+            print("figure 1/6: display latency", flush=True)
+            sizes = a.sizes if 6 in a.only else [s for s in a.sizes if s in HEADLINE] or a.sizes
+            headline = [s for s in sizes if s in HEADLINE] or sizes
+            await display.run(bench, results, sizes, headline, a.repeats, a.inline_max)
+        if a.only & {2, 6}:
+            print("figure 2/6: serving", flush=True)
+            sizes = a.sizes if 6 in a.only else []
+            await serving.run(bench, results, sizes, a.serve_size, a.repeats)
+        if 3 in a.only:
+            print("figure 3: server memory", flush=True)
+            await memory.run(bench, results, a.memory_size, a.clients)
+        if 5 in a.only:
+            print("figure 5: notebook size", flush=True)
+            await notebook.run(bench, results, a.notebook[1], a.notebook[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    results = Results()
+    t0 = time.monotonic()
+    asyncio.run(run_all(a, results))
+    elapsed = time.monotonic() - t0
+    about = f"Machine: {machine()}. Total bench time {elapsed:.0f} s."
+    text = "\n".join(
+        [
+            results.markdown(),
+            "",
+            "Scaling (figure 6), medians:",
+            "",
+            plot.table(results),
+            "",
+            about,
+            *[f"- {n}" for n in results.notes],
+        ]
+    )
+    print()
+    print(text)
+    if a.out is not None:
+        a.out.mkdir(parents=True, exist_ok=True)
+        (a.out / "RESULTS.md").write_text("# Benchmark results (`make bench`)\n\n" + text + "\n")
+        if 6 in a.only and plot.plot(results, a.out / "latency.png", about):
+            print(f"\nwrote {a.out / 'RESULTS.md'} and {a.out / 'latency.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Figure 1 (and its half of figure 6): execute_request -> the image's bytes held by the client.
+
+Inline, the bytes ride in the iopub message as base64 inside JSON and the client decodes them.
+With vfs_ext the message is a few hundred bytes of HTML and the client GETs the URL, as a browser
+would. The payload is a real PNG built in the kernel beforehand, so generation is not timed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import statistics
+from typing import Any
+
+from . import httpclient
+from .harness import Bench
+from .plot import size_label
+from .report import Results, Row, fmt_s, verdict
+
+INLINE = 'display(Image(data=_p, format="png"))'
+PATHS = {
+    "inline": INLINE,
+    "%%vfs": "%%vfs\n" + INLINE,
+    "vfs_ext.image": "display(vfs_ext.image(_p))",
+}
+TARGETS = {10 * 2**20: 15.0, 50 * 2**20: 25.0}
+URL_RE = re.compile(r"""(/[^"'\s<>]*@file/[A-Za-z0-9._-]+)""")
+MiB = 2**20
+
+
+def find_url(msg: dict[str, Any]) -> str | None:
+    """The virtual file URL of an output message: metadata record first, else the HTML."""
+    content = msg["content"]
+    record = content.get("metadata", {}).get("vfs_ext")
+    if isinstance(record, dict) and record.get("url"):
+        return record["url"]
+    match = URL_RE.search(content.get("data", {}).get("text/html", ""))
+    return match.group(1) if match else None
+
+
+def holder(bench: Bench):
+    """What a front end does on arrival: decode the inline PNG, or fetch the URL."""
+    origin = f"http://127.0.0.1:{bench.server.port}"
+
+    def hold(msg: dict[str, Any]) -> tuple[str, bytes | bytearray] | None:
+        data = msg["content"].get("data", {})
+        if "image/png" in data:
+            return "inline", base64.b64decode(data["image/png"])
+        url = find_url(msg)
+        if url is None:
+            return None
+        fetched = httpclient.get(origin + url, bench.auth, keep=True)
+        if fetched.status != 200:
+            raise RuntimeError(f"GET {url} -> {fetched.status}")
+        return "url", fetched.body or b""
+
+    return hold
+
+
+def available_paths(bench: Bench) -> list[str]:
+    return ["inline", "%%vfs", "vfs_ext.image"] if bench.has_kernel_side else ["inline"]
+
+
+async def measure(
+    bench: Bench, size: int, paths: list[str], repeats: int
+) -> dict[str, dict[str, Any]]:
+    """Median latency per path for one payload size, repeats interleaved across paths."""
+    run = await bench.kernel.execute(
+        f"_p = _bench_png({size}); print(len(_p), _hl.sha1(_p).hexdigest())"
+    )
+    actual, digest = run.stdout.split()
+    hold = holder(bench)
+    times: dict[str, list[float]] = {p: [] for p in paths}
+    info: dict[str, dict[str, Any]] = {}
+    for _ in range(repeats):
+        for path in paths:
+            # One cellId per path: re-running the cell releases the previous run's file.
+            result = await bench.kernel.execute(PATHS[path], cell_id=f"bench-{path}", hold=hold)
+            if result.seconds is None:
+                raise RuntimeError(f"{path}: no image output arrived")
+            kind, body = result.held
+            if len(body) != int(actual) or hashlib.sha1(body).hexdigest() != digest:
+                raise RuntimeError(f"{path}: the client got different bytes")
+            times[path].append(result.seconds)
+            message = max(len(json.dumps(m["content"])) for m in result.outputs)
+            info[path] = {"kind": kind, "message": message}
+    for path in paths:
+        info[path]["seconds"] = statistics.median(times[path])
+        info[path]["size"] = int(actual)
+    return info
+
+
+async def run(
+    bench: Bench,
+    results: Results,
+    sizes: list[int],
+    headline: list[int],
+    repeats: int,
+    inline_max: int,
+) -> None:
+    paths = available_paths(bench)
+    if not bench.has_kernel_side:
+        results.notes.append("figure 1: kernel_side (%%vfs, vfs_ext.image) not available yet")
+    if bench.has_kernel_side:
+        await bench.kernel.execute("import vfs_ext")
+    # Warm up imports and code paths once, untimed.
+    await measure(bench, min(sizes), paths, 1)
+    for size in sizes:
+        todo = [p for p in paths if p != "inline" or size <= inline_max]
+        reps = repeats if size <= 64 * MiB else max(1, min(repeats, 3))
+        info = await measure(bench, size, todo, reps)
+        for path, got in info.items():
+            results.point(f"display: {path}", size, got["seconds"])
+        if size in headline:
+            _rows(results, size, info)
+
+
+def _rows(results: Results, size: int, info: dict[str, dict[str, Any]]) -> None:
+    inline = info["inline"]
+    label = size_label(size)
+    target = TARGETS.get(size)
+    ours = [p for p in ("%%vfs", "vfs_ext.image") if p in info]
+    if not ours:
+        results.add(
+            Row(
+                "1 display latency",
+                f"{label} image",
+                "n/a",
+                fmt_s(inline["seconds"]) + " inline",
+                verdict="n/a: kernel_side missing",
+            )
+        )
+        return
+    for path in ours:
+        got = info[path]
+        ratio = inline["seconds"] / got["seconds"]
+        kind = "" if got["kind"] == "url" else " (stayed inline)"
+        results.add(
+            Row(
+                "1 display latency",
+                f"{label} image, `{path}` (message {got['message']} B vs "
+                f"{size_label(inline['message'])})",
+                fmt_s(got["seconds"]) + kind,
+                fmt_s(inline["seconds"]) + " inline base64",
+                f"{ratio:.1f}x",
+                f">= {target:g}x" if target else "",
+                verdict(ratio, target) if target else "",
+            )
+        )

@@ -1,0 +1,101 @@
+"""Figure 3: how much the server's RSS grows while concurrent clients stream one large file.
+
+A thread samples ``VmRSS`` of the server process every few milliseconds; ``VmHWM`` is reset
+through ``/proc/<pid>/clear_refs`` when allowed, so short spikes between samples are caught too.
+The same run against ``/files/`` shows what jupyter_server alone does.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from . import httpclient
+from .harness import Bench
+from .plot import size_label
+from .report import Results, Row, fmt_mib, fmt_s
+from .serving import endpoints
+
+TARGET = 64 * 2**20
+
+
+def _status_kib(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def _reset_hwm(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_growth(pid: int, url: str, auth: dict[str, str], size: int, clients: int, client: str):
+    """(peak RSS growth in bytes, seconds) while ``clients`` fetch ``url`` at once."""
+    base = _status_kib(pid, "VmRSS")
+    hwm_ok = _reset_hwm(pid)
+    peak = base
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.005):
+            peak = max(peak, _status_kib(pid, "VmRSS"))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        with ThreadPoolExecutor(clients) as pool:
+            fetched = list(
+                pool.map(lambda _: httpclient.get(url, auth, client=client), range(clients))
+            )
+    finally:
+        done.set()
+        sampler.join()
+    for got in fetched:
+        if got.status != 200 or got.size != size:
+            raise RuntimeError(f"{url}: status {got.status}, {got.size} of {size} bytes")
+    if hwm_ok:
+        peak = max(peak, _status_kib(pid, "VmHWM"))
+    return peak - base, max(g.seconds for g in fetched)
+
+
+async def run(bench: Bench, results: Results, size: int, clients: int) -> None:
+    client = "curl" if httpclient.curl_path() else "socket"
+    urls = await endpoints(bench, size)
+    pid = bench.server.proc.pid
+    grown = {
+        name: peak_growth(pid, url, bench.auth, size, clients, client) for name, url in urls.items()
+    }
+    label = f"{clients} clients x {size_label(size)}"
+    files, files_s = grown["/files/"]
+    alternative = f"{fmt_mib(files)} /files/ ({fmt_s(files_s)})"
+    if "/@file/" not in grown:
+        results.add(
+            Row(
+                "3 server memory",
+                f"peak RSS growth, {label}",
+                "n/a",
+                alternative,
+                verdict="n/a: server_side missing",
+            )
+        )
+        return
+    ours, ours_s = grown["/@file/"]
+    results.add(
+        Row(
+            "3 server memory",
+            f"peak RSS growth, {label}",
+            f"{fmt_mib(ours)} ({fmt_s(ours_s)})",
+            alternative,
+            "",
+            "< 64 MiB",
+            "ok" if ours < TARGET else "MISS",
+        )
+    )

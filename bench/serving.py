@@ -1,0 +1,166 @@
+"""Figure 2 (and its half of figure 6): fetching the same bytes three ways.
+
+``/@file/<name>`` (vfs_ext) vs jupyter_server's ``/files/<path>`` (what a user would link to
+otherwise) vs a minimal ``os.sendfile`` responder in its own process (the ceiling). Repeats are
+interleaved across endpoints so a noisy neighbour hurts all three alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.support.server import free_port
+
+from . import httpclient
+from .harness import Bench
+from .plot import size_label
+from .report import Results, Row, fmt_rate, fmt_s, verdict
+
+MiB = 2**20
+
+
+@contextlib.contextmanager
+def ceiling(path: Path) -> Iterator[str]:
+    """Run ``bench.ceiling`` serving ``path``; yields its URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.ceiling", str(port), str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the sendfile responder did not start")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+async def endpoints(bench: Bench, size: int) -> dict[str, str]:
+    """name -> URL of ``size`` bytes via ``/files/`` and (with server_side) ``/@file/``."""
+    disk = bench.disk_file(size)
+    urls = {"/files/": bench.url(f"files/{disk.name}")}
+    vfile = await bench.virtual_file(size)
+    if vfile is not None:
+        urls["/@file/"] = bench.url(f"@file/{vfile['name']}")
+    return urls
+
+
+def fetch_times(
+    urls: dict[str, str], auth: dict[str, str], size: int, repeats: int, client: str
+) -> dict[str, float]:
+    """Median whole-body fetch time per endpoint (one untimed warm-up each)."""
+    times: dict[str, list[float]] = {k: [] for k in urls}
+    for rep in range(repeats + 1):
+        for name, url in urls.items():
+            got = httpclient.get(url, auth, client=client)
+            if got.status != 200 or got.size != size:
+                raise RuntimeError(f"{name}: status {got.status}, {got.size} of {size} bytes")
+            if rep:
+                times[name].append(got.seconds)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def range_times(urls: dict[str, str], auth: dict[str, str], repeats: int) -> dict[str, float]:
+    """Median time for a 1 KiB Range request (new connection each), per endpoint."""
+    headers = {**auth, "Range": "bytes=0-1023"}
+    times: dict[str, list[float]] = {k: [] for k in urls}
+    for rep in range(repeats + 2):
+        for name, url in urls.items():
+            got = httpclient.get(url, headers)
+            if got.status != 206 or got.size != 1024:
+                raise RuntimeError(f"{name}: Range -> {got.status}, {got.size} bytes")
+            if rep >= 2:
+                times[name].append(got.seconds)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+async def run(
+    bench: Bench, results: Results, sizes: list[int], headline: int, repeats: int
+) -> None:
+    client = "curl" if httpclient.curl_path() else "socket"
+    results.notes.append(f"figure 2: client = {client}")
+    for size in sorted(set([*sizes, headline])):
+        urls = await endpoints(bench, size)
+        vfile = bench.vfiles.get(size)
+        source = Path(vfile["path"]) if vfile else bench.disk_file(size)
+        with ceiling(source) as ceiling_url:
+            urls["sendfile"] = ceiling_url
+            reps = repeats if size <= 256 * MiB else max(1, min(repeats, 3))
+            med = fetch_times(urls, bench.auth, size, reps, client)
+        for name, seconds in med.items():
+            results.point(f"GET {name}", size, seconds)
+        if size == headline:
+            _rows(results, size, med)
+    urls = await endpoints(bench, 64 * 1024)
+    ttfb = range_times(urls, bench.auth, max(repeats * 4, 10))
+    files = ttfb["/files/"]
+    if "/@file/" in ttfb:
+        ours = ttfb["/@file/"]
+        results.add(
+            Row(
+                "2 serving",
+                "1 KiB Range request, full round trip",
+                fmt_s(ours),
+                fmt_s(files) + " /files/",
+                f"{files / ours:.2f}x",
+                "<= /files/",
+                verdict(ours, files, higher_is_better=False),
+            )
+        )
+    else:
+        results.add(
+            Row(
+                "2 serving",
+                "1 KiB Range request",
+                "n/a",
+                fmt_s(files) + " /files/",
+                verdict="n/a: server_side missing",
+            )
+        )
+
+
+def _rows(results: Results, size: int, med: dict[str, float]) -> None:
+    label = f"{size_label(size)}"
+    files, ceil = med["/files/"], med["sendfile"]
+    if "/@file/" not in med:
+        results.add(
+            Row(
+                "2 serving",
+                f"{label} GET",
+                "n/a",
+                f"{fmt_rate(size, files)} /files/, {fmt_rate(size, ceil)} sendfile",
+                verdict="n/a: server_side missing",
+            )
+        )
+        return
+    ours = med["/@file/"]
+    results.add(
+        Row(
+            "2 serving",
+            f"{label} GET vs /files/",
+            fmt_rate(size, ours),
+            fmt_rate(size, files) + " /files/",
+            f"{files / ours:.2f}x",
+            ">= 1.5x",
+            verdict(files / ours, 1.5),
+        )
+    )
+    results.add(
+        Row(
+            "2 serving",
+            f"{label} GET vs sendfile ceiling",
+            fmt_rate(size, ours),
+            fmt_rate(size, ceil) + " sendfile",
+            f"{ceil / ours:.2f}x",
+            ">= 0.8x",
+            verdict(ceil / ours, 0.8),
+        )
+    )

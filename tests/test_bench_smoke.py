@@ -1,0 +1,32 @@
+"""The benchmark still runs end to end (tiny sizes) and prints its table; no timings asserted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_quick_prints_a_table(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    assert "| figure | measurement | vfs_ext | alternative |" in out
+    for figure in (
+        "1 display latency",
+        "2 serving",
+        "3 server memory",
+        "4 kernel write",
+        "5 notebook size",
+    ):
+        assert f"| {figure} |" in out, f"{figure} missing from:\n{out}"
+    assert (tmp_path / "RESULTS.md").read_text().startswith("# Benchmark results")
+    assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
