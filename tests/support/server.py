@@ -141,10 +141,17 @@ def jupyter_server(
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root_dir}",
         f"--ServerApp.base_url={base_url}",
-        f"--VirtualFiles.memory_dir={memory_dir}",
-        f"--VirtualFiles.disk_dir={disk_dir}",
         *(extra_args or []),
     ]
+    # A trait given twice on the command line is an error in traitlets (the extension then fails
+    # to link), so an explicit --VirtualFiles.memory_dir/disk_dir in extra_args replaces ours.
+    given = {arg.split("=", 1)[0] for arg in extra_args or []}
+    for flag, value in (
+        ("--VirtualFiles.memory_dir", memory_dir),
+        ("--VirtualFiles.disk_dir", disk_dir),
+    ):
+        if flag not in given:
+            args.append(f"{flag}={value}")
     log_file = open(log_path, "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(
         args, env=proc_env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
