@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,25 +70,27 @@ class StoreConfig:
         if ENV_TIERS not in env or ENV_NAMESPACE not in env:
             return None
         try:
+            specs = json.loads(env[ENV_TIERS])
+            if not isinstance(specs, list):
+                raise TypeError("expected a JSON list of tiers")
             tiers = tuple(
-                TierSpec(str(t["name"]), Path(t["path"]), _opt_int(t.get("budget")))
-                for t in json.loads(env[ENV_TIERS])
+                TierSpec(str(t["name"]), Path(t["path"]), _opt_int(t.get("budget"))) for t in specs
             )
             return cls(
                 tiers=tiers,
                 namespace=env[ENV_NAMESPACE],
                 base_url=env.get(ENV_BASE_URL, "/"),
                 max_file_size=_opt_int(env.get(ENV_MAX_FILE_SIZE)),
-                threshold=_opt_int(env.get(ENV_THRESHOLD)) or DEFAULT_THRESHOLD,
+                threshold=_opt_int(env.get(ENV_THRESHOLD), DEFAULT_THRESHOLD),
                 server_pid=_opt_int(env.get(ENV_SERVER_PID)),
             )
         except (ValueError, TypeError, KeyError) as exc:
-            raise ValueError(f"malformed {ENV_TIERS}: {exc}") from exc
+            raise ValueError(f"malformed vfs_ext environment ({ENV_TIERS} etc.): {exc}") from exc
 
 
-def _opt_int(value: object) -> int | None:
+def _opt_int(value: object, default: int | None = None) -> int | None:
     if value is None or value == "":
-        return None
+        return default
     return int(value)  # type: ignore[call-overload]
 
 
@@ -154,6 +157,9 @@ def default_tiers() -> tuple[TierSpec, ...]:
     return tuple(tiers)
 
 
+_SIZE_RE = re.compile(r"\A(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?P<unit>[A-Za-z]*)\Z")
+
+
 def parse_size(text: str | int) -> int:
     """``256KB``, ``10MiB``, ``1.5G``, ``4096`` -> bytes (KB = 1000, KiB = 1024; K/M/G = 1024)."""
     if isinstance(text, int):
@@ -175,16 +181,10 @@ def parse_size(text: str | int) -> int:
         "tib": 1024**4,
         "tb": 1000**4,
     }
-    i = len(s)
-    while i > 0 and s[i - 1].isalpha():
-        i -= 1
-    number, unit = s[:i], s[i:].lower()
-    if unit not in units or not number:
+    match = _SIZE_RE.match(s)
+    if match is None or match["unit"].lower() not in units:
         raise ValueError(f"invalid size {text!r}: use e.g. 4096, 256KB, 10MiB, 1G")
-    value = float(number)
-    if value < 0:
-        raise ValueError(f"invalid size {text!r}: must not be negative")
-    return int(value * units[unit])
+    return int(float(match["number"]) * units[match["unit"].lower()])
 
 
 def format_size(n: int) -> str:

@@ -1,4 +1,4 @@
-"""What a virtual file can be written from: bytes-like, a path, or a binary file object.
+"""What a virtual file can be written from: any buffer, a path, or a binary file object.
 
 Everything is read in bounded chunks, so a 2 GiB file never sits in memory at once.
 """
@@ -55,8 +55,8 @@ class Source:
 
 def open_source(data: Data) -> Source:
     """Wrap ``data``; TypeError for anything but bytes-like, a path or a binary file."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        view = memoryview(data).cast("B")
+    view = _as_bytes_view(data)
+    if view is not None:
         return Source(view=view, size=view.nbytes)
     if isinstance(data, (str, os.PathLike)):
         f = open(data, "rb")  # noqa: SIM115 - closed by Source.close
@@ -81,6 +81,24 @@ def open_source(data: Data) -> Source:
         f"cannot store {type(data).__name__}: pass bytes, bytearray, memoryview, "
         "a path, or a binary file object"
     )
+
+
+def _as_bytes_view(data: object) -> memoryview | None:
+    """A flat byte view of any buffer (bytes, memoryview, numpy array, array.array), or None.
+
+    Non-contiguous buffers (e.g. a strided numpy view) are copied in C order, like ``tobytes``.
+    """
+    if isinstance(data, (str, os.PathLike)) or hasattr(data, "read"):
+        return None  # paths and files (an mmap is both a buffer and a file: read it as a file)
+    try:
+        view = memoryview(data)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    if view.format == "B" and view.ndim == 1 and view.c_contiguous:
+        return view
+    if not view.c_contiguous or not view.nbytes:
+        return memoryview(view.tobytes())
+    return view.cast("B")
 
 
 class _ReadIntoAdapter(io.RawIOBase):

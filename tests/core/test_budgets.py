@@ -1,0 +1,100 @@
+"""Budgets decide where a file goes: over the memory budget -> disk (counted as a fallback);
+over every budget -> a clear VirtualFileError; ``evict=True`` makes room from the owner's older
+cells; ``max_file_size`` caps one file."""
+
+from __future__ import annotations
+
+import pytest
+
+from vfs_ext.config import DISK, MEMORY
+from vfs_ext.errors import VirtualFileError
+
+from .conftest import part_files
+from .worker import ReadOnly, payload
+
+KiB = 1024
+MiB = 1024 * KiB
+
+
+def no_partials(store) -> bool:
+    return all(part_files(t.root) == [] for t in store.tiers)
+
+
+def test_over_memory_budget_goes_to_disk(make_store):
+    store = make_store(memory_budget=1 * MiB, disk_budget=64 * MiB)
+    with store.open_owner("k") as owner:
+        small = owner.write(payload("a", 100 * KiB), "bin")
+        big = owner.write(payload("b", 2 * MiB), "bin")
+        streamed = owner.write(ReadOnly(payload("c", 2 * MiB)), "bin")
+    assert (small.tier, big.tier, streamed.tier) == (MEMORY, DISK, DISK)
+    assert store.lookup(big.name).path.read_bytes() == payload("b", 2 * MiB)
+    assert store.lookup(streamed.name).path.read_bytes() == payload("c", 2 * MiB)
+    assert store.stats()["events"] == {"fallback": 2, "evict": 0, "error": 0}
+    assert no_partials(store)
+
+
+def test_budget_counts_every_owner(make_store):
+    store = make_store(memory_budget=1 * MiB, disk_budget=64 * MiB)
+    with store.open_owner("a") as a, store.open_owner("b") as b:
+        assert a.write(payload("a", 700 * KiB)).tier == MEMORY
+        assert b.write(payload("b", 700 * KiB)).tier == DISK
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["bytes", "stream"])
+def test_over_every_budget_raises(make_store, streamed):
+    store = make_store(memory_budget=1 * MiB, disk_budget=2 * MiB)
+    data = payload("x", 3 * MiB)
+    with store.open_owner("k") as owner:
+        with pytest.raises(VirtualFileError) as err:
+            owner.write(ReadOnly(data) if streamed else data, "bin")
+        assert owner.files() == []
+    message = str(err.value)
+    assert "VirtualFiles.memory_budget" in message and "VirtualFiles.disk_budget" in message
+    assert "memory: " in message and "disk: " in message
+    assert store.stats()["events"]["error"] == 1
+    assert no_partials(store)
+
+
+def test_evict_removes_oldest_files_of_other_groups(make_store):
+    store = make_store(memory_budget=1 * MiB, disk_budget=1 * MiB)
+    with store.open_owner("k") as owner, store.open_owner("other") as other:
+        mine = [owner.write(payload(f"a{i}", 300 * KiB), "bin", "cell-a") for i in range(3)]
+        theirs = other.write(payload("t", 300 * KiB), "bin", "cell-x")
+        current = owner.write(payload("b0", 300 * KiB), "bin", "cell-b")
+        assert [f.tier for f in (*mine, theirs, current)] == [MEMORY] * 3 + [DISK] * 2
+
+        big = payload("big", 700 * KiB)
+        with pytest.raises(VirtualFileError):
+            owner.write(big, "bin", "cell-b")  # no room anywhere without evicting
+        info = owner.write(big, "bin", "cell-b", evict=True)
+        assert info.tier == MEMORY
+        assert store.lookup(info.name).path.read_bytes() == big
+
+        # 900 KiB used + 700 KiB > 1 MiB: the two oldest of cell-a had to go, no more
+        assert [store.lookup(f.name) is None for f in mine] == [True, True, False]
+        assert store.lookup(current.name) is not None
+        assert store.lookup(theirs.name) is not None
+        evicted = 2
+    assert store.stats()["events"]["evict"] == evicted
+
+
+def test_evict_does_not_help_when_only_the_current_group_holds_space(make_store):
+    store = make_store(memory_budget=1 * MiB, disk_budget=1 * MiB)
+    with store.open_owner("k") as owner:
+        owner.write(payload("a", 900 * KiB), "bin", "cell")
+        owner.write(payload("b", 900 * KiB), "bin", "cell")
+        with pytest.raises(VirtualFileError):
+            owner.write(payload("c", 900 * KiB), "bin", "cell", evict=True)
+        assert len(owner.files()) == 2
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["bytes", "stream"])
+def test_max_file_size(make_store, streamed):
+    store = make_store(max_file_size=1 * MiB)
+    with store.open_owner("k") as owner:
+        assert owner.write(payload("ok", 1 * MiB)).size == 1 * MiB
+        data = payload("big", 1 * MiB + 1)
+        with pytest.raises(VirtualFileError, match=r"VirtualFiles\.max_file_size"):
+            owner.write(ReadOnly(data) if streamed else data, "bin")
+        assert len(owner.files()) == 1
+    assert no_partials(store)
