@@ -1,0 +1,109 @@
+"""Tier directories are private: created 0700, tightened when looser, and refused (with a logged
+reason, falling through to the next tier) when they are symlinks or belong to someone else."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from vfs_ext.config import DISK, MEMORY, TierSpec
+from vfs_ext.errors import VirtualFileError
+from vfs_ext.store import Store
+
+NOBODY = 65534
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def assert_refused_and_disk_used(store: Store, caplog, why: str) -> None:
+    assert [t.name for t in store.tiers] == [DISK]
+    assert why in store.refused[MEMORY]
+    assert store.stats()["refused"] == {MEMORY: store.refused[MEMORY]}
+    assert any(
+        r.name == "vfs_ext" and r.levelno == logging.WARNING and why in r.getMessage()
+        for r in caplog.records
+    )
+    with store.open_owner("k") as owner:
+        assert owner.write(b"still works", "txt").tier == DISK
+
+
+def test_dirs_are_created_private(make_store, tiers):
+    store = make_store()
+    with store.open_owner("k") as owner:
+        info = owner.write(b"x", "txt", "cell")
+    for tier in store.tiers:
+        for path in (tier.base, tier.root, tier.root / info.owner):
+            assert mode(path) == 0o700, path
+    group_dir = info.path.parent
+    assert mode(group_dir) == 0o700
+    assert mode(info.path) == 0o600
+
+
+def test_looser_dir_we_own_is_tightened(make_store, tiers):
+    base = tiers[0].path
+    base.mkdir(mode=0o755)
+    os.chmod(base, 0o777)
+    store = make_store()
+    assert mode(base) == 0o700
+    assert [t.name for t in store.tiers] == [MEMORY, DISK]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")
+@pytest.mark.parametrize("level", ["base", "namespace"])
+def test_dir_of_another_user_is_refused(make_store, tiers, caplog, level):
+    base = tiers[0].path
+    base.mkdir(mode=0o700)
+    target = base if level == "base" else base / "sforeign"
+    target.mkdir(mode=0o700, exist_ok=True)
+    os.chown(target, NOBODY, NOBODY)
+    caplog.set_level(logging.WARNING, "vfs_ext")
+    store = make_store(namespace="sforeign")
+    assert_refused_and_disk_used(store, caplog, f"owned by uid {NOBODY}")
+    assert os.lstat(target).st_uid == NOBODY, "left alone"
+
+
+@pytest.mark.parametrize("level", ["base", "namespace"])
+def test_symlink_tier_dir_is_refused(make_store, tiers, tmp_path, caplog, level):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    base = tiers[0].path
+    if level == "base":
+        base.symlink_to(elsewhere)
+    else:
+        base.mkdir(mode=0o700)
+        (base / "slinked").symlink_to(elsewhere)
+    caplog.set_level(logging.WARNING, "vfs_ext")
+    store = make_store(namespace="slinked")
+    assert_refused_and_disk_used(store, caplog, "symlink")
+    assert list(elsewhere.iterdir()) == [], "nothing was written through the link"
+
+
+def test_a_file_where_the_tier_dir_should_be_is_refused(make_store, tiers, caplog):
+    tiers[0].path.write_bytes(b"not a dir")
+    caplog.set_level(logging.WARNING, "vfs_ext")
+    store = make_store()
+    assert_refused_and_disk_used(store, caplog, "not a directory")
+
+
+def test_no_usable_tier_raises(tmp_path):
+    bad = tmp_path / "link"
+    bad.symlink_to(tmp_path)
+    afile = tmp_path / "file"
+    afile.write_bytes(b"")
+    with pytest.raises(VirtualFileError, match=r"VirtualFiles\.memory_dir") as err:
+        Store.for_server((TierSpec(MEMORY, bad), TierSpec(DISK, afile)))
+    assert "symlink" in str(err.value) and "not a directory" in str(err.value)
+
+
+def test_missing_parents_are_created(make_store, shm_dir, tmp_path):
+    store = make_store(
+        tiers=(TierSpec(MEMORY, shm_dir / "a" / "b"), TierSpec(DISK, tmp_path / "c" / "d"))
+    )
+    assert [t.name for t in store.tiers] == [MEMORY, DISK]
+    assert mode(shm_dir / "a") == 0o700
