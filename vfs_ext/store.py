@@ -198,7 +198,8 @@ class Store:
                     except FileNotFoundError:
                         pass
             shutil.rmtree(owner_dir, ignore_errors=True)
-            report.owners.append(owner_dir.name)
+            if owner_dir.name not in report.owners:  # one entry per owner, not per tier
+                report.owners.append(owner_dir.name)
         finally:
             locks.release(fd)
 

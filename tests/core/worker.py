@@ -139,7 +139,11 @@ def cmd_reader(size: str) -> None:
     assert store is not None
     seen: set[str] = set()
     bad = []
+    polls = 0
     while not stdin_closed():
+        if polls == 1:
+            report(ready=True)
+        polls += 1
         for tier in store.tiers:
             for _dirpath, _dirs, files in os.walk(tier.root):
                 for name in files:

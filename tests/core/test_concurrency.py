@@ -1,0 +1,63 @@
+"""Several kernels writing and releasing while a sweeper runs in another process lose nothing
+alive, and a reader never sees a file before its last byte is written."""
+
+from __future__ import annotations
+
+import hashlib
+
+from vfs_ext.names import owner_key
+
+from .conftest import part_files
+
+WRITERS = 3
+
+
+def test_writers_and_a_sweeper_at_once_lose_nothing_alive(make_store, spawn):
+    store = make_store(memory_budget=8 * 1024 * 1024)  # small: writes spill to disk too
+    dead = spawn(store, "hold", "kernel-dead", "cell:1000", "cell:2000000")
+    dead_files = dead.read()["files"]
+    dead.kill()
+
+    sweeper = spawn(store, "sweeper")
+    writers = [spawn(store, "writer", f"kernel-{i}", "8") for i in range(WRITERS)]
+    results = [w.read()["files"] for w in writers]  # each waits, alive, after reporting
+    assert sweeper.finish() == 0
+    swept = sweeper.read()
+
+    assert swept["sweeps"] > 1
+    assert owner_key("kernel-dead") in swept["owners"]
+    assert all(owner_key(f"kernel-{i}") not in swept["owners"] for i in range(WRITERS))
+    assert all(store.lookup(f["name"]) is None for f in dead_files)
+
+    tiers_used = set()
+    for files in results:
+        assert len(files) == 3 * 5  # three cells (released and re-run) of five files each
+        for name, f in files.items():
+            info = store.lookup(name)
+            assert info is not None, name
+            data = info.path.read_bytes()
+            assert len(data) == f["size"] == info.size
+            assert hashlib.sha256(data).hexdigest() == f["sha"]
+            tiers_used.add(info.tier)
+    assert tiers_used == {"memory", "disk"}
+
+    stats = store.stats()
+    assert sum(t["files"] for t in stats["tiers"]) == WRITERS * 15
+    assert all(part_files(t.root) == [] for t in store.tiers)
+    for w in writers:
+        assert w.finish() == 0
+
+
+def test_reader_never_sees_a_partial_file(make_store, spawn):
+    size = 6 * 1024 * 1024 + 17
+    store = make_store(memory_budget=40 * 1024 * 1024)
+    reader = spawn(store, "reader", size)
+    assert reader.read() == {"ready": True}  # polling before the first write starts
+    writer = spawn(store, "bigwriter", "kernel-w", "12", size)
+    names = writer.read()["names"]
+    assert reader.finish() == 0
+    seen = reader.read()
+    assert seen["bad"] == []
+    assert seen["seen"] > 0, "the reader saw files appear"
+    assert all(store.lookup(n).size == size for n in names)
+    assert {store.lookup(n).tier for n in names} == {"memory", "disk"}
