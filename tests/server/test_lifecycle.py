@@ -1,0 +1,243 @@
+"""Lifecycle with real kernels and real processes: exported environment, release on session end,
+restart keeps outputs, sweeps of killed owners and servers, namespace removal on stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client import BlockingKernelClient
+
+from tests.support.server import RunningServer, jupyter_server
+from vfs_ext.config import StoreConfig
+from vfs_ext.names import owner_key
+
+from .conftest import server_store
+
+WAIT_S = 20.0
+SWEEP_INTERVAL = "0.3"
+
+
+def wait_until(condition: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:
+    """Poll ``condition`` (state in another process, with no event to await) until truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    args = [f"--VirtualFiles.sweep_interval={SWEEP_INTERVAL}"]
+    with jupyter_server(tmp_path_factory.mktemp("life"), extra_args=args) as running:
+        yield running
+
+
+def kernel_pid(kernel_id: str) -> int:
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if f"kernel-{kernel_id}.json".encode() in cmdline:
+                return int(entry)
+    raise AssertionError(f"no process for kernel {kernel_id}")
+
+
+def environ_of(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+
+
+@pytest.fixture
+def session(server: RunningServer) -> Iterator[dict[str, Any]]:
+    model = server.api(
+        "POST",
+        "api/sessions",
+        {"path": "n.ipynb", "name": "n.ipynb", "type": "notebook", "kernel": {"name": "python3"}},
+    )
+    yield model
+    status, _, _ = server.request("DELETE", f"api/sessions/{model['id']}")
+    assert status in (204, 404)
+
+
+def run_in_kernel(server: RunningServer, kernel_id: str, code: str) -> str:
+    """Execute ``code`` in the server's kernel; returns what it printed."""
+    client = BlockingKernelClient()
+    client.load_connection_file(str(server.runtime_dir / f"kernel-{kernel_id}.json"))
+    client.start_channels()
+    out: list[str] = []
+    try:
+        client.wait_for_ready(timeout=60)
+
+        def hook(msg: dict[str, Any]) -> None:
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                out.append("\n".join(msg["content"]["traceback"]))
+
+        reply = client.execute_interactive(code, output_hook=hook, timeout=60)
+        assert reply["content"]["status"] == "ok", "".join(out)
+    finally:
+        client.stop_channels()
+    return "".join(out)
+
+
+WRITE_AS_KERNEL = """
+from vfs_ext.store import Store
+_store = Store.from_env()
+_owner = _store.open_owner({kernel_id!r})
+print(_owner.write(b"written by the kernel", ext="txt").name)
+"""
+
+
+def test_kernel_inherits_the_exported_environment(
+    server: RunningServer, session: dict[str, Any]
+) -> None:
+    kernel_id = session["kernel"]["id"]
+    config = StoreConfig.from_env(environ_of(kernel_pid(kernel_id)))
+    assert config is not None
+    report = server.api("GET", "api/vfs")
+    assert config.namespace == report["namespace"]
+    assert [(t.name, str(t.path / config.namespace), t.budget) for t in config.tiers] == [
+        (t["name"], t["path"], t["budget"]) for t in report["tiers"]
+    ]
+    assert config.base_url == "/"
+    assert config.server_pid == server.proc.pid
+    assert config.threshold == report["settings"]["threshold"]
+
+
+def test_session_files_live_through_restart_and_go_with_the_session(
+    server: RunningServer, session: dict[str, Any]
+) -> None:
+    kernel_id = session["kernel"]["id"]
+    name = run_in_kernel(server, kernel_id, WRITE_AS_KERNEL.format(kernel_id=kernel_id)).strip()
+    assert re.fullmatch(r"[0-9a-f-]+\.txt", name), name
+    assert server.request("GET", f"@file/{name}")[2] == b"written by the kernel"
+
+    report = server.api("GET", "api/vfs")
+    mine = next(o for o in report["owners"] if o["kernel_id"] == kernel_id)
+    assert mine["files"] == 1
+    assert mine["sessions"][0]["path"] == "n.ipynb"
+
+    # Restart: the new process holds no lock for a while, yet the server still lists the kernel.
+    server.api("POST", f"api/kernels/{kernel_id}/restart")
+    runs = server.api("GET", "api/vfs")["sweeps"]["runs"]
+    wait_until(lambda: server.api("GET", "api/vfs")["sweeps"]["runs"] >= runs + 2, "two sweeps")
+    status, _, body = server.request("GET", f"@file/{name}")
+    assert (status, body) == (200, b"written by the kernel")
+
+    server.api("DELETE", f"api/sessions/{session['id']}")
+    wait_until(lambda: server.request("HEAD", f"@file/{name}")[0] == 404, "release on shutdown")
+    for tier in server.api("GET", "api/vfs")["tiers"]:
+        assert not (Path(tier["path"]) / owner_key(kernel_id)).exists()
+
+
+VICTIM = """
+import sys
+from vfs_ext.store import Store
+owner = Store.from_env().open_owner("victim")
+print(owner.write(b"orphan bytes" * 1000, ext="bin").name, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_files_of_a_killed_owner_are_swept(server: RunningServer) -> None:
+    store = server_store(server)
+    live = store.open_owner("survivor")
+    try:
+        survivor = live.write(b"still wanted", ext="txt").name
+        victim = subprocess.Popen(
+            [sys.executable, "-c", VICTIM],
+            env={**os.environ, **store.resolved_config().to_env()},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert victim.stdout is not None
+        name = victim.stdout.readline().decode().strip()
+        assert server.request("HEAD", f"@file/{name}")[0] == 200
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        victim.stdin.close()  # type: ignore[union-attr]
+        victim.stdout.close()
+        wait_until(lambda: server.request("HEAD", f"@file/{name}")[0] == 404, "the sweep")
+        for tier in store.tiers:
+            assert not (tier.root / owner_key("victim")).exists()
+        assert server.request("GET", f"@file/{survivor}")[2] == b"still wanted"
+        assert server.api("GET", "api/vfs")["sweeps"]["owners"] >= 1
+    finally:
+        live.close(remove=True)
+        store.close()
+
+
+def test_stop_removes_the_namespace(tmp_path: Path) -> None:
+    with jupyter_server(tmp_path) as running:
+        store = server_store(running)
+        owner = store.open_owner("someone")
+        owner.write(b"x" * 100, ext="bin")
+        roots = [t.root for t in store.tiers]
+        assert all(r.is_dir() for r in roots)
+        owner.close()
+        store.close()
+    assert not any(r.exists() for r in roots)
+    assert running.proc.returncode == 0
+
+
+def test_next_start_sweeps_a_killed_server(tmp_path: Path) -> None:
+    memory_dir, disk_dir = Path("/dev/shm") / f"vfs_ext-test-{os.getpid()}-k", tmp_path / "disk"
+    dirs = {"memory_dir": memory_dir, "disk_dir": disk_dir}
+    with jupyter_server(tmp_path / "a", **dirs) as first:
+        store = server_store(first)
+        owner = store.open_owner("kernel-of-a-dead-server")
+        owner.write(b"x" * 5000, ext="bin")
+        owner.close()  # its process "died" too: the lock is free
+        roots = [t.root for t in store.tiers]
+        store.close()
+        os.killpg(first.proc.pid, signal.SIGKILL)
+        first.proc.wait(10)
+        assert all(r.is_dir() for r in roots)  # nothing cleaned up after SIGKILL
+
+        with jupyter_server(tmp_path / "b", **dirs) as second:
+            assert not any(r.exists() for r in roots)
+            sweeps = second.api("GET", "api/vfs")["sweeps"]
+            assert sweeps["owners"] >= 1
+            assert sweeps["bytes"] >= 5000
+
+
+def test_extension_list_shows_vfs_ext_enabled_and_ok(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+        "NO_COLOR": "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter", "server", "extension", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
+    assert re.search(r"^\s*vfs_ext\s+enabled\s*$", out, re.M), out
+    assert re.search(r"^\s*vfs_ext [0-9][^\s]*\s+OK\s*$", out, re.M), out
+    assert (
+        json.loads(
+            (Path(sys.prefix) / "etc/jupyter/jupyter_server_config.d/vfs_ext.json").read_text()
+        )["ServerApp"]["jpserver_extensions"]["vfs_ext"]
+        is True
+    )
