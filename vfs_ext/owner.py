@@ -7,12 +7,14 @@ files of its previous run, also after a kernel restart, because groups are direc
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import logging
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
     from .store import Store
 
 log = logging.getLogger("vfs_ext")
+
+#: How far ahead a stream of unknown size reserves budget (one budget-lock round trip per step).
+RESERVE_STEP = 16 * 1024 * 1024
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -154,39 +159,34 @@ class Owner:
         write(2) on a full tmpfs fails with ENOSPC; an mmap would die of SIGBUS instead.
         """
         directory = tier.root / self.key / gkey
+        token = secrets.token_hex(8)
         tmp: Path | None = None
         written = 0
         pending: memoryview | None = None
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            budget_fd = os.open(
-                tier.root / BUDGET_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
-            )
-            try:
-                fcntl.flock(budget_fd, fcntl.LOCK_EX)
-                used = tier.used_bytes()
-                self._check_fits(tier, used, source.size or 0)
-                tmp = directory / part_name(source.size or 0, secrets.token_hex(8))
+            prefix = 0 if partial is None else partial.length + len(partial.pending)
+            reserved = source.size if source.size is not None else prefix
+            with _budget_lock(tier):
+                self._check_fits(tier, tier.used_bytes(), reserved)
+                tmp = directory / part_name(reserved, token)
                 fd = os.open(tmp, _WRITE_FLAGS, 0o600)
-                if source.size is not None:
-                    # The reservation in the temporary name now holds our place in the budget;
-                    # a stream of unknown size keeps the lock and checks as it goes.
-                    fcntl.flock(budget_fd, fcntl.LOCK_UN)
-                try:
-                    if partial is not None:
-                        self._check_fits(tier, used, partial.length + len(partial.pending))
-                        written = _copy_prefix(partial, fd)
-                    for chunk in source.chunks():
-                        pending = chunk
-                        if source.size is None:
-                            self._check_fits(tier, used, written + len(chunk))
-                        _write_all(fd, chunk)
-                        written += len(chunk)
-                        pending = None
-                finally:
-                    os.close(fd)
+            # The reservation in the temporary name holds our place in the budget; a stream of
+            # unknown size grows it step by step, so a stalled stream never blocks other writers.
+            try:
+                if partial is not None:
+                    written = _copy_prefix(partial, fd)
+                for chunk in source.chunks():
+                    pending = chunk
+                    if written + len(chunk) > reserved:
+                        reserved, tmp = self._reserve_more(
+                            tier, tmp, reserved, written + len(chunk)
+                        )
+                    _write_all(fd, chunk)
+                    written += len(chunk)
+                    pending = None
             finally:
-                os.close(budget_fd)
+                os.close(fd)
             final = directory / name
             os.rename(tmp, final)
             return FileInfo(
@@ -206,6 +206,25 @@ class Owner:
             if tmp is not None:
                 _unlink(tmp)
             raise
+
+    def _reserve_more(self, tier: Tier, tmp: Path, reserved: int, needed: int) -> tuple[int, Path]:
+        """Grow the reservation of a write in progress to at least ``needed`` bytes.
+
+        Reserves ahead (up to RESERVE_STEP, and at most a quarter of the room left) so the budget
+        lock is taken about once per step. Returns the reservation and the renamed file.
+        """
+        with _budget_lock(tier):
+            others = tier.used_bytes() - reserved  # our file counts as its reservation
+            self._check_fits(tier, others, needed)
+            spare = (tier.budget - others - needed) // 4  # leave most of the room to others
+            grant = max(needed, min(reserved + RESERVE_STEP, needed + spare))
+            max_size = self.store.config.max_file_size
+            if max_size is not None:
+                grant = max(needed, min(grant, max_size))
+            token = tmp.name.rsplit("-", 1)[1]
+            grown = tmp.with_name(part_name(grant, token))
+            os.rename(tmp, grown)
+        return grant, grown
 
     def _check_fits(self, tier: Tier, used: int, size: int) -> None:
         max_size = self.store.config.max_file_size
@@ -294,6 +313,17 @@ class Owner:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _budget_lock(tier: Tier) -> Iterator[None]:
+    """Serialize budget checks of all writers (all processes) in one tier."""
+    fd = os.open(tier.root / BUDGET_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _write_all(fd: int, chunk: memoryview) -> None:

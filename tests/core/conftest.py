@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import select
 import shutil
 import subprocess
 import sys
@@ -84,9 +85,11 @@ class Child:
             text=True,
         )
 
-    def read(self) -> dict:
-        """The next JSON line the worker printed (blocks until it does, or fails if it died)."""
+    def read(self, timeout: float = CHILD_TIMEOUT) -> dict:
+        """The next JSON line the worker printed; fails if it died or stays silent too long."""
         assert self.proc.stdout is not None
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            raise AssertionError(f"worker reported nothing within {timeout} s")
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait(CHILD_TIMEOUT)

@@ -4,10 +4,12 @@ alive, and a reader never sees a file before its last byte is written."""
 from __future__ import annotations
 
 import hashlib
+import os
 
 from vfs_ext.names import owner_key
 
 from .conftest import part_files
+from .worker import payload
 
 WRITERS = 3
 
@@ -61,3 +63,24 @@ def test_reader_never_sees_a_partial_file(make_store, spawn):
     assert seen["seen"] > 0, "the reader saw files appear"
     assert all(store.lookup(n).size == size for n in names)
     assert {store.lookup(n).tier for n in names} == {"memory", "disk"}
+
+
+def test_a_stalled_stream_does_not_block_other_writers(make_store, spawn, tmp_path):
+    """A kernel streaming from a slow source (unknown size) must not stall every other
+    kernel's outputs while it waits for data."""
+    store = make_store(memory_budget=64 * 1024 * 1024)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    streamer = spawn(store, "stream", "kernel-slow", fifo)
+    data = payload("slow", 9 * 1024 * 1024)
+    with open(fifo, "wb") as w:
+        w.write(data[: 5 * 1024 * 1024])
+        w.flush()
+        other = spawn(store, "hold", "kernel-other", "cell:1000", "cell:3000000")
+        files = other.read(timeout=60)["files"]  # while the stream is still open
+        assert [store.lookup(f["name"]).tier for f in files] == ["memory", "memory"]
+        w.write(data[5 * 1024 * 1024 :])
+    out = streamer.read()
+    assert out["size"] == len(data) and out["tier"] == "memory"
+    assert store.lookup(out["name"]).path.read_bytes() == data
+    assert all(part_files(t.root) == [] for t in store.tiers)

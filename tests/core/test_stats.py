@@ -33,7 +33,7 @@ def check(store) -> dict:
     per_tier, per_owner = on_disk(store)
     assert [(t["used"], t["files"]) for t in stats["tiers"]] == per_tier
     assert stats["owners"] == per_owner
-    for t, tier in zip(stats["tiers"], store.tiers):
+    for t, tier in zip(stats["tiers"], store.tiers, strict=True):
         assert t["name"] == tier.name and t["path"] == str(tier.root)
         assert t["budget"] == tier.budget
         assert 0 <= t["free"] <= t["budget"] - t["used"]

@@ -107,6 +107,17 @@ def cmd_writer(owner_id: str, rounds: str) -> None:
     wait_for_stdin_eof()
 
 
+def cmd_stream(owner_id: str, fifo: str) -> None:
+    """Write one file from a FIFO (a stream of unknown size that may stall); report it."""
+    store = Store.from_env()
+    assert store is not None
+    owner = store.open_owner(owner_id)
+    with open(fifo, "rb") as f:
+        info = owner.write(f, "bin")
+    report(name=info.name, size=info.size, tier=info.tier)
+    wait_for_stdin_eof()
+
+
 def cmd_sweeper() -> None:
     """Sweep in a loop until stdin closes; report what was swept."""
     store = Store.from_env()
