@@ -16,7 +16,7 @@ from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import PeriodicCallback
-from traitlets import Float, Unicode, default, validate
+from traitlets import Float, TraitError, Unicode, default, validate
 
 from vfs_ext.config import (
     ALL_ENV,
@@ -40,7 +40,6 @@ class VirtualFiles(ExtensionApp):
     """Serve kernels' virtual files at ``{base_url}@file/<name>`` and keep the tiers clean."""
 
     name = "vfs_ext"
-    load_other_extensions = True
 
     memory_dir = Unicode(
         help="""Base directory of the memory tier, on a tmpfs (Linux: /dev/shm). Each server
@@ -103,13 +102,13 @@ class VirtualFiles(ExtensionApp):
     @validate("sweep_interval")
     def _check_sweep_interval(self, proposal: Any) -> float:
         if proposal.value < 0:
-            raise ValueError("sweep_interval must be >= 0 (0 disables periodic sweeps)")
+            raise TraitError("sweep_interval must be >= 0 (0 disables periodic sweeps)")
         return float(proposal.value)
 
     @validate("chunk_size")
     def _check_chunk_size(self, proposal: Any) -> int:
         if proposal.value < 4096:
-            raise ValueError("chunk_size must be at least 4096 bytes")
+            raise TraitError("chunk_size must be at least 4096 bytes")
         return int(proposal.value)
 
     store: Store
@@ -139,6 +138,8 @@ class VirtualFiles(ExtensionApp):
             server_pid=os.getpid(),
         )
         self._record_sweep(self.store.sweep())
+        for name in ALL_ENV:  # e.g. inherited from a server this one was started under
+            os.environ.pop(name, None)
         os.environ.update(self.store.resolved_config().to_env())
         self.serverapp.event_logger.add_listener(
             schema_id=KERNEL_ACTIONS, listener=self._on_kernel_action
@@ -174,7 +175,11 @@ class VirtualFiles(ExtensionApp):
         kernel_id = data.get("kernel_id")
         if data.get("action") != "shutdown" or data.get("status") != "success" or not kernel_id:
             return
-        count = self.store.release_owner(kernel_id)
+        try:
+            count = await asyncio.to_thread(self.store.release_owner, kernel_id)
+        except OSError:
+            self.log.exception("vfs_ext: could not release the files of kernel %s", kernel_id)
+            return
         self.released["kernels"] += 1
         self.released["files"] += count
         self.log.debug("vfs_ext: released %d files of kernel %s", count, kernel_id)

@@ -25,8 +25,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         "--VirtualFiles.threshold=1MiB",
         "--VirtualFiles.sweep_interval=0",
     ]
+    config_dir = tmp_path_factory.mktemp("alice-config")
+    (config_dir / "jupyter_server_config.py").write_text('c.VirtualFiles.max_file_size = "3MiB"\n')
     with jupyter_server(
-        tmp_path_factory.mktemp("alice"), app="lab", base_url=BASE_URL, extra_args=args
+        tmp_path_factory.mktemp("alice"),
+        app="lab",
+        base_url=BASE_URL,
+        extra_args=args,
+        env={"JUPYTER_CONFIG_DIR": str(config_dir)},
     ) as running:
         yield running
 
@@ -53,13 +59,14 @@ def raw(server: RunningServer, method: str, path: str, headers: dict[str, str]):
         conn.close()
 
 
-def test_command_line_traits_apply_under_jupyter_lab(server: RunningServer) -> None:
+def test_command_line_and_config_file_apply_under_jupyter_lab(server: RunningServer) -> None:
     report = server.api("GET", "api/vfs")
     assert [t["name"] for t in report["tiers"]] == ["disk"]
     assert report["tiers"][0]["budget"] == 1024**3
     assert report["tiers"][0]["path"].startswith(str(server.disk_dir))
     assert report["settings"]["threshold"] == 1024**2
     assert report["settings"]["sweep_interval"] == 0
+    assert report["settings"]["max_file_size"] == 3 * 1024**2  # from jupyter_server_config.py
     assert report["base_url"] == BASE_URL
 
 
