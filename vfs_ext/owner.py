@@ -24,7 +24,7 @@ from .config import format_size
 from .errors import VirtualFileError
 from .names import DEFAULT_GROUP, group_key, new_name, owner_key, parse_name
 from .sources import Data, Source, open_source
-from .tiers import BUDGET_LOCK, OWNER_LOCK, FileInfo, Tier, part_name
+from .tiers import BUDGET_LOCK, OWNER_LOCK, FileInfo, Tier, _scan, part_name
 
 if TYPE_CHECKING:
     from .store import Store
@@ -67,6 +67,7 @@ class Owner:
         self.store = store
         self.owner_id = owner_id
         self.key = owner_key(owner_id)
+        self._lock_timeout = lock_timeout
         self._lock_fds: list[int] = []
         try:
             for tier in store.tiers:
@@ -164,6 +165,7 @@ class Owner:
         written = 0
         pending: memoryview | None = None
         try:
+            self._keep_lock(tier)
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             prefix = 0 if partial is None else partial.length + len(partial.pending)
             reserved = source.size if source.size is not None else prefix
@@ -206,6 +208,20 @@ class Owner:
             if tmp is not None:
                 _unlink(tmp)
             raise
+
+    def _keep_lock(self, tier: Tier) -> None:
+        """Lock our directory again if someone removed it (``release_owner``, a manual clean-up):
+        files written into a directory without our lock would look orphaned to sweepers."""
+        index = self.store.tiers.index(tier)
+        path = tier.root / self.key / OWNER_LOCK
+        try:
+            if os.fstat(self._lock_fds[index]).st_ino == os.lstat(path).st_ino:
+                return
+        except FileNotFoundError:
+            pass
+        fd = locks.acquire(path, self._lock_timeout)
+        locks.release(self._lock_fds[index])
+        self._lock_fds[index] = fd
 
     def _reserve_more(self, tier: Tier, tmp: Path, reserved: int, needed: int) -> tuple[int, Path]:
         """Grow the reservation of a write in progress to at least ``needed`` bytes.
@@ -294,7 +310,7 @@ class Owner:
         """Remove every file of this owner but keep the owner alive."""
         count = 0
         for tier in self.store.tiers:
-            for entry in os.scandir(tier.root / self.key):
+            for entry in _scan(tier.root / self.key):
                 if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
                     count += _rmtree_count(Path(entry.path))
         return count

@@ -146,11 +146,17 @@ class Store:
                 ns_root = tier.base / namespace
                 own = namespace == self.namespace
                 server_fd = None
+                lockless = False
                 if not own:
                     try:
                         server_fd = locks.try_lock(ns_root / SERVER_LOCK)
                     except FileNotFoundError:
-                        server_fd = None
+                        # A server creates its lock right after its directories; without one
+                        # for a while, nobody serves this namespace (e.g. recreated by a kernel
+                        # writing after its server removed it).
+                        if _age(ns_root) < STARTUP_GRACE_S:
+                            continue
+                        lockless = True
                     except OSError:
                         continue
                     else:
@@ -161,7 +167,7 @@ class Store:
                         if own and owner in keep:
                             continue
                         self._sweep_owner(tier, ns_root / owner, report)
-                    if not own and server_fd is not None and not _subdirs(ns_root):
+                    if (server_fd is not None or lockless) and not _subdirs(ns_root):
                         shutil.rmtree(ns_root, ignore_errors=True)
                 finally:
                     locks.release(server_fd)
@@ -178,11 +184,8 @@ class Store:
         try:
             fd = locks.try_lock(owner_dir / OWNER_LOCK)
         except FileNotFoundError:
-            try:
-                if time.time() - os.lstat(owner_dir).st_mtime < STARTUP_GRACE_S:
-                    return
-            except FileNotFoundError:
-                return
+            if _age(owner_dir) < STARTUP_GRACE_S:
+                return  # an owner may be creating its lock right now
             fd = None
         except OSError:
             return
@@ -258,3 +261,11 @@ class Store:
         for fd in self._server_lock_fds:
             locks.release(fd)
         self._server_lock_fds = []
+
+
+def _age(path: Path) -> float:
+    """Seconds since ``path`` last changed; 0 when it is gone (nothing to do then)."""
+    try:
+        return time.time() - os.lstat(path).st_mtime
+    except FileNotFoundError:
+        return 0.0

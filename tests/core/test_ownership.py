@@ -5,6 +5,7 @@ takes its files back, and a dead server's whole namespace goes."""
 from __future__ import annotations
 
 import hashlib
+import os
 
 import pytest
 
@@ -167,3 +168,51 @@ def test_dead_servers_live_kernel_is_kept_until_it_exits(make_store, spawn):
     kernel.kill()
     mine.sweep()
     assert all(not (t.base / ns).exists() for t in mine.tiers)
+
+
+def backdate(root, seconds: float = 3600) -> None:
+    """Make every directory under ``root`` look untouched for ``seconds`` (no sleeping)."""
+    for dirpath, _dirs, _files in os.walk(root):
+        st = os.lstat(dirpath)
+        os.utime(dirpath, (st.st_atime - seconds, st.st_mtime - seconds))
+
+
+def test_live_owner_whose_directory_was_removed_keeps_its_new_files(store):
+    """After ``release_owner`` (or any clean-up) removed a live owner's directory, its next
+    writes are locked again: they are not mistaken for orphans once the startup grace passed."""
+    with store.open_owner("k") as owner:
+        owner.write(b"before")
+        assert store.release_owner("k") == 1
+        assert owner.release_all() == 0  # nothing there, no error
+        info = owner.write(b"after")
+        for tier in store.tiers:
+            backdate(tier.root)
+        assert store.sweep().owners == []
+        assert store.lookup(info.name).path.read_bytes() == b"after"
+        assert owner.release_all() == 1
+
+
+def test_namespace_without_server_lock_is_swept_after_the_grace(make_store):
+    mine = make_store()
+    orphan_config = StoreConfig(tiers=mine.config.tiers, namespace="sorphan")
+    orphan = Store(orphan_config)  # like a kernel recreating a namespace its server removed
+    with orphan.open_owner("alive") as alive:
+        kept = alive.write(b"alive")
+        dead = orphan.open_owner("dead")
+        lost = dead.write(b"dead")
+        dead.close()
+        roots = [t.base / "sorphan" for t in mine.tiers]
+
+        mine.sweep()  # young: maybe a server starting up, left alone
+        assert orphan.lookup(lost.name) is not None
+
+        for root in roots:
+            backdate(root)
+        mine.sweep()
+        assert orphan.lookup(lost.name) is None
+        assert orphan.lookup(kept.name) is not None
+        assert all(r.is_dir() for r in roots)
+    for root in roots:
+        backdate(root)
+    mine.sweep()
+    assert not any(r.exists() for r in roots)
