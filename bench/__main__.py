@@ -41,6 +41,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--memory-size", help="figure 3 file size (default 1GiB)")
     p.add_argument("--clients", type=int, help="figure 3 concurrent clients (default 8)")
     p.add_argument("--write-size", help="figure 4 buffer size (default 100MiB)")
+    p.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra jupyter server argument, e.g. --VirtualFiles.chunk_size=4MiB",
+    )
     p.add_argument("--inline-max", default="256MiB", help="largest inline display measured")
     p.add_argument(
         "--out",
@@ -83,7 +90,7 @@ async def run_all(a: argparse.Namespace, results: Results) -> None:
     if 4 in a.only:
         print("figure 4: kernel write bandwidth", flush=True)
         write.run(results, a.write_size, a.repeats)
-    async with harness.running() as bench:
+    async with harness.running(a.server_arg) as bench:
         results.notes.append(
             f"server_side exported env: {bench.has_env}; kernel_side loads: {bench.has_kernel_side}"
         )

@@ -110,6 +110,7 @@ async def run(
     for size in sizes:
         todo = [p for p in paths if p != "inline" or size <= inline_max]
         reps = repeats if size <= 64 * MiB else max(1, min(repeats, 3))
+        print(f"    {size_label(size)}: {', '.join(todo)} x {reps}", flush=True)
         info = await measure(bench, size, todo, reps)
         for path, got in info.items():
             results.point(f"display: {path}", size, got["seconds"])

@@ -72,6 +72,9 @@ class KernelSession:
         ws = await asyncio.wait_for(
             websocket_connect(request, subprotocols=[PROTOCOL], max_message_size=4 * 2**30), 60
         )
+        # tornado's client caps its read buffer at 100 MB regardless of max_message_size; a
+        # browser has no such cap, so lift it for the inline messages of large images.
+        ws.protocol.stream.max_buffer_size = 8 * 2**30  # type: ignore[union-attr]
         self = cls(server, kernel["id"], ws)
         await self._wait_ready()
         return self

@@ -67,7 +67,7 @@ def peak_growth(pid: int, url: str, auth: dict[str, str], size: int, clients: in
 
 
 async def run(bench: Bench, results: Results, size: int, clients: int) -> None:
-    client = "curl" if httpclient.curl_path() else "socket"
+    client = httpclient.default_client()
     urls = await endpoints(bench, size)
     pid = bench.server.proc.pid
     grown = {

@@ -8,6 +8,7 @@ interleaved across endpoints so a noisy neighbour hurts all three alike.
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import subprocess
 import sys
@@ -24,9 +25,16 @@ from .report import Results, Row, fmt_rate, fmt_s, verdict
 MiB = 2**20
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (10 ms resolution; summed over repeats)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def ceiling(path: Path) -> Iterator[str]:
-    """Run ``bench.ceiling`` serving ``path``; yields its URL."""
+def ceiling(path: Path) -> Iterator[tuple[str, int]]:
+    """Run ``bench.ceiling`` serving ``path``; yields its URL and pid."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.ceiling", str(port), str(path)],
@@ -37,7 +45,7 @@ def ceiling(path: Path) -> Iterator[str]:
         assert proc.stdout is not None
         if proc.stdout.readline().strip() != "ready":
             raise RuntimeError("the sendfile responder did not start")
-        yield f"http://127.0.0.1:{port}/"
+        yield f"http://127.0.0.1:{port}/", proc.pid
     finally:
         proc.kill()
         proc.wait(10)
@@ -54,18 +62,28 @@ async def endpoints(bench: Bench, size: int) -> dict[str, str]:
 
 
 def fetch_times(
-    urls: dict[str, str], auth: dict[str, str], size: int, repeats: int, client: str
-) -> dict[str, float]:
-    """Median whole-body fetch time per endpoint (one untimed warm-up each)."""
+    urls: dict[str, str],
+    pids: dict[str, int],
+    auth: dict[str, str],
+    size: int,
+    repeats: int,
+    client: str,
+) -> dict[str, tuple[float, float]]:
+    """Per endpoint: median whole-body fetch time and the serving process's CPU seconds per
+    GiB (one untimed warm-up each). CPU time barely moves when neighbours load the machine."""
     times: dict[str, list[float]] = {k: [] for k in urls}
+    cpu: dict[str, float] = dict.fromkeys(urls, 0.0)
     for rep in range(repeats + 1):
         for name, url in urls.items():
+            before = cpu_seconds(pids[name])
             got = httpclient.get(url, auth, client=client)
             if got.status != 200 or got.size != size:
                 raise RuntimeError(f"{name}: status {got.status}, {got.size} of {size} bytes")
             if rep:
                 times[name].append(got.seconds)
-    return {k: statistics.median(v) for k, v in times.items()}
+                cpu[name] += cpu_seconds(pids[name]) - before
+    per_gib = 2**30 / (size * repeats)
+    return {k: (statistics.median(times[k]), cpu[k] * per_gib) for k in urls}
 
 
 def range_times(urls: dict[str, str], auth: dict[str, str], repeats: int) -> dict[str, float]:
@@ -85,17 +103,19 @@ def range_times(urls: dict[str, str], auth: dict[str, str], repeats: int) -> dic
 async def run(
     bench: Bench, results: Results, sizes: list[int], headline: int, repeats: int
 ) -> None:
-    client = "curl" if httpclient.curl_path() else "socket"
-    results.notes.append(f"figure 2: client = {client}")
+    client = httpclient.default_client()
+    results.notes.append(f"figures 2-3: HTTP client = {client}")
+    server_pid = bench.server.proc.pid
     for size in sorted(set([*sizes, headline])):
         urls = await endpoints(bench, size)
         vfile = bench.vfiles.get(size)
         source = Path(vfile["path"]) if vfile else bench.disk_file(size)
-        with ceiling(source) as ceiling_url:
+        with ceiling(source) as (ceiling_url, ceiling_pid):
             urls["sendfile"] = ceiling_url
+            pids = {"/files/": server_pid, "/@file/": server_pid, "sendfile": ceiling_pid}
             reps = repeats if size <= 256 * MiB else max(1, min(repeats, 3))
-            med = fetch_times(urls, bench.auth, size, reps, client)
-        for name, seconds in med.items():
+            med = fetch_times(urls, pids, bench.auth, size, reps, client)
+        for name, (seconds, _) in med.items():
             results.point(f"GET {name}", size, seconds)
         if size == headline:
             _rows(results, size, med)
@@ -127,9 +147,9 @@ async def run(
         )
 
 
-def _rows(results: Results, size: int, med: dict[str, float]) -> None:
+def _rows(results: Results, size: int, med: dict[str, tuple[float, float]]) -> None:
     label = f"{size_label(size)}"
-    files, ceil = med["/files/"], med["sendfile"]
+    (files, files_cpu), (ceil, ceil_cpu) = med["/files/"], med["sendfile"]
     if "/@file/" not in med:
         results.add(
             Row(
@@ -141,7 +161,7 @@ def _rows(results: Results, size: int, med: dict[str, float]) -> None:
             )
         )
         return
-    ours = med["/@file/"]
+    ours, ours_cpu = med["/@file/"]
     results.add(
         Row(
             "2 serving",
@@ -162,5 +182,14 @@ def _rows(results: Results, size: int, med: dict[str, float]) -> None:
             f"{ceil / ours:.2f}x",
             ">= 0.8x",
             verdict(ceil / ours, 0.8),
+        )
+    )
+    results.add(
+        Row(
+            "2 serving",
+            f"{label} GET, serving process CPU per GiB (less noisy)",
+            f"{ours_cpu:.2f} s",
+            f"{files_cpu:.2f} s /files/, {ceil_cpu:.2f} s sendfile",
+            f"{files_cpu / ours_cpu:.2f}x / {ceil_cpu / ours_cpu:.2f}x" if ours_cpu else "",
         )
     )
