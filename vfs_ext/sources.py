@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Union
@@ -60,7 +61,10 @@ def open_source(data: Data) -> Source:
         return Source(view=view, size=view.nbytes)
     if isinstance(data, (str, os.PathLike)):
         f = open(data, "rb")  # noqa: SIM115 - closed by Source.close
-        return Source(file=f, start=0, size=os.fstat(f.fileno()).st_size, owns_file=True)
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or a device: a stream of unknown size
+            return Source(file=f, start=-1, size=None, owns_file=True)
+        return Source(file=f, start=0, size=st.st_size, owns_file=True)
     if isinstance(data, io.TextIOBase):
         raise TypeError("a text file was given; open it in binary mode ('rb')")
     if hasattr(data, "read"):

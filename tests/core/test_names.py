@@ -168,3 +168,16 @@ def test_planted_symlinks_never_resolve(store, tmp_path):
         assert names == {real.name}, "listing does not follow planted entries either"
         stats = store.stats()
         assert stats["tiers"][0]["files"] == 1
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(owner_id=st.text(), group=st.text())
+def test_any_owner_id_and_group_work(store, owner_id, group):
+    """Kernel ids and cell ids are hashed into the name: any text is fine, none leaks out."""
+    with store.open_owner(owner_id) as owner:
+        info = owner.write(b"data", "txt", group)
+        assert is_valid_name(info.name)
+        assert store.lookup(info.name) == info
+        assert owner.release_group(group) == 1
+        assert store.lookup(info.name) is None
+    store.release_owner(owner_id)

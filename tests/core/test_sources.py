@@ -106,6 +106,22 @@ def test_raw_os_pipe_fed_by_a_thread(store, owner):
     assert stored_bytes(store, info.name) == DATA
 
 
+def test_fifo_path_is_read_as_a_stream(store, owner, tmp_path):
+    """A path to a FIFO has no size: it is streamed to EOF, not cut at st_size 0."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as w:
+            w.write(DATA)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    info = owner.write(fifo, "bin")
+    feeder.join(30)
+    assert stored_bytes(store, info.name) == DATA
+
+
 def test_object_with_only_read(store, owner):
     info = owner.write(ReadOnly(DATA, step=50_000), "bin")
     assert info.size == len(DATA)

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from vfs_ext.config import DISK, MEMORY, TierSpec
+from vfs_ext.config import (
+    DISK,
+    MEMORY,
+    TierSpec,
+    default_disk_dir,
+    default_memory_dir,
+    default_tiers,
+    is_on_tmpfs,
+)
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.store import Store
 
@@ -107,3 +115,19 @@ def test_missing_parents_are_created(make_store, shm_dir, tmp_path):
     )
     assert [t.name for t in store.tiers] == [MEMORY, DISK]
     assert mode(shm_dir / "a") == 0o700
+
+
+def test_default_tiers_put_memory_on_tmpfs(shm_dir, tmp_path):
+    assert is_on_tmpfs(Path("/dev/shm")) and is_on_tmpfs(shm_dir / "not" / "yet")
+    memory = default_memory_dir()
+    assert memory == Path("/dev/shm") / f"vfs_ext-{os.geteuid()}"
+    specs = default_tiers()
+    assert [s.name for s in specs] == [MEMORY, DISK]
+    assert specs[0].path == memory and specs[1].path == default_disk_dir()
+
+
+def test_derived_budgets(make_store, shm_dir):
+    store = make_store()
+    st = os.statvfs(shm_dir)
+    assert store.tiers[0].budget == st.f_blocks * st.f_frsize // 4
+    assert 0 < store.tiers[1].budget <= 20 * 1024**3
