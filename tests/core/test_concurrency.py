@@ -45,6 +45,7 @@ def test_writers_and_a_sweeper_at_once_lose_nothing_alive(make_store, spawn):
 
     stats = store.stats()
     assert sum(t["files"] for t in stats["tiers"]) == WRITERS * 15
+    assert all(t["used"] <= t["budget"] for t in stats["tiers"]), "budgets held under contention"
     assert all(part_files(t.root) == [] for t in store.tiers)
     for w in writers:
         assert w.finish() == 0

@@ -216,3 +216,13 @@ def test_namespace_without_server_lock_is_swept_after_the_grace(make_store):
         backdate(root)
     mine.sweep()
     assert not any(r.exists() for r in roots)
+
+
+def test_closing_the_server_store_removes_its_namespace(make_store):
+    store = make_store()
+    with store.open_owner("k") as owner:
+        info = owner.write(b"x")
+    roots = [t.root for t in store.tiers]
+    store.close(remove=True)
+    assert not any(r.exists() for r in roots)
+    assert store.lookup(info.name) is None
