@@ -1,0 +1,314 @@
+"""The Python API: ``vfile()`` and display helpers for images, video, audio, PDF and downloads.
+
+With a server, each helper writes its payload as a virtual file (in the running cell's group)
+and displays a few hundred bytes of HTML. Without one (VS Code, nbclient, plain IPython) the
+helpers display the usual inline output, and ``vfile()`` returns a ``data:`` URL up to
+``DATA_URL_LIMIT`` bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vfs_ext.config import format_size
+from vfs_ext.errors import VirtualFileError
+from vfs_ext.mimes import ext_for_mime, mime_for_ext
+from vfs_ext.sources import Data
+
+from . import html
+from .extension import current_session
+
+#: Without a server, ``vfile()`` inlines at most this much as a ``data:`` URL (it travels base64
+#: encoded in the output and the notebook file).
+DATA_URL_LIMIT = 4 * 1024 * 1024
+
+# Leading bytes -> extension, for helpers given bytes without a format.
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"%PDF-", "pdf"),
+    (b"\x1aE\xdf\xa3", "webm"),
+    (b"OggS", "ogg"),
+    (b"fLaC", "flac"),
+    (b"ID3", "mp3"),
+)
+
+
+def _sniff(head: bytes, default: str) -> str:
+    for magic, ext in _MAGIC:
+        if head.startswith(magic):
+            return ext
+    if head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"WAVE"):
+        return "webp" if head[8:12] == b"WEBP" else "wav"
+    if head[4:8] == b"ftyp":
+        return "m4a" if head[8:11] == b"M4A" else "mp4"
+    stripped = head.lstrip()
+    if stripped.startswith((b"<svg", b"<?xml")) and b"<svg" in head:
+        return "svg"
+    return default
+
+
+def _is_path(data: object) -> bool:
+    return isinstance(data, (str, os.PathLike))
+
+
+def _head(data: Data) -> bytes:
+    """The first bytes of any source, leaving a file object where it was."""
+    if _is_path(data):
+        with open(data, "rb") as f:  # type: ignore[arg-type]
+            return f.read(64)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data[:64])
+    pos = data.tell()
+    head = data.read(64)
+    data.seek(pos)
+    return head
+
+
+def _guess_ext(data: Data, ext: str | None, mime: str | None, filename: str | None, default: str):
+    if ext:
+        return ext.lower().lstrip(".")
+    for candidate in (filename, os.fspath(data) if _is_path(data) else None):  # type: ignore[arg-type]
+        if candidate and Path(candidate).suffix:
+            return Path(candidate).suffix.lower().lstrip(".")
+    if mime:
+        return ext_for_mime(mime)
+    try:
+        return _sniff(_head(data), default)
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        return default
+
+
+def _read_limited(data: Data, limit: int) -> bytes:
+    """All bytes of ``data`` or VirtualFileError when there are more than ``limit``."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        blob = bytes(data)
+    elif _is_path(data):
+        with open(data, "rb") as f:  # type: ignore[arg-type]
+            blob = f.read(limit + 1)
+    else:
+        blob = data.read(limit + 1)  # type: ignore[union-attr]
+    if len(blob) > limit:
+        raise VirtualFileError(
+            f"no Jupyter server with vfs_ext serves this kernel, and the data is larger than "
+            f"the {format_size(limit)} a data: URL may carry "
+            "(kernel_side.api.DATA_URL_LIMIT); start the kernel from jupyter lab / notebook / "
+            "server with vfs_ext enabled"
+        )
+    return blob
+
+
+@dataclass(frozen=True)
+class VirtualFile:
+    """A stored payload: its URL is what the browser fetches. ``name``/``tier`` are None for a
+    ``data:`` URL (no server)."""
+
+    name: str | None
+    url: str
+    size: int
+    mime: str
+    tier: str | None
+    filename: str | None = None
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return html.record(self.name or "", self.url if self.name else "", self.mime, self.size)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        label = self.filename or self.name or "data"
+        text = f"{label} ({format_size(self.size)}, {self.mime})"
+        data = {
+            "text/plain": f"VirtualFile({text}, url={self.url if self.name else 'data:...'})",
+            "text/html": html.link(self.url, text, download=self.filename),
+        }
+        return data, {html.METADATA_KEY: self.record}
+
+    def __str__(self) -> str:
+        return self.url
+
+
+def vfile(
+    data: Data, ext: str | None = None, mime: str | None = None, filename: str | None = None
+) -> VirtualFile:
+    """Store ``data`` (bytes-like, a path, or a binary file object) and return its URL.
+
+    The file belongs to the running cell (released when the cell is re-run) or, outside a
+    cell, to the kernel session. The server serves it with the type of its extension, taken
+    from ``ext``, ``filename``, the path, ``mime`` or the leading bytes, in that order.
+    """
+    ext = _guess_ext(data, ext, mime, filename, "bin")
+    mime = mime or mime_for_ext(ext)
+    session = current_session()
+    if not session.available:
+        session.notice_no_server()
+        blob = _read_limited(data, DATA_URL_LIMIT)
+        url = f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"
+        return VirtualFile(None, url, len(blob), mime, None, filename)
+    info = session.write(data, ext)
+    return VirtualFile(info.name, session.url(info.name), info.size, mime, info.tier, filename)
+
+
+class VirtualOutput:
+    """What the helpers return: displays as the HTML element, keeps ``.file`` for scripts."""
+
+    def __init__(
+        self, file: VirtualFile | None, data: dict[str, Any], metadata: dict[str, Any]
+    ) -> None:
+        self.file = file
+        self._data = data
+        self._metadata = metadata
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        return dict(self._data), dict(self._metadata)
+
+    def __repr__(self) -> str:
+        return str(self._data.get("text/plain", "VirtualOutput"))
+
+
+def _output(data: Data, ext: str, element: Callable[[str], str]) -> VirtualOutput | None:
+    """Store ``data`` and display ``element(url)``; None when there is no server."""
+    session = current_session()
+    if not session.available:
+        session.notice_no_server()
+        return None
+    vf = vfile(data, ext=ext)
+    assert vf.name is not None
+    bundle = {
+        "text/html": element(vf.url),
+        "text/plain": html.plain(vf.mime, vf.name, vf.size, vf.url),
+    }
+    return VirtualOutput(vf, bundle, {html.METADATA_KEY: vf.record})
+
+
+def _inline(mime: str, blob: bytes, plain: str, metadata: dict[str, Any] | None = None):
+    payload = blob.decode("utf-8") if mime == "image/svg+xml" else base64.b64encode(blob).decode()
+    return VirtualOutput(None, {mime: payload, "text/plain": plain}, metadata or {})
+
+
+def _all_bytes(data: Data) -> bytes:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    if _is_path(data):
+        return Path(data).read_bytes()  # type: ignore[arg-type]
+    return data.read()  # type: ignore[union-attr]
+
+
+def _media_inline(tag: str, mime: str, blob: bytes, **attrs: Any) -> VirtualOutput:
+    url = f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"
+    return VirtualOutput(
+        None,
+        {"text/html": html.media(tag, url, **attrs), "text/plain": f"<{tag} {mime}>"},
+        {},
+    )
+
+
+def image(
+    data: Data,
+    format: str | None = None,
+    width: int | str | None = None,
+    height: int | str | None = None,
+    alt: str = "",
+) -> VirtualOutput:
+    """An ``<img>`` of a PNG, JPEG, GIF, WebP or SVG (``format`` guessed when omitted)."""
+    ext = _guess_ext(data, format, None, None, "png")
+    output = _output(data, ext, lambda url: html.img(url, alt=alt, width=width, height=height))
+    if output is not None:
+        return output
+    mime = mime_for_ext(ext)
+    md = {mime: {k: v for k, v in (("width", width), ("height", height)) if v is not None}}
+    return _inline(mime, _all_bytes(data), f"<image {mime}>", md if md[mime] else None)
+
+
+def _media(
+    tag: str,
+    data: Data,
+    format: str | None,
+    default: str,
+    **attrs: Any,
+) -> VirtualOutput:
+    ext = _guess_ext(data, format, None, None, default)
+    output = _output(data, ext, lambda url: html.media(tag, url, **attrs))
+    if output is not None:
+        return output
+    return _media_inline(tag, mime_for_ext(ext), _all_bytes(data), **attrs)
+
+
+def video(
+    data: Data,
+    controls: bool = True,
+    autoplay: bool = False,
+    loop: bool = False,
+    muted: bool = False,
+    width: int | str | None = None,
+    *,
+    format: str | None = None,
+) -> VirtualOutput:
+    """A ``<video src>`` (mp4, webm, ogg; ``format`` guessed when omitted)."""
+    return _media(
+        "video",
+        data,
+        format,
+        "mp4",
+        controls=controls,
+        autoplay=autoplay,
+        loop=loop,
+        muted=muted,
+        width=width,
+    )
+
+
+def audio(
+    data: Data,
+    controls: bool = True,
+    autoplay: bool = False,
+    loop: bool = False,
+    muted: bool = False,
+    *,
+    format: str | None = None,
+) -> VirtualOutput:
+    """An ``<audio src>`` (wav, mp3, ogg, flac, m4a; ``format`` guessed when omitted)."""
+    return _media(
+        "audio", data, format, "wav", controls=controls, autoplay=autoplay, loop=loop, muted=muted
+    )
+
+
+def pdf(data: Data, height: int | str = 600) -> VirtualOutput:
+    """A PDF viewer (``<object>``) with a link that survives in untrusted notebooks."""
+    session = current_session()
+    if session.available:
+        vf = vfile(data, ext="pdf")
+        assert vf.name is not None
+        bundle = {
+            "text/html": html.pdf(vf.url, vf.name, vf.size, height=height),
+            "text/plain": html.plain(vf.mime, vf.name, vf.size, vf.url),
+        }
+        return VirtualOutput(vf, bundle, {html.METADATA_KEY: vf.record})
+    session.notice_no_server()
+    return _inline("application/pdf", _all_bytes(data), "<PDF document>")
+
+
+def download(data: Data, filename: str, label: str | None = None) -> VirtualOutput:
+    """A download link that saves as ``filename``."""
+    session = current_session()
+    if session.available:
+        vf = vfile(data, filename=filename)
+        bundle = {
+            "text/html": html.download(vf.url, filename, vf.size, label),
+            "text/plain": f"{filename} ({format_size(vf.size)}): {vf.url}",
+        }
+        return VirtualOutput(vf, bundle, {html.METADATA_KEY: vf.record})
+    session.notice_no_server()
+    vf = vfile(data, filename=filename)  # a data: URL, within DATA_URL_LIMIT
+    bundle = {
+        "text/html": html.download(vf.url, filename, vf.size, label),
+        "text/plain": f"{filename} ({format_size(vf.size)})",
+    }
+    return VirtualOutput(vf, bundle, {})

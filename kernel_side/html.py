@@ -1,0 +1,101 @@
+"""The tiny HTML that stands in for a large payload, and the bundle around it.
+
+Only what JupyterLab's sanitizer keeps in untrusted outputs (a reopened notebook) is relied on:
+``<img src>``, ``<video src>``, ``<audio src>`` and ``<a href>``. ``<source src>``, iframes,
+``<object>`` and ``<embed>`` are stripped there, so PDFs and HTML pages use an ``<object>`` /
+``<iframe>`` (shown in trusted outputs) with a link inside or next to it that survives.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from vfs_ext.config import format_size
+
+#: Key of the record every bundle carries in its metadata, for export tools.
+METADATA_KEY = "vfs_ext"
+
+
+def record(name: str, url: str, mime: str, size: int) -> dict[str, Any]:
+    return {"name": name, "url": url, "mime": mime, "size": size}
+
+
+def _attr(name: str, value: object) -> str:
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return f" {name}"
+    return f' {name}="{escape(str(value), quote=True)}"'
+
+
+def _dimension(value: object) -> object:
+    """Numbers are pixels; strings (``"100%"``) pass through."""
+    return value if value is None or isinstance(value, str) else int(value)  # type: ignore[call-overload]
+
+
+def img(url: str, *, alt: str = "", width: object = None, height: object = None) -> str:
+    return (
+        f"<img{_attr('src', url)}{_attr('alt', alt)}"
+        f"{_attr('width', _dimension(width))}{_attr('height', _dimension(height))}/>"
+    )
+
+
+def media(
+    tag: str,
+    url: str,
+    *,
+    controls: bool = True,
+    autoplay: bool = False,
+    loop: bool = False,
+    muted: bool = False,
+    width: object = None,
+) -> str:
+    """``<video src>`` / ``<audio src>`` directly: the sanitizer strips ``<source src>``."""
+    return (
+        f"<{tag}{_attr('src', url)}{_attr('controls', controls)}{_attr('autoplay', autoplay)}"
+        f"{_attr('loop', loop)}{_attr('muted', muted)}{_attr('width', _dimension(width))}>"
+        f"</{tag}>"
+    )
+
+
+def link(url: str, text: str, *, download: str | None = None) -> str:
+    return (
+        f'<a{_attr("href", url)}{_attr("download", download)} target="_blank" '
+        f'rel="noopener">{escape(text)}</a>'
+    )
+
+
+def pdf(url: str, name: str, size: int, *, height: object = 600) -> str:
+    """An ``<object>`` in trusted outputs; its inner link is what an untrusted one keeps."""
+    inner = link(url, f"Open PDF {name} ({format_size(size)})")
+    return (
+        f'<object{_attr("data", url)} type="application/pdf" width="100%"'
+        f"{_attr('height', _dimension(height))}>{inner}</object>"
+    )
+
+
+def iframe(url: str, name: str, size: int, *, height: object = 400) -> str:
+    """For large HTML (``--html``): an iframe when trusted, plus a link that always survives."""
+    return (
+        f'<iframe{_attr("src", url)} width="100%"{_attr("height", _dimension(height))} '
+        f'style="border:0"></iframe>'
+        f"<div>{link(url, f'Open {name} ({format_size(size)})')}</div>"
+    )
+
+
+def download(url: str, filename: str, size: int, label: str | None = None) -> str:
+    text = label if label is not None else f"Download {filename} ({format_size(size)})"
+    return link(url, text, download=filename)
+
+
+def plain(mime: str, name: str, size: int, url: str) -> str:
+    return f"<{mime}, {format_size(size)}, virtual file {url}>"
+
+
+def error(message: str) -> dict[str, str]:
+    """A bundle that says what went wrong instead of a payload that could not be stored."""
+    return {
+        "text/plain": message,
+        "text/html": f'<pre style="color:#b00">{escape(message)}</pre>',
+    }

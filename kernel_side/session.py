@@ -1,0 +1,175 @@
+"""One kernel's link to the server's store: who owns the files, which cell they belong to.
+
+The owner is the kernel id (stable across restarts, so outputs on screen stay viewable); the
+group is the running cell's id, so re-running a cell releases the files of its previous run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vfs_ext.config import DEFAULT_THRESHOLD, StoreConfig
+from vfs_ext.names import DEFAULT_GROUP, group_key, owner_key
+from vfs_ext.owner import Owner
+from vfs_ext.sources import Data
+from vfs_ext.store import Store
+from vfs_ext.tiers import FileInfo
+
+from .discovery import discover_config
+
+log = logging.getLogger("vfs_ext")
+
+NO_SERVER_NOTICE = (
+    "vfs_ext: no Jupyter server with the vfs_ext extension is serving this kernel "
+    "(e.g. VS Code, nbclient or plain IPython); outputs stay inline."
+)
+
+_CONNECTION_FILE_RE = re.compile(r"\Akernel-(?P<id>.+)\.json\Z")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """When outputs become virtual files: payloads over ``threshold``; HTML only if ``html``."""
+
+    threshold: int
+    html: bool = False
+
+
+def kernel_id() -> str:
+    """The kernel id from ``kernel-<id>.json``: it equals the REST id and survives restarts."""
+    try:
+        from ipykernel.connect import get_connection_file
+
+        name = Path(get_connection_file()).name
+    except Exception:
+        return f"pid-{os.getpid()}"
+    match = _CONNECTION_FILE_RE.match(name)
+    return match["id"] if match else name
+
+
+class KernelSession:
+    """The store (or None without a server), the lazily opened owner and the current cell."""
+
+    def __init__(self, config: StoreConfig | None, owner_id: str) -> None:
+        self.config = config
+        self.owner_id = owner_id
+        self.store: Store | None = None
+        if config is not None:
+            try:
+                self.store = Store(config)
+            except Exception as exc:  # no usable tier: behave as without a server
+                log.warning("vfs_ext: storage unavailable, outputs stay inline: %s", exc)
+        self._owner: Owner | None = None
+        self.group = DEFAULT_GROUP
+        self._cell_depth = 0
+        self.auto: Policy | None = None
+        self._cell_policies: list[Policy] = []
+        self._notice_shown = False
+        self.cell_ids: dict[str, str] = {}  # group key -> cell id, for %vfs ls
+
+    @classmethod
+    def discover(cls) -> KernelSession:
+        return cls(discover_config(), kernel_id())
+
+    # -- storage ---------------------------------------------------------------------------
+
+    @property
+    def available(self) -> bool:
+        return self.store is not None
+
+    @property
+    def default_threshold(self) -> int:
+        return self.config.threshold if self.config is not None else DEFAULT_THRESHOLD
+
+    @property
+    def base_url(self) -> str:
+        base = self.config.base_url if self.config is not None else "/"
+        return base if base.endswith("/") else base + "/"
+
+    def owner(self) -> Owner:
+        """Claim the owner on first write, not at load time (most kernels never write)."""
+        if self.store is None:
+            raise RuntimeError("no server")
+        if self._owner is None:
+            self._owner = self.store.open_owner(self.owner_id)
+        return self._owner
+
+    def write(self, data: Data, ext: str | None = None, *, evict: bool = False) -> FileInfo:
+        """Store ``data`` in the current cell's group; raises VirtualFileError if nothing fits."""
+        return self.owner().write(data, ext, self.group, evict=evict)
+
+    def url(self, name: str) -> str:
+        """Absolute path: JupyterLab rewrites relative ``src`` URLs but leaves these alone."""
+        return f"{self.base_url}@file/{name}"
+
+    def notice_no_server(self) -> None:
+        """Say once per kernel why outputs stay inline."""
+        if not self._notice_shown:
+            self._notice_shown = True
+            print(NO_SERVER_NOTICE, file=sys.stderr)
+
+    # -- which policy applies now ------------------------------------------------------------
+
+    def policy(self) -> Policy | None:
+        """The innermost ``%%vfs`` cell's policy, else auto mode's, else None (inline)."""
+        if self._cell_policies:
+            return self._cell_policies[-1]
+        return self.auto
+
+    def push_cell_policy(self, policy: Policy) -> None:
+        self._cell_policies.append(policy)
+
+    def pop_cell_policy(self) -> None:
+        self._cell_policies.pop()
+
+    # -- cell lifecycle (IPython events) -----------------------------------------------------
+
+    def pre_run_cell(self, info: Any) -> None:
+        """Enter the cell's group; a re-run first releases the files of the previous run."""
+        self._cell_depth += 1
+        if self._cell_depth > 1:
+            return  # a nested run_cell (e.g. %%vfs) stays in the outer cell's group
+        cell_id = getattr(info, "cell_id", None)
+        self.group = cell_id if cell_id else DEFAULT_GROUP
+        if cell_id:
+            self.cell_ids[group_key(cell_id)] = cell_id
+        if cell_id and self.store is not None:
+            try:
+                if self._has_group(cell_id):
+                    self.owner().release_group(cell_id)
+            except Exception:
+                log.exception("vfs_ext: could not release the previous run of cell %s", cell_id)
+
+    def post_run_cell(self, result: Any = None) -> None:
+        self._cell_depth = max(0, self._cell_depth - 1)
+        if self._cell_depth == 0:
+            self.group = DEFAULT_GROUP
+
+    def _has_group(self, cell_id: str) -> bool:
+        """Whether any tier holds files of this cell: skips claiming the owner when none do."""
+        assert self.store is not None
+        okey, gkey = owner_key(self.owner_id), group_key(cell_id)
+        return any((tier.root / okey / gkey).is_dir() for tier in self.store.tiers)
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def files(self) -> list[FileInfo]:
+        if self.store is None:
+            return []
+        okey = owner_key(self.owner_id)
+        found = [f for tier in self.store.tiers for f in tier.iter_files(okey)]
+        return sorted(found, key=lambda f: f.mtime)
+
+    def close(self) -> None:
+        """Drop the owner's locks but keep its files: they are still on screen."""
+        if self._owner is not None:
+            self._owner.close()
+            self._owner = None
+        if self.store is not None:
+            self.store.close()

@@ -1,0 +1,154 @@
+"""Real kernels for the IPython side: started through a real server's REST API (so they inherit
+its ``VFS_EXT_*`` environment), driven with jupyter_client, outputs fetched over HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client import BlockingKernelClient
+
+from tests.support.server import RunningServer, jupyter_server
+
+TIMEOUT = 60.0
+
+
+@dataclass
+class Execution:
+    """What one execute_request produced on iopub, and its reply."""
+
+    reply: dict[str, Any]
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def outputs(self, *types: str) -> list[dict[str, Any]]:
+        types = types or ("display_data", "execute_result", "update_display_data")
+        return [m for m in self.messages if m["msg_type"] in types]
+
+    def stream(self, name: str = "stdout") -> str:
+        return "".join(
+            m["content"]["text"]
+            for m in self.messages
+            if m["msg_type"] == "stream" and m["content"]["name"] == name
+        )
+
+    @property
+    def error(self) -> str | None:
+        errors = [m["content"] for m in self.messages if m["msg_type"] == "error"]
+        return "\n".join("\n".join(e["traceback"]) for e in errors) or None
+
+
+class Kernel:
+    """One kernel, talked to over ZMQ with the connection file its server wrote."""
+
+    def __init__(self, kernel_id: str, connection_file: Path) -> None:
+        self.id = kernel_id
+        self.connection_file = connection_file
+        self.client = self._connect()
+
+    def _connect(self) -> BlockingKernelClient:
+        client = BlockingKernelClient()
+        client.load_connection_file(str(self.connection_file))
+        client.start_channels()
+        client.wait_for_ready(timeout=TIMEOUT)
+        return client
+
+    def reconnect(self) -> None:
+        self.client.stop_channels()
+        self.client = self._connect()
+
+    def execute(self, code: str, cell_id: str | None = None, *, check: bool = True) -> Execution:
+        """Run ``code`` as a cell (with JupyterLab's ``metadata.cellId`` when given)."""
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        }
+        metadata = {"cellId": cell_id} if cell_id else {}
+        msg = self.client.session.msg("execute_request", content, metadata=metadata)
+        self.client.shell_channel.send(msg)
+        msg_id = msg["header"]["msg_id"]
+        messages = []
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            m = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if m["parent_header"].get("msg_id") != msg_id:
+                continue
+            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                break
+            messages.append(m)
+        while True:
+            reply = self.client.get_shell_msg(timeout=TIMEOUT)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        result = Execution(reply, messages)
+        if check and reply["content"]["status"] != "ok":
+            raise AssertionError(f"cell failed:\n{result.error}")
+        return result
+
+    def value(self, expression: str) -> Any:
+        """Evaluate ``expression`` in the kernel and return it (JSON round trip)."""
+        out = self.execute(f"import json as _j; print(_j.dumps({expression}))")
+        return json.loads(out.stream())
+
+    def close(self) -> None:
+        self.client.stop_channels()
+
+
+def start_kernel(server: RunningServer) -> Kernel:
+    model = server.api("POST", "api/kernels", {"name": "python3"})
+    return Kernel(model["id"], server.runtime_dir / f"kernel-{model['id']}.json")
+
+
+def shutdown_kernel(server: RunningServer, kernel: Kernel) -> None:
+    kernel.close()
+    status, _, _ = server.request("DELETE", f"api/kernels/{kernel.id}")
+    assert status in (204, 404)
+
+
+def fetch(server: RunningServer, url: str) -> tuple[int, bytes]:
+    """GET an absolute ``{base_url}@file/...`` URL from an output."""
+    assert url.startswith(server.base_url + "@file/"), url
+    status, _, body = server.request("GET", url[len(server.base_url) :])
+    return status, body
+
+
+def wait_until(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    """Poll state in another process (nothing to await) until truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def new_cell_id() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with jupyter_server(
+        tmp_path_factory.mktemp("kernel"), extra_args=["--VirtualFiles.sweep_interval=0.5"]
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def kernel(server: RunningServer) -> Iterator[Kernel]:
+    """One kernel with the extension loaded, shared by a module's independent tests."""
+    k = start_kernel(server)
+    k.execute("%load_ext vfs_ext")
+    yield k
+    shutdown_kernel(server, k)
