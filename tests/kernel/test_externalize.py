@@ -1,0 +1,225 @@
+"""``%%vfs`` and ``%vfs auto`` in a real kernel behind a real server: large outputs leave the
+kernel as tiny HTML and the browser's URL serves the exact bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import pytest
+
+from tests.support.server import RunningServer
+
+from .conftest import Kernel, fetch, new_cell_id
+
+SETUP = """
+import hashlib, io, json
+import numpy as np
+from PIL import Image as PILImage
+from IPython.display import Image, SVG, display
+
+def png(side, level=0, seed=0):
+    pixels = np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    PILImage.fromarray(pixels).save(buf, "png", compress_level=level)
+    return buf.getvalue()
+
+class RawPng:
+    '''An object whose _repr_png_ gives raw bytes (as matplotlib figures do).'''
+    def __init__(self, data): self.data = data
+    def _repr_png_(self): return self.data
+
+def sha(data): return hashlib.sha256(data).hexdigest()
+"""
+
+
+@pytest.fixture(scope="module")
+def k(kernel: Kernel) -> Kernel:
+    kernel.execute(SETUP)
+    return kernel
+
+
+def only_output(execution, msg_type: str | None = None) -> dict:
+    outputs = execution.outputs(msg_type) if msg_type else execution.outputs()
+    assert len(outputs) == 1, [o["msg_type"] for o in execution.outputs()]
+    return outputs[0]
+
+
+def externalized(server: RunningServer, msg: dict, mime: str) -> bytes:
+    """Check a message is the small by-URL form of a ``mime`` payload; return the served bytes."""
+    content = msg["content"]
+    record = content["metadata"]["vfs_ext"]
+    assert record["mime"] == mime
+    assert record["url"] == f"{server.base_url}@file/{record['name']}"
+    assert f'src="{record["url"]}"' in content["data"]["text/html"]
+    assert mime not in content["data"], "the payload itself must not travel over iopub"
+    assert "text/plain" in content["data"]
+    status, body = fetch(server, record["url"])
+    assert status == 200
+    assert len(body) == record["size"]
+    return body
+
+
+def test_cell_magic_png_display_and_raw_bytes(k: Kernel, server: RunningServer) -> None:
+    k.execute("data = png(200)")
+    expected = k.value("sha(data)")
+    for code in ("display(Image(data))", "display(RawPng(data))"):
+        out = k.execute(f"%%vfs --threshold 10KB\n{code}", new_cell_id())
+        body = externalized(server, only_output(out, "display_data"), "image/png")
+        assert hashlib.sha256(body).hexdigest() == expected
+
+
+def test_small_outputs_stay_inline(k: Kernel) -> None:
+    out = k.execute("%%vfs\ndisplay(Image(png(8)))", new_cell_id())
+    content = only_output(out)["content"]
+    assert "image/png" in content["data"]
+    assert "vfs_ext" not in content["metadata"]
+
+
+def test_without_magic_outputs_stay_inline(k: Kernel) -> None:
+    out = k.execute("display(Image(png(200)))", new_cell_id())
+    assert "image/png" in only_output(out)["content"]["data"]
+
+
+def test_svg_becomes_img(k: Kernel, server: RunningServer) -> None:
+    k.execute(
+        'svg = \'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">\' + '
+        '\'\'.join(f\'<circle cx="{i % 100}" cy="{i // 100}" r="1"/>\' for i in range(10000))'
+        " + '</svg>'"
+    )
+    out = k.execute("%%vfs --threshold 64KB\nSVG(svg)", new_cell_id())
+    body = externalized(server, only_output(out, "execute_result"), "image/svg+xml")
+    assert body.decode() == k.value("SVG(svg).data")
+
+
+def test_execute_result_keeps_its_count(k: Kernel, server: RunningServer) -> None:
+    out = k.execute("%%vfs --threshold 1KiB\nImage(png(64, seed=3))", new_cell_id())
+    msg = only_output(out, "execute_result")
+    assert msg["content"]["execution_count"] == out.reply["content"]["execution_count"]
+    body = externalized(server, msg, "image/png")
+    assert hashlib.sha256(body).hexdigest() == k.value("sha(png(64, seed=3))")
+
+
+def test_display_handle_update(k: Kernel, server: RunningServer) -> None:
+    out = k.execute(
+        "%%vfs --threshold 10KB\n"
+        "h = display(Image(png(100, seed=1)), display_id=True)\n"
+        "h.update(Image(png(100, seed=2)))",
+        new_cell_id(),
+    )
+    first = only_output(out, "display_data")
+    update = only_output(out, "update_display_data")
+    display_id = first["content"]["transient"]["display_id"]
+    assert update["content"]["transient"]["display_id"] == display_id
+    first_body = externalized(server, first, "image/png")
+    update_body = externalized(server, update, "image/png")
+    assert hashlib.sha256(first_body).hexdigest() == k.value("sha(png(100, seed=1))")
+    assert hashlib.sha256(update_body).hexdigest() == k.value("sha(png(100, seed=2))")
+
+
+def test_raw_bundles_are_externalized_too(k: Kernel, server: RunningServer) -> None:
+    out = k.execute(
+        "%%vfs --threshold 10KB\n"
+        "import base64\n"
+        "display({'image/png': base64.b64encode(png(100)).decode(), 'text/plain': 'p'}, raw=True)",
+        new_cell_id(),
+    )
+    body = externalized(server, only_output(out), "image/png")
+    assert hashlib.sha256(body).hexdigest() == k.value("sha(png(100))")
+
+
+def test_auto_mode_png_svg_result_and_update(k: Kernel, server: RunningServer) -> None:
+    out = k.execute("%vfs auto on --threshold 10KB")
+    assert "auto mode on" in out.stream()
+    try:
+        out = k.execute("display(Image(png(100)))", new_cell_id())
+        externalized(server, only_output(out, "display_data"), "image/png")
+        out = k.execute("SVG(svg)", new_cell_id())
+        externalized(server, only_output(out, "execute_result"), "image/svg+xml")
+        out = k.execute(
+            "h = display(Image(png(8)), display_id=True)\nh.update(Image(png(100, seed=5)))",
+            new_cell_id(),
+        )
+        assert "image/png" in only_output(out, "display_data")["content"]["data"]  # small
+        externalized(server, only_output(out, "update_display_data"), "image/png")
+    finally:
+        out = k.execute("%vfs auto off")
+    assert "auto mode off" in out.stream()
+    out = k.execute("display(Image(png(100)))", new_cell_id())
+    assert "image/png" in only_output(out)["content"]["data"]
+
+
+def test_20_mib_image_travels_as_under_2_kib(k: Kernel, server: RunningServer) -> None:
+    k.execute("big = png(2650)")
+    size, expected = k.value("[len(big), sha(big)]")
+    assert size >= 20 * 1024 * 1024
+    out = k.execute("%%vfs\ndisplay(Image(big))", new_cell_id())
+    msg = only_output(out)
+    assert len(json.dumps(msg["content"])) < 2048
+    body = externalized(server, msg, "image/png")
+    assert hashlib.sha256(body).hexdigest() == expected
+    k.execute("del big")
+
+
+def test_vega_lite_100k_rows(k: Kernel, server: RunningServer) -> None:
+    k.execute(
+        "rows = [{'x': i, 'y': (i * 7919) % 1000, 'c': 'abc'[i % 3]} for i in range(100_000)]\n"
+        "spec = {'$schema': 'https://vega.github.io/schema/vega-lite/v5.json',\n"
+        "        'data': {'name': 'data-1'}, 'mark': 'point',\n"
+        "        'encoding': {'x': {'field': 'x', 'type': 'quantitative'},\n"
+        "                     'y': {'field': 'y', 'type': 'quantitative'}},\n"
+        "        'datasets': {'data-1': rows}}\n"
+        "bundle = {'application/vnd.vegalite.v5+json': spec, 'text/plain': '<Chart>'}"
+    )
+    out = k.execute("%%vfs\ndisplay(bundle, raw=True)", new_cell_id())
+    content = only_output(out)["content"]
+    assert len(json.dumps(content)) < 2048
+    new_spec = content["data"]["application/vnd.vegalite.v5+json"]
+    url = new_spec["data"]["url"]
+    assert new_spec["data"]["format"] == {"type": "json"}
+    assert re.fullmatch(rf"{re.escape(server.base_url)}@file/[0-9a-f-]+\.json", url)
+    assert "datasets" not in new_spec
+    assert new_spec["encoding"] == k.value("spec['encoding']")
+    assert content["metadata"]["vfs_ext"]["url"] == url
+    status, body = fetch(server, url)
+    assert status == 200
+    assert json.loads(body) == k.value("rows")
+
+
+def test_vega_inline_values_through_the_formatter(k: Kernel, server: RunningServer) -> None:
+    k.execute(
+        "class Chart:\n"
+        "    def _repr_mimebundle_(self, include=None, exclude=None):\n"
+        "        return {'application/vnd.vega.v5+json': {'data': [{'name': 'table',\n"
+        "                'values': rows[:20000]}], 'marks': []}, 'text/plain': 'chart'}"
+    )
+    out = k.execute("%%vfs --threshold 100KB\nChart()", new_cell_id())
+    spec = only_output(out, "execute_result")["content"]["data"]["application/vnd.vega.v5+json"]
+    (entry,) = spec["data"]
+    assert entry["name"] == "table" and "values" not in entry
+    status, body = fetch(server, entry["url"])
+    assert status == 200 and json.loads(body) == k.value("rows[:20000]")
+
+
+def test_html_only_with_flag(k: Kernel, server: RunningServer) -> None:
+    k.execute("from IPython.display import HTML\npage = HTML('<p>' + 'x' * 300_000 + '</p>')")
+    out = k.execute("%%vfs\npage", new_cell_id())
+    assert len(only_output(out)["content"]["data"]["text/html"]) > 300_000
+    out = k.execute("%%vfs --html\npage", new_cell_id())
+    content = only_output(out)["content"]
+    record = content["metadata"]["vfs_ext"]
+    assert record["mime"] == "text/html"
+    assert f'<iframe src="{record["url"]}"' in content["data"]["text/html"]
+    status, body = fetch(server, record["url"])
+    assert status == 200 and body.decode() == k.value("page.data")
+
+
+def test_other_outputs_of_the_cell_survive(k: Kernel, server: RunningServer) -> None:
+    out = k.execute(
+        "%%vfs --threshold 10KB\nprint('before')\ndisplay(Image(png(100)))\nprint('after')\n42",
+        new_cell_id(),
+    )
+    assert out.stream() == "before\nafter\n"
+    externalized(server, only_output(out, "display_data"), "image/png")
+    assert only_output(out, "execute_result")["content"]["data"]["text/plain"] == "42"
