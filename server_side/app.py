@@ -86,8 +86,9 @@ class VirtualFiles(ExtensionApp):
 
     chunk_size = ByteSize(
         handlers.DEFAULT_CHUNK_SIZE,
-        help="""Bytes read and flushed per write when serving a file. Bounds the memory each
-        download holds; 1 MiB served tmpfs files ~2x faster than tornado's 64 KiB.""",
+        help="""Bytes read and flushed per write when serving a file; bounds the memory each
+        download holds (about two chunks). Tornado's 64 KiB cost the server 20-35% more CPU
+        per byte than 256 KiB-4 MiB in our measurements; 1 MiB is the middle of that plateau.""",
     ).tag(config=True)
 
     @default("memory_dir")

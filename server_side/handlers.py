@@ -26,7 +26,7 @@ from vfs_ext.store import Store
 #: handler, so a bad name gets our explanation rather than tornado's bare 404.
 ROUTE = r"/@file/(?P<name>[^/]+)"
 
-#: 1 MiB: measured against 64 KiB (tornado's default) and 256 KiB, see VirtualFiles.chunk_size.
+#: 1 MiB: tornado's 64 KiB costs more CPU per byte served; see VirtualFiles.chunk_size.
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 
 #: A virtual file's name is never reused for other bytes, so a response never goes stale.
