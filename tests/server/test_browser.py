@@ -1,0 +1,87 @@
+"""What Chromium does with virtual files: active content is confined, a PDF still displays."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.server import RunningServer
+from vfs_ext.owner import Owner
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path(os.environ.get("VFS_EXT_TEST_CHROMIUM", "/usr/bin/chromium"))
+#: Chromium's built-in PDF viewer runs in this extension's frame.
+PDF_VIEWER = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"
+
+
+def minimal_pdf() -> bytes:
+    """A valid one-page PDF, built by hand so the test needs no PDF library."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (i, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def page(server: RunningServer) -> Iterator[Any]:
+    """A logged-in page (the token login sets the cookie, as in a real session)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+            timeout=60_000,
+        )
+        try:
+            pg = browser.new_page()
+            pg.set_default_timeout(30_000)
+            pg.goto(f"{server.url}api/status?token={server.token}")
+            yield pg
+        finally:
+            browser.close()
+
+
+ACTIVE = b"""<!doctype html><script>
+fetch("/api/contents", {credentials: "include"})
+  .then(r => r.status, () => "blocked")
+  .then(s => { document.title = "origin=" + window.origin + " api=" + s; });
+</script>"""
+
+
+def test_html_runs_in_an_opaque_origin(server: RunningServer, owner: Owner, page: Any) -> None:
+    """A virtual HTML file's scripts run, but not as the Jupyter user."""
+    name = owner.write(ACTIVE, ext="html").name
+    page.goto(f"{server.url}@file/{name}", referer=server.url)
+    page.wait_for_function("document.title.includes('api=')")
+    assert page.title() == "origin=null api=blocked"
+
+
+def test_pdf_displays_in_chromium(server: RunningServer, owner: Owner, page: Any) -> None:
+    """Chromium's viewer opens it. (Chromium 156 shows PDFs even under ``sandbox``; older
+    versions did not, which is why passive types are served without it.)"""
+    name = owner.write(minimal_pdf(), ext="pdf").name
+    with page.expect_event("framenavigated", predicate=lambda f: f.url.startswith(PDF_VIEWER)):
+        response = page.goto(f"{server.url}@file/{name}", referer=server.url)
+    assert response is not None
+    assert response.status == 200
