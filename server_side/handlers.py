@@ -78,8 +78,9 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
     @property
     def content_security_policy(self) -> str:
         # Read in set_default_headers, before get() runs: decide from the URL. Active content
-        # (HTML, SVG, JS) runs in an opaque origin so it cannot act as the Jupyter user; passive
-        # types stay unsandboxed because Chromium will not show a PDF in a sandboxed document.
+        # (HTML, SVG, JS) runs in an opaque origin so it cannot act as the Jupyter user. Passive
+        # types gain nothing from the sandbox, and older Chromium releases refuse to show a PDF
+        # in a sandboxed document, so they are served without it.
         csp = super().content_security_policy
         mime = _mime_of(self.request.path.rsplit("/", 1)[-1])
         if mime is None or mime in ACTIVE_MIMES:
