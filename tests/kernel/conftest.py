@@ -54,7 +54,9 @@ class Kernel:
     def _connect(self) -> BlockingKernelClient:
         client = BlockingKernelClient()
         client.load_connection_file(str(self.connection_file))
-        client.start_channels()
+        # No heartbeat: a kernel still importing on a busy machine misses its first beats and
+        # wait_for_ready would call it dead; our own timeouts bound every wait instead.
+        client.start_channels(hb=False)
         client.wait_for_ready(timeout=TIMEOUT)
         return client
 
