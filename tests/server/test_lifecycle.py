@@ -241,3 +241,35 @@ def test_extension_list_shows_vfs_ext_enabled_and_ok(tmp_path: Path) -> None:
         )["ServerApp"]["jpserver_extensions"]["vfs_ext"]
         is True
     )
+
+
+def test_unsafe_memory_dir_is_refused_and_reported(tmp_path: Path) -> None:
+    """A memory_dir that is a symlink could point anywhere: the server says so and uses disk."""
+    target = tmp_path / "target"
+    target.mkdir()
+    link = tmp_path / "shm-link"
+    link.symlink_to(target)
+    with jupyter_server(tmp_path / "s", memory_dir=link) as running:
+        report = running.api("GET", "api/vfs")
+        assert [t["name"] for t in report["tiers"]] == ["disk"]
+        assert "symlink" in report["refused"]["memory"]
+        assert "memory tier disabled" in running.log_text()
+        config = StoreConfig.from_env(_kernel_env_of(running))
+        assert config is not None
+        assert [t.name for t in config.tiers] == ["disk"]  # kernels are told the same
+    assert list(target.iterdir()) == []
+
+
+def _kernel_env_of(server: RunningServer) -> dict[str, str]:
+    kernel = server.api("POST", "api/kernels", {"name": "python3"})
+    try:
+        return environ_of(wait_until(lambda: _pid_or_none(kernel["id"]), "the kernel process"))
+    finally:
+        server.api("DELETE", f"api/kernels/{kernel['id']}")
+
+
+def _pid_or_none(kernel_id: str) -> int | None:
+    try:
+        return kernel_pid(kernel_id)
+    except AssertionError:
+        return None
