@@ -98,7 +98,7 @@ class Kernel:
 
     def value(self, expression: str) -> Any:
         """Evaluate ``expression`` in the kernel and return it (JSON round trip)."""
-        out = self.execute(f"import json as _j; print(_j.dumps({expression}))")
+        out = self.execute(f"import json as _j; print(_j.dumps(({expression})))")
         return json.loads(out.stream())
 
     def close(self) -> None:

@@ -1,0 +1,172 @@
+"""Who owns a kernel's files and when they go, with real kernels behind a real server:
+re-run, restart, shutdown, SIGKILL, and budgets (memory full -> disk, nothing fits -> error)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import RunningServer, jupyter_server
+from vfs_ext.names import owner_key
+
+from .conftest import Kernel, fetch, new_cell_id, shutdown_kernel, start_kernel, wait_until
+
+MiB = 1024 * 1024
+
+SETUP = """
+%load_ext vfs_ext
+import os, hashlib
+from IPython.display import display
+import vfs_ext
+class RawPng:
+    def __init__(self, size): self.data = b"\\x89PNG\\r\\n\\x1a\\n" + os.urandom(size - 8)
+    def _repr_png_(self): return self.data
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    args = [
+        "--VirtualFiles.sweep_interval=0.3",
+        "--VirtualFiles.memory_budget=1MiB",
+        "--VirtualFiles.disk_budget=6MiB",
+        # A kernel killed for good (no automatic restart) leaves the server's kernel list, so
+        # the next sweep may take its files.
+        "--KernelRestarter.restart_limit=0",
+        "--KernelRestarter.time_to_dead=0.5",
+    ]
+    with jupyter_server(tmp_path_factory.mktemp("life"), extra_args=args) as running:
+        yield running
+
+
+@pytest.fixture
+def k(server: RunningServer) -> Iterator[Kernel]:
+    kernel = start_kernel(server)
+    kernel.execute(SETUP)
+    yield kernel
+    shutdown_kernel(server, kernel)
+
+
+def url_of(execution) -> str:
+    (msg,) = execution.outputs()
+    return msg["content"]["metadata"]["vfs_ext"]["url"]
+
+
+def owner_dirs(server: RunningServer, kernel_id: str) -> list[Path]:
+    key = owner_key(kernel_id)
+    return [p for base in (server.memory_dir, server.disk_dir) for p in base.glob(f"*/{key}")]
+
+
+def kernel_pid(kernel_id: str) -> int:
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if f"kernel-{kernel_id}.json".encode() in cmdline:
+                return int(entry)
+    raise AssertionError(f"no process for kernel {kernel_id}")
+
+
+def status(server: RunningServer, url: str) -> int:
+    return fetch(server, url)[0]
+
+
+def test_rerun_releases_the_previous_run_only(k: Kernel, server: RunningServer) -> None:
+    cell, other = new_cell_id(), new_cell_id()
+    code = "%%vfs --threshold 1KB\ndisplay(RawPng(20_000))"
+    first = url_of(k.execute(code, cell))
+    kept = url_of(k.execute(code, other))
+    api_file = k.value("vfs_ext.vfile(b'x' * 10).url")  # outside any cell id: the session's
+    assert status(server, first) == 200
+    second = url_of(k.execute(code, cell))
+    assert status(server, first) == 404
+    assert status(server, second) == 200
+    assert status(server, kept) == 200
+    assert status(server, api_file) == 200
+
+
+def test_restart_keeps_outputs_until_their_cell_reruns(k: Kernel, server: RunningServer) -> None:
+    cell = new_cell_id()
+    code = "%%vfs --threshold 1KB\ndisplay(RawPng(20_000))"
+    before = url_of(k.execute(code, cell))
+    old_pid = kernel_pid(k.id)
+    server.api("POST", f"api/kernels/{k.id}/restart")
+    k.reconnect()
+    assert kernel_pid(k.id) != old_pid
+    assert status(server, before) == 200
+    k.execute(SETUP)
+    after = url_of(k.execute(code, cell))
+    assert status(server, before) == 404
+    assert status(server, after) == 200
+
+
+def test_shutdown_removes_the_kernels_files(server: RunningServer) -> None:
+    kernel = start_kernel(server)
+    kernel.execute(SETUP)
+    small = url_of(kernel.execute("%%vfs --threshold 1KB\ndisplay(RawPng(20_000))", "c"))
+    on_disk = kernel.value("(f := vfs_ext.vfile(os.urandom(2 * 1024 * 1024))).tier, f.url")
+    assert on_disk[0] == "disk"
+    assert len(owner_dirs(server, kernel.id)) == 2
+    shutdown_kernel(server, kernel)
+    wait_until(lambda: status(server, small) == 404, "the memory file to go")
+    assert status(server, on_disk[1]) == 404
+    wait_until(lambda: not owner_dirs(server, kernel.id), "the owner directories to go")
+
+
+def test_sigkilled_kernel_is_swept(server: RunningServer) -> None:
+    kernel = start_kernel(server)
+    kernel.execute(SETUP)
+    url = url_of(kernel.execute("%%vfs --threshold 1KB\ndisplay(RawPng(20_000))", "c"))
+    os.kill(kernel_pid(kernel.id), signal.SIGKILL)
+    kernel.close()
+    wait_until(lambda: status(server, url) == 404, "the sweep to remove the killed kernel's files")
+    wait_until(lambda: not owner_dirs(server, kernel.id), "the owner directories to go")
+
+
+def test_full_memory_tier_falls_back_to_disk(k: Kernel, server: RunningServer) -> None:
+    tier, url, size = k.value("(f := vfs_ext.vfile(b'm' * (2 * 1024 * 1024))).tier, f.url, f.size")
+    assert tier == "disk" and size == 2 * MiB
+    status_, body = fetch(server, url)
+    assert status_ == 200 and body == b"m" * (2 * MiB)
+    assert k.value("vfs_ext.vfile(b'small').tier") == "memory"
+    assert "fallbacks 1" in k.execute("%vfs stats").stream()
+
+
+def test_outputs_that_fit_nowhere(k: Kernel, server: RunningServer) -> None:
+    out = k.execute(
+        "%%vfs --threshold 1KB\nprint('before')\ndisplay(RawPng(8 * 1024 * 1024))\nprint('after')",
+        new_cell_id(),
+    )
+    (msg,) = out.outputs()
+    assert "image/png" in msg["content"]["data"]  # small enough to stay inline
+    assert out.stream() == "before\nafter\n"
+    out = k.execute(
+        "%%vfs --threshold 1KB\nprint('before')\ndisplay(RawPng(20 * 1024 * 1024))\nprint('after')",
+        new_cell_id(),
+    )
+    (msg,) = out.outputs()
+    text = msg["content"]["data"]["text/plain"]
+    assert "could not be stored" in text and "VirtualFiles.disk_budget" in text
+    assert "image/png" not in msg["content"]["data"]
+    assert out.stream() == "before\nafter\n"
+    out = k.execute("vfs_ext.vfile(os.urandom(7 * 1024 * 1024))", check=False)
+    assert "VirtualFileError" in out.error and "fits in no tier" in out.error
+    assert k.value("1 + 1") == 2
+
+
+def test_auto_mode_evicts_the_oldest_other_cell(k: Kernel, server: RunningServer) -> None:
+    k.execute("%vfs auto on --threshold 1KB")
+    try:
+        old = url_of(k.execute("display(RawPng(4 * 1024 * 1024))", new_cell_id()))
+        new = url_of(k.execute("display(RawPng(4 * 1024 * 1024))", new_cell_id()))
+    finally:
+        k.execute("%vfs auto off")
+    assert status(server, old) == 404
+    assert status(server, new) == 200
+    assert "evictions 1" in k.execute("%vfs stats").stream()
