@@ -74,8 +74,8 @@ class VirtualFiles(ExtensionApp):
 
     threshold = ByteSize(
         DEFAULT_THRESHOLD,
-        help="""Outputs at least this large are written as virtual files by kernels; smaller ones
-        stay inline in the notebook.""",
+        help="""Size above which kernels write outputs as virtual files (exported to kernels);
+        smaller outputs stay inline in the notebook.""",
     ).tag(config=True)
 
     sweep_interval = Float(
