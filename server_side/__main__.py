@@ -1,0 +1,11 @@
+"""``python -m server_side``: every ``VirtualFiles`` setting with its help and its value here.
+
+``jupyter server --help-all`` lists only the server's own classes, not its extensions'.
+"""
+
+from .app import VirtualFiles
+
+if __name__ == "__main__":
+    app = VirtualFiles()
+    for trait in sorted(app.class_own_traits(config=True).values(), key=lambda t: t.name):
+        print(app.class_get_trait_help(trait, app))
