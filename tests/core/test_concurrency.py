@@ -51,6 +51,19 @@ def test_writers_and_a_sweeper_at_once_lose_nothing_alive(make_store, spawn):
         assert w.finish() == 0
 
 
+def test_a_starting_owner_is_never_taken_for_a_dead_one(store, spawn):
+    """Owners appear (directory, then lock) while a sweeper runs: none may be swept."""
+    sweeper = spawn(store, "sweeper")
+    openers = [spawn(store, "opener", f"k{i}", 150) for i in range(2)]
+    keys = {k for o in openers for k in o.read()["keys"]}
+    assert sweeper.finish() == 0
+    swept = sweeper.read()
+    assert swept["sweeps"] > 1
+    assert keys.isdisjoint(swept["owners"])
+    for tier in store.tiers:
+        assert all((tier.root / k / ".lock").is_file() for k in keys)
+
+
 def test_reader_never_sees_a_partial_file(make_store, spawn):
     size = 6 * 1024 * 1024 + 17
     store = make_store(memory_budget=40 * 1024 * 1024)

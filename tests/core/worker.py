@@ -118,6 +118,15 @@ def cmd_stream(owner_id: str, fifo: str) -> None:
     wait_for_stdin_eof()
 
 
+def cmd_opener(prefix: str, count: str) -> None:
+    """Open ``count`` owners one after another and keep them all; report their keys."""
+    store = Store.from_env()
+    assert store is not None
+    owners = [store.open_owner(f"{prefix}-{i}") for i in range(int(count))]
+    report(keys=[o.key for o in owners])
+    wait_for_stdin_eof()
+
+
 def cmd_sweeper() -> None:
     """Sweep in a loop until stdin closes; report what was swept."""
     store = Store.from_env()
