@@ -89,9 +89,15 @@ class StoreConfig:
 
 
 def _opt_int(value: object, default: int | None = None) -> int | None:
+    """A byte count or pid from the environment: a non-negative integer, else ValueError."""
     if value is None or value == "":
         return default
-    return int(value)  # type: ignore[call-overload]
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"expected a non-negative number, got {value!r}")
+    return number
 
 
 def _mounts() -> list[tuple[Path, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,10 +66,25 @@ def test_no_server_means_none():
     assert Store.from_env({}) is None
 
 
-@pytest.mark.parametrize("tiers", ["not json", '[{"path": "/x"}]', '[{"name": "disk"}]', "{}"])
-def test_malformed_env_is_a_clear_error(tiers):
+@pytest.mark.parametrize(
+    ("tiers", "extra"),
+    [
+        ("not json", {}),
+        ('[{"path": "/x"}]', {}),
+        ('[{"name": "disk"}]', {}),
+        ("{}", {}),
+        ('[{"name": "disk", "path": "/x", "budget": Infinity}]', {}),
+        ('[{"name": "disk", "path": "/x", "budget": -5}]', {}),
+        ('[{"name": "disk", "path": "/x", "budget": 1.5}]', {}),
+        ('[{"name": "disk", "path": "/x", "budget": true}]', {}),
+        ("[]", {"VFS_EXT_THRESHOLD": "-3"}),
+        ("[]", {"VFS_EXT_MAX_FILE_SIZE": "1e5"}),
+        ("[]", {"VFS_EXT_SERVER_PID": "x"}),
+    ],
+)
+def test_malformed_env_is_a_clear_error(tiers, extra):
     with pytest.raises(ValueError, match=ENV_TIERS):
-        StoreConfig.from_env({ENV_TIERS: tiers, ENV_NAMESPACE: "s1"})
+        StoreConfig.from_env({ENV_TIERS: tiers, ENV_NAMESPACE: "s1", **extra})
 
 
 def test_resolved_config_reaches_a_kernel_store(store):
@@ -124,3 +140,38 @@ def test_format_size():
 @given(st.integers(0, 2**45))
 def test_format_then_parse_is_close(n):
     assert abs(parse_size(format_size(n)) - n) <= max(1, n * 0.05)
+
+
+@given(st.text())
+def test_parse_size_gives_bytes_or_a_clear_error(text):
+    try:
+        value = parse_size(text)
+    except ValueError as exc:
+        assert "invalid size" in str(exc)
+    else:
+        assert isinstance(value, int) and value >= 0
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    tiers=json_values.map(json.dumps) | st.text(),
+    extra=st.dictionaries(
+        st.sampled_from(["VFS_EXT_MAX_FILE_SIZE", "VFS_EXT_THRESHOLD", "VFS_EXT_SERVER_PID"]),
+        st.text(max_size=8),
+    ),
+)
+def test_from_env_never_crashes_on_garbage(tiers, extra):
+    """A kernel started with a broken environment gets a clear ValueError, nothing else."""
+    try:
+        config = StoreConfig.from_env({ENV_TIERS: tiers, ENV_NAMESPACE: "s1", **extra})
+    except ValueError as exc:
+        assert "VFS_EXT" in str(exc)
+    else:
+        numbers = [t.budget for t in config.tiers] + [config.max_file_size, config.threshold]
+        assert all(n is None or (type(n) is int and n >= 0) for n in numbers)
