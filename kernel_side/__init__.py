@@ -1,0 +1,17 @@
+"""The IPython side of vfs_ext: ``%load_ext vfs_ext``, the ``%vfs`` magics, the Python API and
+output externalization.
+
+- ``extension``: ``load``/``unload`` (called by ``vfs_ext.load_ipython_extension``).
+- ``session``: the kernel's owner (its kernel id, stable across restarts) and the running
+  cell's group (its ``cellId``; re-running the cell releases the previous run's files).
+- ``discovery``: the server's store from the inherited ``VFS_EXT_*`` environment, else from the
+  ``JPY_PARENT_PID`` server's info file if it carries a ``vfs_ext`` record; else no server.
+- ``hooks`` + ``externalize`` (+ ``vega``): large payloads become virtual files at
+  ``display_formatter.format`` (before any base64) and, for raw bundles, in a publisher hook.
+- ``magics``: ``%%vfs``, ``%vfs auto|ls|stats|rm|clear``; ``api``: ``vfile()`` and helpers.
+
+Without a server everything stays inline (one notice per kernel); ``vfile()`` then returns a
+``data:`` URL of at most ``api.DATA_URL_LIMIT`` (4 MiB) and raises VirtualFileError beyond.
+A payload that fits no tier stays inline up to ``externalize.INLINE_FALLBACK_LIMIT`` (16 MiB);
+a larger one is replaced by an error message naming the setting to change.
+"""

@@ -73,11 +73,19 @@ class VfsMagics(Magics):
     def _run_cell(self, cell: str, policy: Policy) -> None:
         if not self.session.available:
             self.session.notice_no_server()
+        # The nested run_cell shows its own traceback; handing its error to the outer cell's
+        # result (kept by the displayhook while it runs) makes the execute_reply say "error",
+        # so "run all" stops there, without printing the traceback twice.
+        outer = self.shell.displayhook.exec_result
         self.session.push_cell_policy(policy)
         try:
-            self.shell.run_cell(cell, store_history=False)
+            inner = self.shell.run_cell(cell, store_history=False)
         finally:
             self.session.pop_cell_policy()
+            self.shell.displayhook.exec_result = outer
+        error = inner.error_before_exec or inner.error_in_exec
+        if outer is not None and error is not None and outer.error_in_exec is None:
+            outer.error_in_exec = error
 
     def _auto_text(self) -> str:
         auto = self.session.auto

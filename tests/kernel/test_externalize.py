@@ -223,3 +223,12 @@ def test_other_outputs_of_the_cell_survive(k: Kernel, server: RunningServer) -> 
     assert out.stream() == "before\nafter\n"
     externalized(server, only_output(out, "display_data"), "image/png")
     assert only_output(out, "execute_result")["content"]["data"]["text/plain"] == "42"
+
+
+def test_an_error_in_a_vfs_cell_fails_the_cell_once(k: Kernel, server: RunningServer) -> None:
+    out = k.execute("%%vfs --threshold 10KB\ndisplay(Image(png(100)))\n1 / 0", check=False)
+    assert out.reply["content"]["status"] == "error"
+    assert len([m for m in out.messages if m["msg_type"] == "error"]) == 1
+    assert "ZeroDivisionError" in out.error
+    externalized(server, only_output(out, "display_data"), "image/png")
+    assert k.value("1 + 1") == 2
