@@ -232,3 +232,24 @@ def test_an_error_in_a_vfs_cell_fails_the_cell_once(k: Kernel, server: RunningSe
     assert "ZeroDivisionError" in out.error
     externalized(server, only_output(out, "display_data"), "image/png")
     assert k.value("1 + 1") == 2
+
+
+def test_video_audio_and_pdf_bundles_become_elements(k: Kernel, server: RunningServer) -> None:
+    k.execute("import base64, os\nblob = os.urandom(50_000)\nb64 = base64.b64encode(blob).decode()")
+    expected = k.value("sha(blob)")
+    for mime, tag, attr in [
+        ("video/mp4", "video", "src"),
+        ("audio/mpeg", "audio", "src"),
+        ("application/pdf", "object", "data"),
+    ]:
+        out = k.execute(
+            f"%%vfs --threshold 10KB\ndisplay({{'{mime}': b64, 'text/plain': 'm'}}, raw=True)",
+            new_cell_id(),
+        )
+        content = only_output(out)["content"]
+        record = content["metadata"]["vfs_ext"]
+        assert record["mime"] == mime and mime not in content["data"]
+        assert f'<{tag} {attr}="{record["url"]}"' in content["data"]["text/html"]
+        assert content["data"]["text/plain"] == "m"
+        status, body = fetch(server, record["url"])
+        assert status == 200 and hashlib.sha256(body).hexdigest() == expected

@@ -117,6 +117,12 @@ def test_shutdown_removes_the_kernels_files(server: RunningServer) -> None:
     wait_until(lambda: status(server, small) == 404, "the memory file to go")
     assert status(server, on_disk[1]) == 404
     wait_until(lambda: not owner_dirs(server, kernel.id), "the owner directories to go")
+    # No other kernel runs now (the others were shut down by their fixtures): nothing is left.
+    wait_until(lambda: not any_files(server), "the tiers to be empty")
+
+
+def any_files(server: RunningServer) -> list[Path]:
+    return [p for base in (server.memory_dir, server.disk_dir) for p in base.glob("*/*/*/*")]
 
 
 def test_sigkilled_kernel_is_swept(server: RunningServer) -> None:
