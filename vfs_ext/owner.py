@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,7 @@ class Owner:
         self.owner_id = owner_id
         self.key = owner_key(owner_id)
         self._lock_timeout = lock_timeout
+        self._relock = threading.Lock()  # one thread re-takes a lock; flock is per open file
         self._lock_fds: list[int] = []
         try:
             for tier in store.tiers:
@@ -214,14 +216,15 @@ class Owner:
         files written into a directory without our lock would look orphaned to sweepers."""
         index = self.store.tiers.index(tier)
         path = tier.root / self.key / OWNER_LOCK
-        try:
-            if os.fstat(self._lock_fds[index]).st_ino == os.lstat(path).st_ino:
-                return
-        except FileNotFoundError:
-            pass
-        fd = locks.acquire(path, self._lock_timeout)
-        locks.release(self._lock_fds[index])
-        self._lock_fds[index] = fd
+        with self._relock:
+            try:
+                if os.fstat(self._lock_fds[index]).st_ino == os.lstat(path).st_ino:
+                    return
+            except FileNotFoundError:
+                pass
+            fd = locks.acquire(path, self._lock_timeout)
+            locks.release(self._lock_fds[index])
+            self._lock_fds[index] = fd
 
     def _reserve_more(self, tier: Tier, tmp: Path, reserved: int, needed: int) -> tuple[int, Path]:
         """Grow the reservation of a write in progress to at least ``needed`` bytes.

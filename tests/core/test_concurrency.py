@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 
 from vfs_ext.names import owner_key
 
-from .conftest import part_files
+from .conftest import backdate, part_files
 from .worker import payload
 
 WRITERS = 3
@@ -98,3 +99,39 @@ def test_a_stalled_stream_does_not_block_other_writers(make_store, spawn, tmp_pa
     assert out["size"] == len(data) and out["tier"] == "memory"
     assert store.lookup(out["name"]).path.read_bytes() == data
     assert all(part_files(t.root) == [] for t in store.tiers)
+
+
+def test_threads_of_one_kernel_write_at_once(make_store):
+    """Outputs may come from several threads of one kernel (widgets, callbacks), also right
+    after its directory was removed under it (all threads then find the lock gone at once)."""
+    store = make_store(memory_budget=4 * 1024 * 1024)
+    written: dict[str, bytes] = {}
+    errors: list[BaseException] = []
+
+    def work(owner, t: int, phase: int) -> None:
+        try:
+            for i in range(6):
+                data = payload(f"{phase}/{t}/{i}", 100_000 * (i + 1))
+                written[owner.write(data, "bin", f"cell-{t}").name] = data
+        except BaseException as exc:
+            errors.append(exc)
+
+    def run_threads(owner, phase: int) -> None:
+        threads = [threading.Thread(target=work, args=(owner, t, phase)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+
+    with store.open_owner("k") as owner:
+        run_threads(owner, 0)
+        assert store.release_owner("k") == len(written) == 24
+        written.clear()
+        run_threads(owner, 1)
+        assert errors == []
+        for tier in store.tiers:
+            backdate(tier.root)
+        assert store.sweep().owners == []
+        assert len(written) == 24
+        for name, data in written.items():
+            assert store.lookup(name).path.read_bytes() == data

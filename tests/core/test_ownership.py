@@ -5,7 +5,6 @@ takes its files back, and a dead server's whole namespace goes."""
 from __future__ import annotations
 
 import hashlib
-import os
 
 import pytest
 
@@ -13,7 +12,7 @@ from vfs_ext.config import StoreConfig
 from vfs_ext.names import owner_key
 from vfs_ext.store import Store
 
-from .conftest import tier_files
+from .conftest import backdate, tier_files
 
 SPECS = ("cell-1:1000", "cell-1:300000", "cell-2:5000000", ":10")
 
@@ -168,13 +167,6 @@ def test_dead_servers_live_kernel_is_kept_until_it_exits(make_store, spawn):
     kernel.kill()
     mine.sweep()
     assert all(not (t.base / ns).exists() for t in mine.tiers)
-
-
-def backdate(root, seconds: float = 3600) -> None:
-    """Make every directory under ``root`` look untouched for ``seconds`` (no sleeping)."""
-    for dirpath, _dirs, _files in os.walk(root):
-        st = os.lstat(dirpath)
-        os.utime(dirpath, (st.st_atime - seconds, st.st_mtime - seconds))
 
 
 def test_live_owner_whose_directory_was_removed_keeps_its_new_files(store):
