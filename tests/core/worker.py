@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import resource
 import select
 import sys
@@ -33,9 +34,9 @@ def stdin_closed() -> bool:
 
 
 def payload(seed: str, size: int) -> bytes:
-    """Deterministic bytes that differ per seed (so a mix-up of files is caught)."""
-    block = hashlib.sha256(seed.encode()).digest() * 2048  # 64 KiB
-    return (block * (size // len(block) + 1))[:size]
+    """Deterministic, non-repeating bytes per seed: a mixed-up file, or a chunk written twice
+    or dropped, changes the content, not just the size."""
+    return random.Random(seed).randbytes(size)
 
 
 def sha(data: bytes) -> str:
