@@ -67,7 +67,7 @@ class KernelSession:
                 log.warning("vfs_ext: storage unavailable, outputs stay inline: %s", exc)
         self._owner: Owner | None = None
         self.group = DEFAULT_GROUP
-        self._cell_depth = 0
+        self._running: list[Any] = []  # ExecutionInfo of the cells running, outermost first
         self.auto: Policy | None = None
         self._cell_policies: list[Policy] = []
         self._notice_shown = False
@@ -132,8 +132,8 @@ class KernelSession:
 
     def pre_run_cell(self, info: Any) -> None:
         """Enter the cell's group; a re-run first releases the files of the previous run."""
-        self._cell_depth += 1
-        if self._cell_depth > 1:
+        self._running.append(info)
+        if len(self._running) > 1:
             return  # a nested run_cell (e.g. %%vfs) stays in the outer cell's group
         cell_id = getattr(info, "cell_id", None)
         self.group = cell_id if cell_id else DEFAULT_GROUP
@@ -147,8 +147,12 @@ class KernelSession:
                 log.exception("vfs_ext: could not release the previous run of cell %s", cell_id)
 
     def post_run_cell(self, result: Any = None) -> None:
-        self._cell_depth = max(0, self._cell_depth - 1)
-        if self._cell_depth == 0:
+        """Leave the cell. IPython also sends this for cells that never started (empty ones),
+        so only the end of the cell on top of the stack counts."""
+        info = getattr(result, "info", None)
+        if self._running and (result is None or self._running[-1] is info):
+            self._running.pop()
+        if not self._running:
             self.group = DEFAULT_GROUP
 
     def _has_group(self, cell_id: str) -> bool:

@@ -176,3 +176,18 @@ def test_auto_mode_evicts_the_oldest_other_cell(k: Kernel, server: RunningServer
     assert status(server, old) == 404
     assert status(server, new) == 200
     assert "evictions 1" in k.execute("%vfs stats").stream()
+
+
+def test_files_belong_to_the_cell_even_after_nested_and_empty_runs(
+    k: Kernel, server: RunningServer
+) -> None:
+    cell = new_cell_id()
+    code = (
+        "get_ipython().run_cell('')\n"  # an empty nested run: post_run_cell without pre
+        "get_ipython().run_cell('x = 1')\n"
+        "print(vfs_ext.vfile(b'x').url)"
+    )
+    first = k.execute(code, cell).stream().strip()
+    second = k.execute(code, cell).stream().strip()
+    assert status(server, first) == 404
+    assert status(server, second) == 200
