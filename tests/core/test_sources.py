@@ -169,7 +169,7 @@ def test_extension_is_normalized_and_checked(owner):
 @pytest.mark.parametrize("mode", ["path", "stream"])
 def test_large_file_is_streamed_not_loaded(make_store, tmp_path, spawn, mode):
     """256 MiB from a file (by path, and as a read-only stream of unknown size): the writer's
-    peak RSS grows by a small fraction of that."""
+    peak RSS (VmHWM of the child) grows by a small fraction of that."""
     size = 256 * 1024 * 1024
     path = tmp_path / "big.bin"
     with open(path, "wb") as f:
@@ -179,5 +179,5 @@ def test_large_file_is_streamed_not_loaded(make_store, tmp_path, spawn, mode):
     out = child.read()
     assert child.finish() == 0
     assert out["size"] == size
-    assert out["growth"] < 48 * 1024 * 1024, out
+    assert out["growth"] < 32 * 1024 * 1024, out  # one 4 MiB chunk buffer, not the file
     assert [f.size for t in store.tiers for f in t.iter_files()] == [size]

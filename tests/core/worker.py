@@ -10,8 +10,8 @@ import hashlib
 import json
 import os
 import random
-import resource
 import select
+import subprocess
 import sys
 from pathlib import Path
 
@@ -189,29 +189,37 @@ def cmd_rss(mode: str, path: str) -> None:
     store = Store.from_env()
     assert store is not None
     owner = store.open_owner("rss")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _status_bytes("VmRSS")
     if mode == "path":
         info = owner.write(path, "bin")
     else:
         with open(path, "rb", buffering=0) as f:
             info = owner.write(_OnlyRead(f), "bin")
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    report(growth=(after - before) * 1024, size=info.size, tier=info.tier)
+    report(growth=_status_bytes("VmHWM") - before, size=info.size, tier=info.tier)
+
+
+def _status_bytes(field: str) -> int:
+    """A memory figure of this process from /proc/self/status, in bytes.
+
+    VmHWM is this process's own peak RSS. ``getrusage().ru_maxrss`` would not do: it survives
+    execve, so a child spawned by a big pytest process starts with pytest's peak.
+    """
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise LookupError(field)
 
 
 def cmd_fallback(source_path: str) -> None:
     """Write 4 MiB (the bytes of ``source_path``) as bytes, as a seekable file, as a stream of
     small reads and as a pipe; report where each landed and what is left in the tiers."""
-    import subprocess
-
     store = Store.from_env()
     assert store is not None
     owner = store.open_owner("fallback")
     data = Path(source_path).read_bytes()
     results: dict[str, dict] = {}
     with open(source_path, "rb") as f:
-        f.read(1)
-        f.seek(0)
         pipe = subprocess.Popen(["cat", source_path], stdout=subprocess.PIPE)
         cases = {"bytes": data, "file": f, "stream": ReadOnly(data), "pipe": pipe.stdout}
         for label, source in cases.items():
