@@ -91,6 +91,8 @@ class Owner:
         file removed. With ``evict``, this owner's oldest files of other groups are removed (and
         logged) to make room before giving up. Raises VirtualFileError when nothing fits.
         """
+        if not self._lock_fds:
+            raise ValueError("this Owner is closed; open a new one with Store.open_owner")
         source = open_source(data)
         try:
             max_size = self.store.config.max_file_size

@@ -218,3 +218,19 @@ def test_closing_the_server_store_removes_its_namespace(make_store):
     store.close(remove=True)
     assert not any(r.exists() for r in roots)
     assert store.lookup(info.name) is None
+
+
+def test_an_owner_releases_only_its_own_files(store):
+    with store.open_owner("a") as a, store.open_owner("b") as b:
+        theirs = b.write(b"b's")
+        assert a.release(theirs.name) is False
+        assert a.release("not a name") is False
+        assert a.release_group("") == 0
+        assert store.lookup(theirs.name) is not None
+
+
+def test_writing_through_a_closed_owner_is_a_clear_error(store):
+    owner = store.open_owner("k")
+    owner.close()
+    with pytest.raises(ValueError, match="closed"):
+        owner.write(b"x")
