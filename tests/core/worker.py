@@ -136,6 +136,8 @@ def cmd_sweeper() -> None:
     while True:
         owners += store.sweep().owners
         sweeps += 1
+        if sweeps == 1:
+            report(ready=True)
         if stdin_closed():
             break
     report(sweeps=sweeps, owners=owners)
