@@ -73,7 +73,9 @@ def _head(data: Data) -> bytes:
     return head
 
 
-def _guess_ext(data: Data, ext: str | None, mime: str | None, filename: str | None, default: str):
+def _guess_ext(
+    data: Data, ext: str | None, mime: str | None, filename: str | None, default: str
+) -> str:
     if ext:
         return ext.lower().lstrip(".")
     for candidate in (filename, os.fspath(data) if _is_path(data) else None):  # type: ignore[arg-type]
@@ -188,7 +190,9 @@ def _output(data: Data, ext: str, element: Callable[[str], str]) -> VirtualOutpu
     return VirtualOutput(vf, bundle, {html.METADATA_KEY: vf.record})
 
 
-def _inline(mime: str, blob: bytes, plain: str, metadata: dict[str, Any] | None = None):
+def _inline(
+    mime: str, blob: bytes, plain: str, metadata: dict[str, Any] | None = None
+) -> VirtualOutput:
     payload = blob.decode("utf-8") if mime == "image/svg+xml" else base64.b64encode(blob).decode()
     return VirtualOutput(None, {mime: payload, "text/plain": plain}, metadata or {})
 

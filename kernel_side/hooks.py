@@ -10,23 +10,23 @@ already externalized has nothing over the threshold left).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from vfs_ext.mimes import mime_for_ext
 from vfs_ext.tiers import FileInfo
 
 from . import html
-from .externalize import externalize
+from .externalize import Writer, externalize
 from .session import KernelSession
 
 log = logging.getLogger("vfs_ext")
 
 
-def _writer(session: KernelSession):
+def _writer(session: KernelSession) -> Writer:
     """Writes for the automatic path: may evict the kernel's oldest files of other cells."""
 
     def write(payload: bytes, ext: str) -> dict[str, Any]:
-        from vfs_ext.mimes import mime_for_ext
-
         info: FileInfo = session.write(payload, ext, evict=True)
         return html.record(info.name, session.url(info.name), mime_for_ext(ext), info.size)
 
@@ -70,7 +70,7 @@ class FormatterWrapper:
             del self.formatter.format
 
 
-def publish_hook(session: KernelSession):
+def publish_hook(session: KernelSession) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A ``ZMQDisplayPublisher`` hook for bundles that did not pass the formatter."""
 
     def hook(msg: dict[str, Any]) -> dict[str, Any]:

@@ -4,12 +4,13 @@ the server serves byte for byte, and display HTML that survives JupyterLab's san
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, jupyter_server
 
-from .conftest import Kernel, fetch, new_cell_id
+from .conftest import Kernel, fetch, new_cell_id, shutdown_kernel, start_kernel
 
 SETUP = """
 import hashlib, io, os, tempfile
@@ -178,3 +179,16 @@ def test_unload_removes_everything_and_load_restores(k: Kernel) -> None:
         k.execute("%load_ext vfs_ext")
     assert k.value("'vfs' in get_ipython().magics_manager.magics['cell']") is True
     assert "auto mode off" in k.execute("%vfs").stream()
+
+
+def test_urls_carry_the_servers_base_url(tmp_path: Path) -> None:
+    """Under JupyterHub the base_url is /user/<name>/; the login cookie's path is that too."""
+    with jupyter_server(tmp_path, base_url="/user/alice/") as hub:
+        kernel = start_kernel(hub)
+        try:
+            kernel.execute("%load_ext vfs_ext")
+            url = kernel.value("__import__('vfs_ext').vfile(b'hello', ext='txt').url")
+            assert url.startswith("/user/alice/@file/")
+            assert fetch(hub, url) == (200, b"hello")
+        finally:
+            shutdown_kernel(hub, kernel)
