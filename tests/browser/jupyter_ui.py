@@ -107,6 +107,10 @@ class NotebookUI:
     def open(self) -> NotebookUI:
         self.page.goto(self.notebook_url, wait_until="domcontentloaded")
         self.page.locator(CELLS).first.wait_for(state="visible", timeout=KERNEL_START_TIMEOUT)
+        # JupyterLab covers the panel with a spinner until the notebook's model is loaded.
+        self.page.locator(f"{PANEL} .jp-Spinner").wait_for(
+            state="detached", timeout=KERNEL_START_TIMEOUT
+        )
         self._dismiss_kernel_dialog()
         self.wait_kernel_idle()
         return self
