@@ -68,6 +68,8 @@ def server_command(args: argparse.Namespace, token: str) -> list[str]:
         "--ServerApp.port_retries=0",  # the printed URL must be the real one
         f"--ServerApp.root_dir={args.workdir}",
         f"--IdentityProvider.token={token}",
+        # Containers and CI often run as root; jupyter refuses that unless told.
+        *(["--ServerApp.allow_root=True"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
     ]
 
 
