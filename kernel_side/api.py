@@ -175,16 +175,22 @@ class VirtualOutput:
         return str(self._data.get("text/plain", "VirtualOutput"))
 
 
-def _output(data: Data, ext: str, element: Callable[[str], str]) -> VirtualOutput | None:
-    """Store ``data`` and display ``element(url)``; None when there is no server."""
+def _output(
+    data: Data,
+    element: Callable[[VirtualFile], str],
+    *,
+    ext: str | None = None,
+    filename: str | None = None,
+) -> VirtualOutput | None:
+    """Store ``data`` and display ``element(file)``; None when there is no server."""
     session = current_session()
     if not session.available:
         session.notice_no_server()
         return None
-    vf = vfile(data, ext=ext)
+    vf = vfile(data, ext=ext, filename=filename)
     assert vf.name is not None
     bundle = {
-        "text/html": element(vf.url),
+        "text/html": element(vf),
         "text/plain": html.plain(vf.mime, vf.name, vf.size, vf.url),
     }
     return VirtualOutput(vf, bundle, {html.METADATA_KEY: vf.record})
@@ -223,7 +229,7 @@ def image(
 ) -> VirtualOutput:
     """An ``<img>`` of a PNG, JPEG, GIF, WebP or SVG (``format`` guessed when omitted)."""
     ext = _guess_ext(data, format, None, None, "png")
-    output = _output(data, ext, lambda url: html.img(url, alt=alt, width=width, height=height))
+    output = _output(data, lambda f: html.img(f.url, alt=alt, width=width, height=height), ext=ext)
     if output is not None:
         return output
     mime = mime_for_ext(ext)
@@ -239,7 +245,7 @@ def _media(
     **attrs: Any,
 ) -> VirtualOutput:
     ext = _guess_ext(data, format, None, None, default)
-    output = _output(data, ext, lambda url: html.media(tag, url, **attrs))
+    output = _output(data, lambda f: html.media(tag, f.url, **attrs), ext=ext)
     if output is not None:
         return output
     return _media_inline(tag, mime_for_ext(ext), _all_bytes(data), **attrs)
@@ -286,31 +292,22 @@ def audio(
 
 def pdf(data: Data, height: int | str = 600) -> VirtualOutput:
     """A PDF viewer (``<object>``) with a link that survives in untrusted notebooks."""
-    session = current_session()
-    if session.available:
-        vf = vfile(data, ext="pdf")
-        assert vf.name is not None
-        bundle = {
-            "text/html": html.pdf(vf.url, vf.name, vf.size, height=height),
-            "text/plain": html.plain(vf.mime, vf.name, vf.size, vf.url),
-        }
-        return VirtualOutput(vf, bundle, {html.METADATA_KEY: vf.record})
-    session.notice_no_server()
+    output = _output(
+        data, lambda f: html.pdf(f.url, f.name or "", f.size, height=height), ext="pdf"
+    )
+    if output is not None:
+        return output
     return _inline("application/pdf", _all_bytes(data), "<PDF document>")
 
 
 def download(data: Data, filename: str, label: str | None = None) -> VirtualOutput:
-    """A download link that saves as ``filename``."""
-    session = current_session()
-    if session.available:
-        vf = vfile(data, filename=filename)
-        bundle = {
-            "text/html": html.download(vf.url, filename, vf.size, label),
-            "text/plain": f"{filename} ({format_size(vf.size)}): {vf.url}",
-        }
-        return VirtualOutput(vf, bundle, {html.METADATA_KEY: vf.record})
-    session.notice_no_server()
-    vf = vfile(data, filename=filename)  # a data: URL, within DATA_URL_LIMIT
+    """A download link that saves as ``filename`` (a ``data:`` URL without a server)."""
+    output = _output(
+        data, lambda f: html.download(f.url, filename, f.size, label), filename=filename
+    )
+    if output is not None:
+        return output
+    vf = vfile(data, filename=filename)  # within DATA_URL_LIMIT
     bundle = {
         "text/html": html.download(vf.url, filename, vf.size, label),
         "text/plain": f"{filename} ({format_size(vf.size)})",
