@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vfs_ext.config import parse_size
 
-from . import display, harness, memory, notebook, plot, serving, write
+from . import display, harness, kernel, memory, notebook, plot, serving, write
 from .report import Results
 
 HERE = Path(__file__).resolve().parent
@@ -47,6 +47,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=[],
         metavar="ARG",
         help="extra jupyter server argument, e.g. --VirtualFiles.chunk_size=4MiB",
+    )
+    p.add_argument(
+        "--quickack",
+        action="store_true",
+        help="client ACKs at once: removes the ~40 ms Nagle/delayed-ACK stall that "
+        "small kernel messages hit on jupyter_server's websocket (not what a browser gets)",
     )
     p.add_argument("--inline-max", default="256MiB", help="largest inline display measured")
     p.add_argument(
@@ -90,6 +96,9 @@ async def run_all(a: argparse.Namespace, results: Results) -> None:
     if 4 in a.only:
         print("figure 4: kernel write bandwidth", flush=True)
         write.run(results, a.write_size, a.repeats)
+    kernel.KernelSession.quickack = a.quickack
+    if a.quickack:
+        results.notes.append("--quickack: the client ACKs at once (not what a browser does)")
     async with harness.running(a.server_arg) as bench:
         results.notes.append(
             f"server_side exported env: {bench.has_env}; kernel_side loads: {bench.has_kernel_side}"

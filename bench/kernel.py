@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -53,6 +54,12 @@ class Execution:
 
 class KernelSession:
     """One kernel started through the REST API (so it inherits the server's environment)."""
+
+    #: Ask for immediate ACKs before each read (Linux TCP_QUICKACK). jupyter_server's kernel
+    #: websocket leaves Nagle on, so a small message queued behind another waits for the
+    #: client's delayed ACK (~40 ms); a browser pays that too, so this is off by default and
+    #: only shows how much of a small output's latency that stall is.
+    quickack = False
 
     def __init__(self, server: Any, kernel_id: str, ws: WebSocketClientConnection) -> None:
         self.server = server
@@ -105,6 +112,9 @@ class KernelSession:
         return msg_id
 
     async def _recv(self) -> tuple[str, dict[str, Any]]:
+        if self.quickack and hasattr(socket, "TCP_QUICKACK"):
+            sock = self.ws.protocol.stream.socket  # type: ignore[union-attr]
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         raw = await self.ws.read_message()
         if raw is None:
             raise ConnectionError("the kernel websocket closed")

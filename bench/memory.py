@@ -36,17 +36,23 @@ def _reset_hwm(pid: int) -> bool:
         return False
 
 
-def peak_growth(pid: int, url: str, auth: dict[str, str], size: int, clients: int, client: str):
-    """(peak RSS growth in bytes, seconds) while ``clients`` fetch ``url`` at once."""
+def peak_growth(
+    pid: int, url: str, auth: dict[str, str], size: int, clients: int, client: str
+) -> tuple[int, int, float]:
+    """(peak VmRSS growth, peak RssAnon growth, seconds) while ``clients`` fetch ``url``.
+
+    RssAnon is the server's private memory; VmRSS also counts shared file pages it maps."""
     base = _status_kib(pid, "VmRSS")
+    base_anon = _status_kib(pid, "RssAnon")
     hwm_ok = _reset_hwm(pid)
-    peak = base
+    peak, peak_anon = base, base_anon
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_anon
         while not done.wait(0.005):
             peak = max(peak, _status_kib(pid, "VmRSS"))
+            peak_anon = max(peak_anon, _status_kib(pid, "RssAnon"))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -63,7 +69,7 @@ def peak_growth(pid: int, url: str, auth: dict[str, str], size: int, clients: in
             raise RuntimeError(f"{url}: status {got.status}, {got.size} of {size} bytes")
     if hwm_ok:
         peak = max(peak, _status_kib(pid, "VmHWM"))
-    return peak - base, max(g.seconds for g in fetched)
+    return max(0, peak - base), max(0, peak_anon - base_anon), max(g.seconds for g in fetched)
 
 
 async def run(bench: Bench, results: Results, size: int, clients: int) -> None:
@@ -74,8 +80,8 @@ async def run(bench: Bench, results: Results, size: int, clients: int) -> None:
         name: peak_growth(pid, url, bench.auth, size, clients, client) for name, url in urls.items()
     }
     label = f"{clients} clients x {size_label(size)}"
-    files, files_s = grown["/files/"]
-    alternative = f"{fmt_mib(files)} /files/ ({fmt_s(files_s)})"
+    files, files_anon, files_s = grown["/files/"]
+    alternative = f"{fmt_mib(files)} /files/ (anon {fmt_mib(files_anon)}, {fmt_s(files_s)})"
     if "/@file/" not in grown:
         results.add(
             Row(
@@ -87,12 +93,12 @@ async def run(bench: Bench, results: Results, size: int, clients: int) -> None:
             )
         )
         return
-    ours, ours_s = grown["/@file/"]
+    ours, ours_anon, ours_s = grown["/@file/"]
     results.add(
         Row(
             "3 server memory",
             f"peak RSS growth, {label}",
-            f"{fmt_mib(ours)} ({fmt_s(ours_s)})",
+            f"{fmt_mib(ours)} (anon {fmt_mib(ours_anon)}, {fmt_s(ours_s)})",
             alternative,
             "",
             "< 64 MiB",

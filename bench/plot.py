@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from .report import Results, fmt_s
@@ -57,13 +58,16 @@ def plot(results: Results, path: Path, title: str) -> bool:
             pts = sorted(results.points[name])
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name[len(prefix) :])
         ax.set_xscale("log", base=2)
+        ticks = sorted({_bucket(s) for pts in results.points.values() for s, _ in pts})
+        ax.set_xticks(ticks, [size_label(t) for t in ticks], rotation=30, fontsize=8)
+        ax.minorticks_off()
         ax.set_yscale("log")
-        ax.set_xlabel("payload size (bytes)")
+        ax.set_xlabel("payload size")
         ax.set_ylabel("seconds (median)")
         ax.set_title(heading, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(textwrap.fill(title, 150), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
