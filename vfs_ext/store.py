@@ -5,6 +5,7 @@ Kernels open an ``Owner`` to write; the server looks names up, sweeps orphans an
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -254,10 +255,16 @@ class Store:
     # -- shutdown ------------------------------------------------------------------------------
 
     def close(self, *, remove: bool = False) -> None:
-        """Drop the server lock; with ``remove``, delete this namespace from every tier."""
+        """Drop the server lock; with ``remove``, delete this namespace from every tier.
+
+        The shared base directory goes too once no other namespace is in it, so a stopped server
+        leaves nothing in /dev/shm.
+        """
         if remove:
             for tier in self.tiers:
                 shutil.rmtree(tier.root, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    os.rmdir(tier.base)  # fails harmlessly while other servers use it
         for fd in self._server_lock_fds:
             locks.release(fd)
         self._server_lock_fds = []
