@@ -101,6 +101,7 @@ def artifact(name: str) -> Path:
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Real media files (PNG, WebM, WAV, PDF, CSV), made once per session."""
+    pytest.importorskip("imageio_ffmpeg", reason="the demo extra makes the test video")
     return write_assets(tmp_path_factory.mktemp("media"))
 
 

@@ -77,10 +77,15 @@ class Demo:
         self.proc.send_signal(signal.SIGINT)
         return self.proc.wait(STOP_TIMEOUT)
 
-    def kill(self) -> None:
+    def close(self) -> None:
+        """Stop through Ctrl-C (the script stops jupyter, which runs in its own session);
+        SIGKILL only if that hangs."""
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+            try:
+                self.interrupt()
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
 
 
 @pytest.fixture
@@ -89,7 +94,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
     try:
         yield d
     finally:
-        d.kill()
+        d.close()
 
 
 def test_demo_runs_and_stops_cleanly(demo: Demo, context: Any) -> None:
@@ -127,5 +132,4 @@ def test_demo_runs_and_stops_cleanly(demo: Demo, context: Any) -> None:
 
     ui.close()
     assert demo.interrupt() == 0
-    assert "stopping jupyter" in "".join(demo.lines) or demo.proc.returncode == 0
     assert not memory_tier.exists(), f"{memory_tier} left behind"
