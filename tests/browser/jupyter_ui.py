@@ -1,4 +1,4 @@
-"""Drive a notebook in JupyterLab 4 or Notebook 7 the way a user does: keys, menus, dialogs.
+"""Drive a notebook in JupyterLab 4 or Notebook 7 the way a user does: clicks, keys, dialogs.
 
 Both front ends render a notebook with the same widgets (``.jp-NotebookPanel``, ``.jp-Cell``,
 ``.jp-InputPrompt``, ``.jp-OutputArea-output``) and share the notebook shortcuts, so one driver
@@ -49,7 +49,7 @@ class Problems:
 
     console: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    responses: list[Response] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)  # every /@file/ response
 
     def ours(self) -> list[str]:
         bad = [msg for msg in self.console if "@file/" in msg]
@@ -70,7 +70,6 @@ class NotebookUI:
         self.token = token
         self.path = path
         self.problems = Problems()
-        self.file_responses: list[Response] = []
         self.page: Page = self._new_page()
 
     # -- opening and closing ------------------------------------------------------------------
@@ -101,8 +100,12 @@ class NotebookUI:
 
     def _on_response(self, response: Response) -> None:
         if "/@file/" in response.url:
-            self.file_responses.append(response)
             self.problems.responses.append(response)
+
+    @property
+    def file_responses(self) -> list[Response]:
+        """Every response to a ``/@file/`` URL this notebook's pages received."""
+        return self.problems.responses
 
     def open(self) -> NotebookUI:
         self.page.goto(self.notebook_url, wait_until="domcontentloaded")
@@ -213,13 +216,6 @@ class NotebookUI:
         assert saved.value.status in (200, 201), saved.value.status
 
     # -- media --------------------------------------------------------------------------------
-    def element_state(self, locator: Locator) -> dict[str, Any]:
-        return locator.evaluate(
-            """el => ({tag: el.tagName.toLowerCase(), src: el.currentSrc || el.src || el.data
-                       || el.href || '', naturalWidth: el.naturalWidth,
-                       readyState: el.readyState, duration: el.duration})"""
-        )
-
     def wait_image(self, img: Locator, timeout: float = UI_TIMEOUT) -> int:
         """Wait until the image has loaded; return its naturalWidth (0 = broken image)."""
         img.scroll_into_view_if_needed()
