@@ -1,7 +1,8 @@
 """What a user sees, in JupyterLab 4 and Notebook 7, with and without a JupyterHub base_url.
 
 One real server per (front end, base_url); in each, two notebooks:
-- every helper and ``%%vfs``: image, seekable video (Range -> 206), audio, PDF, download;
+- every helper and ``%%vfs``: image, seekable video (Range -> 206), audio, PDF, download; then
+  the same notebook reopened untrusted (sanitized HTML) still shows them;
 - the lifecycle: kernel restart keeps outputs, a re-run replaces them (old URL 404), and a
   saved notebook reopens with its outputs while staying a few KiB on disk.
 """
@@ -87,8 +88,9 @@ def test_helpers_render(
     server: tuple[str, RunningServer], context: Any, media: dict[str, Path]
 ) -> None:
     app, srv = server
+    path = srv.root_dir / "helpers.ipynb"
     write_notebook(
-        srv.root_dir / "helpers.ipynb",
+        path,
         [
             SETUP,
             "vfs_ext.image('picture.png', width=400, alt='picture')",
@@ -155,6 +157,25 @@ def test_helpers_render(
 
     ui.cell(0).scroll_into_view_if_needed()
     screenshot(ui, f"helpers-{app}-{srv.base_url.strip('/').replace('/', '-') or 'root'}")
+
+    # Changed on disk while the server runs (a git pull, nbstripout...): the notebook reopens
+    # untrusted and its HTML is sanitized; what the outputs rely on survives it.
+    ui.save()
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["edited_elsewhere"] = True
+    nbformat.write(nb, path)
+    model = srv.api("GET", "api/contents/helpers.ipynb")
+    assert not any(c["metadata"].get("trusted") for c in model["content"]["cells"])
+    ui.reopen()
+    for i in (1, 6):
+        assert ui.wait_image(ui.outputs(i).locator("img").first) == 900, f"untrusted cell {i}"
+    assert ui.wait_media_ready(ui.outputs(2).locator("video").first, play=False) >= 2
+    assert ui.wait_media_ready(ui.outputs(3).locator("audio").first, play=True) >= 2
+    assert ui.outputs(4).locator("a[href*='@file/']").count() == 1, "the PDF link"
+    assert ui.outputs(5).locator("a[href*='@file/']").inner_text() == "Get squares.csv"
+    ui.cell(0).scroll_into_view_if_needed()
+    screenshot(ui, f"untrusted-{app}-{srv.base_url.strip('/').replace('/', '-') or 'root'}")
+
     assert ui.problems.ours() == []
     assert "Traceback" not in srv.log_text()
 
