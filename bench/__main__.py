@@ -49,6 +49,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="extra jupyter server argument, e.g. --VirtualFiles.chunk_size=4MiB",
     )
     p.add_argument(
+        "--server-config",
+        type=Path,
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="code for the server's jupyter_server_config.py, repeatable (bench/prototypes/)",
+    )
+    p.add_argument(
+        "--kernel-setup",
+        type=Path,
+        metavar="FILE",
+        help="Python run in the kernel after %%load_ext vfs_ext (bench/prototypes/)",
+    )
+    p.add_argument(
         "--quickack",
         action="store_true",
         help="client ACKs at once: removes the ~40 ms Nagle/delayed-ACK stall that "
@@ -99,7 +113,10 @@ async def run_all(a: argparse.Namespace, results: Results) -> None:
     kernel.KernelSession.quickack = a.quickack
     if a.quickack:
         results.notes.append("--quickack: the client ACKs at once (not what a browser does)")
-    async with harness.running(a.server_arg) as bench:
+    for path in [*a.server_config, a.kernel_setup]:
+        if path is not None:
+            results.notes.append(f"prototype loaded: {path} (a what-if, not the shipped code)")
+    async with harness.running(a.server_arg, a.server_config, a.kernel_setup) as bench:
         results.notes.append(
             f"server_side exported env: {bench.has_env}; kernel_side loads: {bench.has_kernel_side}"
         )

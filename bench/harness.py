@@ -100,7 +100,7 @@ class Bench:
         return self.vfiles[size]
 
 
-async def _probe(bench: Bench) -> None:
+async def _probe(bench: Bench, kernel_setup: Path | None) -> None:
     await bench.kernel.execute(KERNEL_SETUP)
     run = await bench.kernel.execute("print(_os.environ.get('VFS_EXT_TIERS') is not None)")
     bench.has_env = run.stdout.strip() == "True"
@@ -109,19 +109,33 @@ async def _probe(bench: Bench) -> None:
         "except Exception as e:\n    print('no:', type(e).__name__, e)"
     )
     bench.has_kernel_side = run.stdout.strip() == "ok"
+    if kernel_setup is not None:
+        await bench.kernel.execute(kernel_setup.read_text())
 
 
 @asynccontextmanager
-async def running(extra_args: list[str] | None = None) -> AsyncIterator[Bench]:
-    """Start the server and a kernel; remove everything afterwards."""
+async def running(
+    extra_args: list[str] | None = None,
+    server_config: list[Path] | None = None,
+    kernel_setup: Path | None = None,
+) -> AsyncIterator[Bench]:
+    """Start the server (optionally with a jupyter_server_config.py) and a kernel; remove
+    everything afterwards."""
     work = Path(tempfile.mkdtemp(prefix="vfs_ext-bench-"))
     args = ["--allow-root"] if os.geteuid() == 0 else []
+    env = {}
+    if server_config:
+        config_dir = work / "config"
+        config_dir.mkdir()
+        code = "\n\n".join(p.read_text() for p in server_config)
+        (config_dir / "jupyter_server_config.py").write_text(code)
+        env["JUPYTER_CONFIG_DIR"] = str(config_dir)
     try:
-        with jupyter_server(work, extra_args=args + (extra_args or [])) as server:
+        with jupyter_server(work, extra_args=args + (extra_args or []), env=env) as server:
             kernel = await KernelSession.start(server)
             bench = Bench(server, kernel, work)
             try:
-                await _probe(bench)
+                await _probe(bench, kernel_setup)
                 yield bench
             finally:
                 await kernel.shutdown()

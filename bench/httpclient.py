@@ -25,7 +25,7 @@ class Fetch:
     size: int
     seconds: float
     ttfb: float
-    body: bytes | bytearray | None = None
+    body: bytes | memoryview | None = None
 
 
 def curl_path() -> str | None:
@@ -44,13 +44,15 @@ def get(
     headers: dict[str, str] | None = None,
     *,
     keep: bool = False,
+    into: bytearray | None = None,
     client: str = "socket",
     timeout: float = 120.0,
 ) -> Fetch:
-    """GET ``url``; ``keep`` holds the body in one preallocated buffer, else it is discarded."""
+    """GET ``url``; ``keep`` holds the body in one buffer (``into`` if given and large enough,
+    else a new one), else the body is discarded."""
     if client == "curl" and not keep:
         return _curl_get(url, headers or {}, timeout)
-    return _socket_get(url, headers or {}, keep, timeout)
+    return _socket_get(url, headers or {}, keep, into, timeout)
 
 
 def _curl_get(url: str, headers: dict[str, str], timeout: float) -> Fetch:
@@ -63,7 +65,9 @@ def _curl_get(url: str, headers: dict[str, str], timeout: float) -> Fetch:
     return Fetch(int(code), int(size), float(total), float(start))
 
 
-def _socket_get(url: str, headers: dict[str, str], keep: bool, timeout: float) -> Fetch:
+def _socket_get(
+    url: str, headers: dict[str, str], keep: bool, into: bytearray | None, timeout: float
+) -> Fetch:
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     lines = [f"GET {path} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close"]
@@ -90,7 +94,10 @@ def _socket_get(url: str, headers: dict[str, str], keep: bool, timeout: float) -
         length = int(hdrs["content-length"]) if "content-length" in hdrs else None
         if keep and length is None:
             raise ValueError("keeping a body needs a Content-Length")
-        buf = bytearray(length if keep and length is not None else RECV_BUF)
+        if keep and length is not None:
+            buf = into if into is not None and len(into) >= length else bytearray(length)
+        else:
+            buf = bytearray(RECV_BUF)
         mv = memoryview(buf)
         got = len(rest)
         if keep and length is not None:
@@ -101,4 +108,4 @@ def _socket_get(url: str, headers: dict[str, str], keep: bool, timeout: float) -
                 break
             got += n
         seconds = time.perf_counter() - t0
-    return Fetch(status, got, seconds, ttfb, buf if keep else None)
+    return Fetch(status, got, seconds, ttfb, mv[:got] if keep else None)
