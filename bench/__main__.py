@@ -144,7 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     asyncio.run(run_all(a, results))
     elapsed = time.monotonic() - t0
-    about = f"Machine: {machine()}. Total bench time {elapsed:.0f} s."
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    about = (
+        f"Machine: {machine()}. Total bench time {elapsed:.0f} s; load average at the end "
+        f"{load} (other processes share the cores: expect run-to-run noise)."
+    )
     text = "\n".join(
         [
             results.markdown(),
