@@ -8,7 +8,6 @@ every failure).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,18 +16,6 @@ import pytest
 
 from tests.browser.assets import write_assets
 
-CHROMIUM = Path(os.environ.get("VFS_EXT_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--autoplay-policy=no-user-gesture-required",
-]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 
@@ -49,29 +36,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
-
-
-@pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_driver: Any) -> Iterator[Any]:
-    """One Chromium per module. Playwright gives each launch a fresh temporary profile
-    (``--user-data-dir``) and deletes it on close."""
-    browser = playwright_driver.chromium.launch(
-        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000
-    )
-    try:
-        yield browser
-    finally:
-        browser.close()
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +12,6 @@ from vfs_ext.owner import Owner
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("VFS_EXT_TEST_CHROMIUM", "/usr/bin/chromium"))
 #: Chromium's built-in PDF viewer runs in this extension's frame.
 PDF_VIEWER = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"
 
@@ -41,25 +38,16 @@ def minimal_pdf() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def page(server: RunningServer) -> Iterator[Any]:
+def page(server: RunningServer, browser: Any) -> Iterator[Any]:
     """A logged-in page (the token login sets the cookie, as in a real session)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-            timeout=60_000,
-        )
-        try:
-            pg = browser.new_page()
-            pg.set_default_timeout(30_000)
-            pg.goto(f"{server.url}api/status?token={server.token}")
-            yield pg
-        finally:
-            browser.close()
+    ctx = browser.new_context()
+    try:
+        pg = ctx.new_page()
+        pg.set_default_timeout(30_000)
+        pg.goto(f"{server.url}api/status?token={server.token}")
+        yield pg
+    finally:
+        ctx.close()
 
 
 ACTIVE = b"""<!doctype html><script>
