@@ -128,7 +128,12 @@ def _payload(result: _Result, mime: str, write: Writer) -> None:
     mime_md = result.metadata.pop(mime, None) or {}
     url, name, size = rec["url"], rec["name"], rec["size"]
     if mime in IMAGE_MIMES:
-        element = html.img(url, width=mime_md.get("width"), height=mime_md.get("height"))
+        element = html.img(
+            url,
+            alt=str(mime_md.get("alt") or ""),
+            width=mime_md.get("width"),
+            height=mime_md.get("height"),
+        )
     elif mime == "application/pdf":
         element = html.pdf(url, name, size)
     elif mime == "text/html":

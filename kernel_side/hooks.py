@@ -13,6 +13,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from IPython.display import Image
+
 from vfs_ext.mimes import mime_for_ext
 from vfs_ext.tiers import FileInfo
 
@@ -50,6 +52,29 @@ def apply_policy(
         return data, metadata
 
 
+def _raw_image_bundle(
+    obj: Any, threshold: int, include: Any, exclude: Any
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """IPython's bundle for a large embedded ``Image``, built from its raw bytes.
+
+    The formatter would base64-encode the whole payload only for us to decode it again (about
+    0.35 s of a 50 MiB image's 0.4 s, measured in bench/); the bundle is otherwise the same.
+    """
+    if not (
+        type(obj) is Image
+        and obj.embed
+        and isinstance(obj.data, bytes)
+        and len(obj.data) > threshold
+    ):
+        return None
+    mime = obj._mimetype
+    if (include and mime not in include) or (exclude and mime in exclude):
+        return None
+    shape = {"width": obj.width, "height": obj.height, "unconfined": obj.unconfined, "alt": obj.alt}
+    md = {**(obj.metadata or {}), **{k: v for k, v in shape.items() if v}}
+    return {mime: obj.data, "text/plain": repr(obj)}, ({mime: md} if md else {})
+
+
 class FormatterWrapper:
     """Wraps ``DisplayFormatter.format`` on one instance; ``uninstall`` restores it."""
 
@@ -59,6 +84,10 @@ class FormatterWrapper:
         self.original = formatter.format
 
     def __call__(self, obj: Any, include: Any = None, exclude: Any = None) -> Any:
+        policy = self.session.policy()
+        raw = None if policy is None else _raw_image_bundle(obj, policy.threshold, include, exclude)
+        if raw is not None:
+            return apply_policy(self.session, *raw)
         data, metadata = self.original(obj, include=include, exclude=exclude)
         return apply_policy(self.session, data, metadata)
 

@@ -70,6 +70,23 @@ def test_cell_magic_png_display_and_raw_bytes(k: Kernel, server: RunningServer) 
         assert hashlib.sha256(body).hexdigest() == expected
 
 
+def test_image_size_and_alt_survive_externalization(k: Kernel, server: RunningServer) -> None:
+    """A large ``Image`` skips base64 on its way to a virtual file, and keeps its display size."""
+    k.execute("data = png(200)")
+    out = k.execute(
+        '%%vfs --threshold 10KB\ndisplay(Image(data, width=123, height=45, alt="chart"))',
+        new_cell_id(),
+    )
+    msg = only_output(out, "display_data")
+    html = msg["content"]["data"]["text/html"]
+    assert 'width="123"' in html
+    assert 'height="45"' in html
+    assert 'alt="chart"' in html
+    body = externalized(server, msg, "image/png")
+    assert hashlib.sha256(body).hexdigest() == k.value("sha(data)")
+    assert msg["content"]["data"]["text/plain"] == "<IPython.core.display.Image object>"
+
+
 def test_small_outputs_stay_inline(k: Kernel) -> None:
     out = k.execute("%%vfs\ndisplay(Image(png(8)))", new_cell_id())
     content = only_output(out)["content"]
