@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,18 +121,6 @@ def fetch(server: RunningServer, url: str) -> tuple[int, bytes]:
     assert url.startswith(server.base_url + "@file/"), url
     status, _, body = server.request("GET", url[len(server.base_url) :])
     return status, body
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    """Poll state in another process (nothing to await) until truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def new_cell_id() -> str:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import kernel_pid, wait_until
 from tests.support.server import RunningServer, jupyter_server
 from vfs_ext.names import owner_key
 
-from .conftest import Kernel, fetch, new_cell_id, shutdown_kernel, start_kernel, wait_until
+from .conftest import Kernel, fetch, new_cell_id, shutdown_kernel, start_kernel
 
 MiB = 1024 * 1024
 
@@ -59,18 +60,6 @@ def url_of(execution) -> str:
 def owner_dirs(server: RunningServer, kernel_id: str) -> list[Path]:
     key = owner_key(kernel_id)
     return [p for base in (server.memory_dir, server.disk_dir) for p in base.glob(f"*/{key}")]
-
-
-def kernel_pid(kernel_id: str) -> int:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if f"kernel-{kernel_id}.json".encode() in cmdline:
-                return int(entry)
-    raise AssertionError(f"no process for kernel {kernel_id}")
 
 
 def status(server: RunningServer, url: str) -> int:

@@ -9,34 +9,21 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jupyter_client import BlockingKernelClient
 
+from tests.support.processes import kernel_pid, wait_until
 from tests.support.server import RunningServer, jupyter_server
 from vfs_ext.config import StoreConfig
 from vfs_ext.names import owner_key
 
 from .conftest import server_store
 
-WAIT_S = 20.0
 SWEEP_INTERVAL = "0.3"
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:
-    """Poll ``condition`` (state in another process, with no event to await) until truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -44,18 +31,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     args = [f"--VirtualFiles.sweep_interval={SWEEP_INTERVAL}"]
     with jupyter_server(tmp_path_factory.mktemp("life"), extra_args=args) as running:
         yield running
-
-
-def kernel_pid(kernel_id: str) -> int:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if f"kernel-{kernel_id}.json".encode() in cmdline:
-                return int(entry)
-    raise AssertionError(f"no process for kernel {kernel_id}")
 
 
 def environ_of(pid: int) -> dict[str, str]:
