@@ -9,9 +9,6 @@ import pytest
 
 from tests.support.server import RunningServer, jupyter_server
 from vfs_ext.owner import Owner
-from vfs_ext.store import Store
-
-from .conftest import server_store
 
 BASE_URL = "/user/alice/"
 SECRET = b"only for alice " * 100
@@ -35,13 +32,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         env={"JUPYTER_CONFIG_DIR": str(config_dir)},
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def store(server: RunningServer) -> Iterator[Store]:
-    s = server_store(server)
-    yield s
-    s.close()
 
 
 @pytest.fixture
