@@ -1,29 +1,25 @@
 """Find the server that serves this kernel's virtual files, or decide there is none.
 
 The server extension exports its store configuration into ``os.environ`` and every kernel it
-starts inherits it. Kernels started otherwise (a restarted server's adopted kernels, some
-launchers) get a second chance: the server whose pid is ``JPY_PARENT_PID``, if its server info
-file carries a ``vfs_ext`` record of the same variables. Without either there is no server and
-outputs stay inline: a broken output is worse than a large one.
+starts inherits it. Kernels started otherwise (launchers that replace the environment) get a
+second chance: the record the server whose pid is ``JPY_PARENT_PID`` published in Jupyter's
+runtime dir. Without either there is no server and outputs stay inline: a broken output is worse
+than a large one.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
-from vfs_ext.config import StoreConfig
+from vfs_ext.config import StoreConfig, read_server_record
 
 log = logging.getLogger("vfs_ext")
 
-#: Key of the (optional) store record in a server info file: the same variables as the env.
-SERVER_INFO_KEY = "vfs_ext"
-
 
 def discover_config(environ: Mapping[str, str] | None = None) -> StoreConfig | None:
-    """The store configuration from the environment, else from the parent server's info file."""
+    """The store configuration from the environment, else from the parent server's record."""
     env = os.environ if environ is None else environ
     try:
         config = StoreConfig.from_env(env)
@@ -36,23 +32,11 @@ def discover_config(environ: Mapping[str, str] | None = None) -> StoreConfig | N
     if not parent.isdigit():
         return None
     try:
-        from jupyter_server.serverapp import list_running_servers
+        from jupyter_core.paths import jupyter_runtime_dir
 
-        return config_from_server_info(list_running_servers(), int(parent))
-    except Exception as exc:  # a missing or unreadable runtime dir means "no server"
-        log.debug("vfs_ext: no server found through JPY_PARENT_PID: %s", exc)
+        return read_server_record(
+            env.get("JUPYTER_RUNTIME_DIR") or jupyter_runtime_dir(), int(parent)
+        )
+    except Exception as exc:  # an unreadable runtime dir or record means "no server"
+        log.warning("vfs_ext: no usable server record for pid %s: %s", parent, exc)
         return None
-
-
-def config_from_server_info(servers: Iterable[Mapping[str, Any]], pid: int) -> StoreConfig | None:
-    """The store record of the running server with this pid, if it published one."""
-    for info in servers:
-        if info.get("pid") == pid:
-            record = info.get(SERVER_INFO_KEY)
-            if isinstance(record, Mapping):
-                try:
-                    return StoreConfig.from_env({str(k): str(v) for k, v in record.items()})
-                except ValueError as exc:
-                    log.warning("vfs_ext: ignoring server %s's record: %s", pid, exc)
-            return None
-    return None

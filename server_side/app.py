@@ -9,6 +9,7 @@ restart: outputs stay viewable) and sweeps orphans periodically; on stop it remo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from vfs_ext.config import (
     TierSpec,
     default_disk_dir,
     default_memory_dir,
+    write_server_record,
 )
 from vfs_ext.store import Store, SweepReport
 
@@ -153,7 +155,10 @@ class VirtualFiles(ExtensionApp):
         self._record_sweep(self.store.sweep())
         for name in ALL_ENV:  # e.g. inherited from a server this one was started under
             os.environ.pop(name, None)
-        os.environ.update(self.store.resolved_config().to_env())
+        kernel_env = self.store.resolved_config().to_env()
+        os.environ.update(kernel_env)
+        # For kernels that do not inherit our environment but know us as JPY_PARENT_PID.
+        self._record = write_server_record(self.serverapp.runtime_dir, os.getpid(), kernel_env)
         self.serverapp.event_logger.add_listener(
             schema_id=KERNEL_ACTIONS, listener=self._on_kernel_action
         )
@@ -232,5 +237,7 @@ class VirtualFiles(ExtensionApp):
         store = getattr(self, "store", None)
         if store is not None:
             store.close(remove=True)
+            with contextlib.suppress(OSError, AttributeError):
+                self._record.unlink()
             for name in ALL_ENV:
                 os.environ.pop(name, None)

@@ -201,3 +201,37 @@ def format_size(n: int) -> str:
             return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} GiB"
+
+
+def server_record_path(runtime_dir: str | os.PathLike[str], pid: int) -> Path:
+    """Where a server publishes its kernels' variables, for kernels that did not inherit them."""
+    return Path(runtime_dir) / f"vfs_ext-server-{pid}.json"
+
+
+def write_server_record(runtime_dir: str | os.PathLike[str], pid: int, env: dict[str, str]) -> Path:
+    """Publish ``env`` (``StoreConfig.to_env()``) for kernels whose JPY_PARENT_PID is ``pid``."""
+    path = server_record_path(runtime_dir, pid)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(env, f)
+    os.replace(tmp, path)
+    return path
+
+
+def read_server_record(runtime_dir: str | os.PathLike[str], pid: int) -> StoreConfig | None:
+    """The configuration a live server ``pid`` published, or None (no record, or server gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None  # a record left by a killed server must not send files nowhere
+    except PermissionError:
+        pass  # alive, owned by someone else: the record's directory permissions decide
+    try:
+        with open(server_record_path(runtime_dir, pid), encoding="utf-8") as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    return StoreConfig.from_env({str(k): str(v) for k, v in record.items()})

@@ -4,16 +4,26 @@ still displays, inline, with one notice; ``vfile()`` gives ``data:`` URLs up to 
 from __future__ import annotations
 
 import base64
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from jupyter_client.manager import KernelManager
 
-from kernel_side.discovery import config_from_server_info
-from tests.support.server import RunningServer
-from vfs_ext.config import ALL_ENV, StoreConfig, TierSpec
+from tests.support.server import RunningServer, jupyter_server
+from vfs_ext.config import (
+    ALL_ENV,
+    StoreConfig,
+    TierSpec,
+    read_server_record,
+    server_record_path,
+    write_server_record,
+)
 
 from .conftest import Kernel, new_cell_id
 
@@ -28,12 +38,11 @@ png = b.getvalue()
 """
 
 
-@pytest.fixture(scope="module")
-def k(server: RunningServer) -> Iterator[Kernel]:
-    """Started by jupyter_client without VFS_EXT_* but whose JPY_PARENT_PID is a running
-    Jupyter server: its server info file has no vfs_ext record, so this is "no server" too."""
+@contextmanager
+def plain_kernel(parent_pid: int, runtime_dir: Path) -> Iterator[Kernel]:
+    """A kernel started by jupyter_client itself, without the VFS_EXT_* environment."""
     env = {name: value for name, value in os.environ.items() if name not in ALL_ENV}
-    env.update(JPY_PARENT_PID=str(server.proc.pid), JUPYTER_RUNTIME_DIR=str(server.runtime_dir))
+    env.update(JPY_PARENT_PID=str(parent_pid), JUPYTER_RUNTIME_DIR=str(runtime_dir))
     manager = KernelManager(kernel_name="python3")
     manager.start_kernel(env=env)
     try:
@@ -46,6 +55,14 @@ def k(server: RunningServer) -> Iterator[Kernel]:
     finally:
         manager.shutdown_kernel(now=True)
         manager.cleanup_resources()
+
+
+@pytest.fixture(scope="module")
+def k(server: RunningServer) -> Iterator[Kernel]:
+    """Its JPY_PARENT_PID is a live process that is no vfs_ext server (as under nbclient), in
+    the runtime dir of a running server: there is no record for that pid, so "no server"."""
+    with plain_kernel(os.getpid(), server.runtime_dir) as kernel:
+        yield kernel
 
 
 def test_helpers_display_inline_with_one_notice(k: Kernel) -> None:
@@ -99,9 +116,40 @@ def test_media_and_download_use_data_urls(k: Kernel) -> None:
     assert "application/pdf" in doc["content"]["data"]
 
 
-def test_server_info_record_is_the_fallback_discovery(tmp_path: Path) -> None:
+def test_kernel_finds_its_parent_server_through_the_record(tmp_path: Path) -> None:
+    """A kernel whose launcher drops the server's environment (here a kernelspec running
+    ``env -u VFS_EXT_...``) still writes virtual files its server (JPY_PARENT_PID) serves."""
+    spec_dir = tmp_path / "data" / "kernels" / "stripped"
+    spec_dir.mkdir(parents=True)
+    argv = ["env", *(arg for name in ALL_ENV for arg in ("-u", name))]
+    argv += [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec = {"argv": argv, "display_name": "stripped", "language": "python"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    with jupyter_server(tmp_path, env={"JUPYTER_PATH": str(tmp_path / "data")}) as server:
+        model = server.api("POST", "api/kernels", {"name": "stripped"})
+        kernel = Kernel(model["id"], server.runtime_dir / f"kernel-{model['id']}.json")
+        try:
+            kernel.execute(SETUP)
+            inherited = "[n for n in __import__('os').environ if n.startswith('VFS_EXT_')]"
+            assert kernel.value(inherited) == []
+            url = kernel.value("vfs_ext.vfile(png).url")
+            assert url.startswith(f"{server.base_url}@file/")
+            status, _, body = server.request("GET", url[len(server.base_url) :])
+            assert status == 200
+            assert body.hex() == kernel.value("png.hex()")
+        finally:
+            kernel.close()
+            server.request("DELETE", f"api/kernels/{model['id']}")
+        assert server_record_path(server.runtime_dir, server.proc.pid).exists()
+    assert not server_record_path(server.runtime_dir, server.proc.pid).exists()  # removed at stop
+
+
+def test_server_record_needs_a_live_server(tmp_path: Path) -> None:
     config = StoreConfig((TierSpec("disk", tmp_path, 1000),), "s0123", base_url="/user/a/")
-    servers = [{"pid": 1, "url": "x"}, {"pid": 2, "vfs_ext": config.to_env()}]
-    assert config_from_server_info(servers, 1) is None  # a server without the extension
-    assert config_from_server_info(servers, 2) == config
-    assert config_from_server_info(servers, 3) is None
+    write_server_record(tmp_path, os.getpid(), config.to_env())
+    assert read_server_record(tmp_path, os.getpid()) == config
+    assert read_server_record(tmp_path, os.getppid()) is None  # no record for that pid
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    write_server_record(tmp_path, dead.pid, config.to_env())
+    assert read_server_record(tmp_path, dead.pid) is None  # a killed server's leftover record
