@@ -73,10 +73,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--out",
         type=Path,
         help="directory for RESULTS.md and latency.png "
-        "(default: bench/ for a full run, none with --quick)",
+        "(default: bench/ for a default full run; none when any option narrows or changes it)",
     )
     a = p.parse_args(argv)
     quick = a.quick
+    # Only a default full run replaces the committed bench/RESULTS.md and latency.png.
+    narrowed = (a.sizes, a.only, a.repeats, a.serve_size, a.memory_size, a.clients, a.write_size)
+    changed = (a.server_arg, a.server_config, a.kernel_setup, a.quickack, a.inline_max != "256MiB")
+    full_run = not (quick or any(narrowed) or any(changed))
     a.sizes = [parse_size(s) for s in (a.sizes or ("300KiB" if quick else FULL_SIZES)).split(",")]
     a.repeats = a.repeats or (1 if quick else 5)
     a.serve_size = parse_size(a.serve_size or ("2MiB" if quick else "256MiB"))
@@ -86,7 +90,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.notebook = (2, parse_size("300KiB")) if quick else (10, 5 * MiB)
     a.inline_max = parse_size(a.inline_max)
     a.only = {int(x) for x in a.only.split(",")} if a.only else {1, 2, 3, 4, 5, 6}
-    if a.out is None and not quick:
+    if a.out is None and full_run:
         a.out = HERE
     return a
 
