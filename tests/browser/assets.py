@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tests.support.media import pdf_bytes
+
 #: Video large enough that Chromium does not buffer it whole from the first response, so a seek
 #: to the middle needs a new Range request.
 VIDEO_SECONDS = 8
@@ -42,32 +44,6 @@ def wav_bytes(seconds: float = 2.0, rate: int = 22050, freq: float = 440.0) -> b
         wf.setframerate(rate)
         wf.writeframes(samples.tobytes())
     return buf.getvalue()
-
-
-def pdf_bytes(text: str = "vfs_ext browser test") -> bytes:
-    """A one-page PDF with a text line; the xref offsets are computed, so viewers accept it."""
-    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 def write_webm(path: Path) -> Path:
@@ -110,7 +86,7 @@ def write_assets(directory: Path) -> dict[str, Path]:
     }
     files["png"].write_bytes(png_bytes())
     files["wav"].write_bytes(wav_bytes())
-    files["pdf"].write_bytes(pdf_bytes())
+    files["pdf"].write_bytes(pdf_bytes("vfs_ext browser test"))
     files["csv"].write_bytes(b"x,y\n" + b"".join(b"%d,%d\n" % (i, i * i) for i in range(20000)))
     files["webm"] = write_webm(directory / "clip.webm")
     return files

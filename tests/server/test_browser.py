@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.media import pdf_bytes
 from tests.support.server import RunningServer
 from vfs_ext.owner import Owner
 
@@ -14,27 +15,6 @@ pytestmark = pytest.mark.browser
 
 #: Chromium's built-in PDF viewer runs in this extension's frame.
 PDF_VIEWER = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"
-
-
-def minimal_pdf() -> bytes:
-    """A valid one-page PDF, built by hand so the test needs no PDF library."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
-    ]
-    out, offsets = b"%PDF-1.4\n", []
-    for i, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (i, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +48,7 @@ def test_html_runs_in_an_opaque_origin(server: RunningServer, owner: Owner, page
 def test_pdf_displays_in_chromium(server: RunningServer, owner: Owner, page: Any) -> None:
     """Chromium's viewer opens it. (Chromium 156 shows PDFs even under ``sandbox``; older
     versions did not, which is why passive types are served without it.)"""
-    name = owner.write(minimal_pdf(), ext="pdf").name
+    name = owner.write(pdf_bytes(), ext="pdf").name
     with page.expect_event("framenavigated", predicate=lambda f: f.url.startswith(PDF_VIEWER)):
         response = page.goto(f"{server.url}@file/{name}", referer=server.url)
     assert response is not None
