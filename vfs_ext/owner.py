@@ -25,7 +25,7 @@ from .config import format_size
 from .errors import VirtualFileError
 from .names import DEFAULT_GROUP, group_key, new_name, owner_key, parse_name
 from .sources import Data, Source, open_source
-from .tiers import BUDGET_LOCK, OWNER_LOCK, FileInfo, Tier, _scan, part_name
+from .tiers import BUDGET_LOCK, OWNER_LOCK, FileInfo, Tier, part_name, scan_dir
 
 if TYPE_CHECKING:
     from .store import Store
@@ -315,7 +315,7 @@ class Owner:
         """Remove every file of this owner but keep the owner alive."""
         count = 0
         for tier in self.store.tiers:
-            for entry in _scan(tier.root / self.key):
+            for entry in scan_dir(tier.root / self.key):
                 if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
                     count += _rmtree_count(Path(entry.path))
         return count

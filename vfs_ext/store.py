@@ -21,7 +21,7 @@ from .config import StoreConfig, TierSpec, default_tiers
 from .errors import VirtualFileError
 from .names import owner_key, parse_name
 from .owner import Owner
-from .tiers import OWNER_LOCK, SERVER_LOCK, FileInfo, Tier, TierRefused, _scan, _subdirs
+from .tiers import OWNER_LOCK, SERVER_LOCK, FileInfo, Tier, TierRefused, scan_dir, subdirs
 
 log = logging.getLogger("vfs_ext")
 
@@ -143,7 +143,7 @@ class Store:
         keep = {owner_key(i) for i in keep_owner_ids}
         report = SweepReport()
         for tier in self.tiers:
-            for namespace in _subdirs(tier.base):
+            for namespace in subdirs(tier.base):
                 ns_root = tier.base / namespace
                 own = namespace == self.namespace
                 server_fd = None
@@ -164,11 +164,11 @@ class Store:
                         if server_fd is None:
                             continue  # another live server: its own sweeps handle it
                 try:
-                    for owner in _subdirs(ns_root):
+                    for owner in subdirs(ns_root):
                         if own and owner in keep:
                             continue
                         self._sweep_owner(tier, ns_root / owner, report)
-                    if (server_fd is not None or lockless) and not _subdirs(ns_root):
+                    if (server_fd is not None or lockless) and not subdirs(ns_root):
                         shutil.rmtree(ns_root, ignore_errors=True)
                 finally:
                     locks.release(server_fd)
@@ -194,8 +194,8 @@ class Store:
             if fd is None:
                 return  # alive
         try:
-            for group in _subdirs(owner_dir):
-                for entry in _scan(owner_dir / group):
+            for group in subdirs(owner_dir):
+                for entry in scan_dir(owner_dir / group):
                     try:
                         report.bytes += entry.stat(follow_symlinks=False).st_size
                         report.files += 1

@@ -102,13 +102,13 @@ class Tier:
         return FileInfo(name, path, st.st_size, self.name, st.st_mtime, owner, group)
 
     def owners(self) -> list[str]:
-        return _subdirs(self.root)
+        return subdirs(self.root)
 
     def iter_files(self, owner: str | None = None) -> Iterator[FileInfo]:
         """Every complete virtual file in this namespace (or of one owner)."""
         for o in [owner] if owner else self.owners():
-            for group in _subdirs(self.root / o):
-                for entry in _scan(self.root / o / group):
+            for group in subdirs(self.root / o):
+                for entry in scan_dir(self.root / o / group):
                     if NAME_RE.match(entry.name) and entry.is_file(follow_symlinks=False):
                         try:
                             st = entry.stat(follow_symlinks=False)
@@ -128,8 +128,8 @@ class Tier:
         """Bytes held here, counting in-progress writes by their reservation."""
         total = 0
         for owner in self.owners():
-            for group in _subdirs(self.root / owner):
-                for entry in _scan(self.root / owner / group):
+            for group in subdirs(self.root / owner):
+                for entry in scan_dir(self.root / owner / group):
                     try:
                         size = entry.stat(follow_symlinks=False).st_size
                     except FileNotFoundError:
@@ -156,7 +156,8 @@ def part_reservation(name: str) -> int:
         return 0
 
 
-def _scan(path: Path) -> list[os.DirEntry[str]]:
+def scan_dir(path: Path) -> list[os.DirEntry[str]]:
+    """The entries of ``path``; empty when it is gone (a release or sweep may race us)."""
     try:
         with os.scandir(path) as it:
             return list(it)
@@ -164,9 +165,10 @@ def _scan(path: Path) -> list[os.DirEntry[str]]:
         return []
 
 
-def _subdirs(path: Path) -> list[str]:
+def subdirs(path: Path) -> list[str]:
+    """Names of the real (not symlinked) directories in ``path``, dot-names excluded."""
     return [
         e.name
-        for e in _scan(path)
+        for e in scan_dir(path)
         if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
     ]
