@@ -126,6 +126,7 @@ class VirtualFiles(ExtensionApp):
     store: Store
     _sweeper: PeriodicCallback | None = None
     _sweeping: asyncio.Future[Any] | None = None
+    _record: Path | None = None  # the kernel record in the runtime dir, once published
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -157,8 +158,12 @@ class VirtualFiles(ExtensionApp):
             os.environ.pop(name, None)
         kernel_env = self.store.resolved_config().to_env()
         os.environ.update(kernel_env)
-        # For kernels that do not inherit our environment but know us as JPY_PARENT_PID.
-        self._record = write_server_record(self.serverapp.runtime_dir, os.getpid(), kernel_env)
+        # For kernels that do not inherit our environment but know us as JPY_PARENT_PID; only a
+        # fallback, so failing to write it must not stop the extension.
+        try:
+            self._record = write_server_record(self.serverapp.runtime_dir, os.getpid(), kernel_env)
+        except OSError as exc:
+            self.log.warning("vfs_ext: could not publish the kernel record: %s", exc)
         self.serverapp.event_logger.add_listener(
             schema_id=KERNEL_ACTIONS, listener=self._on_kernel_action
         )
@@ -237,7 +242,8 @@ class VirtualFiles(ExtensionApp):
         store = getattr(self, "store", None)
         if store is not None:
             store.close(remove=True)
-            with contextlib.suppress(OSError, AttributeError):
-                self._record.unlink()
+            if self._record is not None:
+                with contextlib.suppress(OSError):
+                    self._record.unlink()
             for name in ALL_ENV:
                 os.environ.pop(name, None)
