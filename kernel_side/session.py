@@ -131,7 +131,8 @@ class KernelSession:
     # -- cell lifecycle (IPython events) -----------------------------------------------------
 
     def pre_run_cell(self, info: Any) -> None:
-        """Enter the cell's group; a re-run first releases the files of the previous run."""
+        """Enter the cell's group; a re-run first releases the files of the previous run (their
+        URLs fail at once; their memory is freed in the background while the cell runs)."""
         self._running.append(info)
         if len(self._running) > 1:
             return  # a nested run_cell (e.g. %%vfs) stays in the outer cell's group
@@ -142,7 +143,7 @@ class KernelSession:
         if cell_id and self.store is not None:
             try:
                 if self._has_group(cell_id):
-                    self.owner().release_group(cell_id)
+                    self.owner().release_group(cell_id, wait=False)
             except Exception:
                 log.exception("vfs_ext: could not release the previous run of cell %s", cell_id)
 

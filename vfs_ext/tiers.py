@@ -6,6 +6,7 @@ Layout of one server's share of a tier::
     <base>/<namespace>/.budget.lock             serializes budget checks of concurrent writers
     <base>/<namespace>/<owner key>/.lock        held by the owner (one kernel process) while alive
     <base>/<namespace>/<owner key>/<group key>/<name>
+    <base>/<namespace>/<owner key>/.released-<token>/   a released group being deleted
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .names import NAME_RE
 log = logging.getLogger("vfs_ext")
 
 PART_PREFIX = ".part-"
+RELEASED_PREFIX = ".released-"
 OWNER_LOCK = ".lock"
 SERVER_LOCK = ".server.lock"
 BUDGET_LOCK = ".budget.lock"
@@ -128,7 +130,8 @@ class Tier:
         """Bytes held here, counting in-progress writes by their reservation."""
         total = 0
         for owner in self.owners():
-            for group in subdirs(self.root / owner):
+            # A released group still holds its pages until its deletion finishes.
+            for group in subdirs(self.root / owner) + released_dirs(self.root / owner):
                 for entry in scan_dir(self.root / owner / group):
                     try:
                         size = entry.stat(follow_symlinks=False).st_size
@@ -163,6 +166,15 @@ def scan_dir(path: Path) -> list[os.DirEntry[str]]:
             return list(it)
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def released_dirs(owner_dir: Path) -> list[str]:
+    """Names of the released groups in ``owner_dir`` whose deletion has not finished."""
+    return [
+        e.name
+        for e in scan_dir(owner_dir)
+        if e.name.startswith(RELEASED_PREFIX) and e.is_dir(follow_symlinks=False)
+    ]
 
 
 def subdirs(path: Path) -> list[str]:

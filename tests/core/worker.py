@@ -96,8 +96,8 @@ def cmd_writer(owner_id: str, rounds: str) -> None:
     live: dict[str, dict] = {}
     for r in range(int(rounds)):
         group = f"cell-{r % 3}"
-        if r >= 3:  # re-running a cell releases its previous run
-            owner.release_group(group)
+        if r >= 3:  # re-running a cell releases its previous run (now or in the background)
+            owner.release_group(group, wait=r % 2 == 0)
             live = {n: f for n, f in live.items() if f["group"] != group}
         for i, size in enumerate(sizes):
             data = payload(f"{owner_id}/{r}/{i}", size)

@@ -1,0 +1,117 @@
+"""A re-run cell does not wait for its previous output's memory: ``release_group(wait=False)``
+hides the group at once and frees it on a background thread, without ever letting a budget be
+overrun or a write fall back to disk only because the freeing had not finished yet."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from vfs_ext import owner as owner_module
+from vfs_ext.config import MEMORY
+from vfs_ext.names import owner_key
+from vfs_ext.tiers import RELEASED_PREFIX
+
+from .worker import payload
+
+MiB = 1024 * 1024
+TIMEOUT = 30.0
+
+
+def released(store) -> list[Path]:
+    return [p for t in store.tiers for p in t.root.glob(f"*/{RELEASED_PREFIX}*")]
+
+
+def memory_used(store) -> int:
+    (tier,) = [t for t in store.tiers if t.name == MEMORY]
+    return tier.used_bytes()
+
+
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Every release in the background, and its deletion waits for this event, so a test
+    sees it while still pending."""
+    monkeypatch.setattr(owner_module, "BACKGROUND_RELEASE_MIN", 0)
+    event = threading.Event()
+    delete = owner_module._delete_tree
+
+    def gated(path: Path) -> None:
+        assert event.wait(TIMEOUT), "the test never let the deletion go"
+        delete(path)
+
+    monkeypatch.setattr(owner_module, "_delete_tree", gated)
+    return event
+
+
+def test_urls_fail_at_once_and_memory_is_freed_after(store, gate):
+    with store.open_owner("k") as owner:
+        info = owner.write(payload("a", MiB), "png", "cell")
+        kept = owner.write(payload("b", 1000), "png", "other")
+        assert owner.release_group("cell", wait=False) == 1
+        assert store.lookup(info.name) is None
+        assert [f.name for f in owner.files()] == [kept.name]
+        assert memory_used(store) == MiB + 1000, "still held until deleted: still counted"
+        assert len(released(store)) == 1
+
+        gate.set()
+        assert owner.settle_releases() is True
+        assert memory_used(store) == 1000
+        assert released(store) == []
+        assert owner.settle_releases() is False
+        assert store.lookup(kept.name) is not None
+
+
+def test_a_write_that_needs_the_released_room_waits_instead_of_falling_back(
+    make_store, gate, monkeypatch
+):
+    store = make_store(memory_budget=3 * MiB, disk_budget=64 * MiB)
+    settles: list[bool] = []
+    settle = owner_module.ReleaseQueue.settle
+
+    def settle_opening_the_gate(self, timeout: float = TIMEOUT) -> bool:
+        gate.set()
+        settles.append(True)
+        return settle(self, timeout)
+
+    monkeypatch.setattr(owner_module.ReleaseQueue, "settle", settle_opening_the_gate)
+    with store.open_owner("k") as owner:
+        owner.write(payload("first run", 2 * MiB), "png", "cell")
+        owner.release_group("cell", wait=False)
+        second = owner.write(payload("second run", 2 * MiB), "png", "cell")
+        assert second.tier == MEMORY
+        assert settles, "the write waited for the pending deletion"
+        assert store.lookup(second.name).path.read_bytes() == payload("second run", 2 * MiB)
+    assert store.stats()["events"] == {"fallback": 0, "evict": 0, "error": 0}
+
+
+def test_a_small_group_is_freed_before_the_call_returns(store):
+    with store.open_owner("k") as owner:
+        info = owner.write(payload("a", MiB), "bin", "cell")
+        assert info.size < owner_module.BACKGROUND_RELEASE_MIN
+        assert owner.release_group("cell", wait=False) == 1
+        assert store.lookup(info.name) is None
+        assert released(store) == []
+        assert memory_used(store) == 0, "freed at once: the next write reuses its pages"
+
+
+def test_closing_the_owner_finishes_its_releases(store, monkeypatch):
+    monkeypatch.setattr(owner_module, "BACKGROUND_RELEASE_MIN", 0)
+    owner = store.open_owner("k")
+    owner.write(payload("a", MiB), "bin", "cell")
+    owner.release_group("cell", wait=False)
+    owner.close()
+    assert released(store) == []
+    assert memory_used(store) == 0
+
+
+def test_a_reopened_owner_deletes_what_a_killed_process_left_released(store):
+    leftover = store.tiers[0].root / owner_key("k") / f"{RELEASED_PREFIX}0123456789abcdef"
+    leftover.mkdir(parents=True)
+    (leftover / "a.png").write_bytes(payload("a", 5000))
+    assert memory_used(store) == 5000
+    with store.open_owner("k") as owner:
+        owner.settle_releases()
+        assert not leftover.exists()
+        assert memory_used(store) == 0
