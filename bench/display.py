@@ -14,7 +14,7 @@ import re
 import statistics
 from typing import Any
 
-from . import httpclient
+from . import httpclient, serving
 from .harness import Bench
 from .plot import size_label
 from .report import Results, Row, fmt_s, verdict
@@ -25,7 +25,29 @@ PATHS = {
     "%%vfs": "%%vfs\n" + INLINE,
     "vfs_ext.image": "display(vfs_ext.image(_p))",
 }
+#: The floor's message part: a 1 KiB image shown inline, the cheapest output round trip.
+TINY = 'display(Image(data=_tiny, format="png"))'
+#: The floor's write part: bare write(2) of the payload into a new tmpfs file (then unlinked).
+BARE_WRITE = r"""
+def _bare_write(data, repeats):
+    import os, statistics, time
+    times = []
+    for _ in range(repeats):
+        path = f"/dev/shm/vfs_ext-bench-{os.getpid()}"
+        t0 = time.perf_counter()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        times.append(time.perf_counter() - t0)
+        os.unlink(path)
+    return statistics.median(times)
+"""
 TARGETS = {10 * 2**20: 15.0, 50 * 2**20: 25.0}
+FLOOR_REPEATS = 9
 URL_RE = re.compile(r"""(/[^"'\s<>]*@file/[A-Za-z0-9._-]+)""")
 MiB = 2**20
 
@@ -69,32 +91,59 @@ def available_paths(bench: Bench) -> list[str]:
 
 
 async def measure(
-    bench: Bench, size: int, paths: list[str], repeats: int
+    bench: Bench, size: int, paths: list[str], repeats: int, floor: bool = False
 ) -> dict[str, dict[str, Any]]:
-    """Median latency per path for one payload size, repeats interleaved across paths."""
+    """Median latency per path for one payload size, repeats interleaved across paths; with
+    ``floor``, also the parts of the floor (see ``_floor``) under ``info["floor"]``."""
     run = await bench.kernel.execute(
         f"_p = _bench_png({size}); print(len(_p), _hl.sha1(_p).hexdigest())"
     )
     actual, digest = run.stdout.split()
-    hold = holder(bench, bytearray(int(actual)))  # bytearray(n) zero-fills: pages touched
-    times: dict[str, list[float]] = {p: [] for p in paths}
+    buffer = bytearray(int(actual))  # bytearray(n) zero-fills: pages touched
+    hold = holder(bench, buffer)
+    codes = {p: PATHS[p] for p in paths}
+    if floor:
+        codes["tiny"] = TINY
+    times: dict[str, list[float]] = {p: [] for p in codes}
     info: dict[str, dict[str, Any]] = {}
     for _ in range(repeats):
-        for path in paths:
+        for path, code in codes.items():
             # One cellId per path: re-running the cell releases the previous run's file.
-            result = await bench.kernel.execute(PATHS[path], cell_id=f"bench-{path}", hold=hold)
+            result = await bench.kernel.execute(code, cell_id=f"bench-{path}", hold=hold)
             if result.seconds is None:
                 raise RuntimeError(f"{path}: no image output arrived")
             kind, body = result.held
-            if len(body) != int(actual) or hashlib.sha1(body).hexdigest() != digest:
+            if path != "tiny" and (
+                len(body) != int(actual) or hashlib.sha1(body).hexdigest() != digest
+            ):
                 raise RuntimeError(f"{path}: the client got different bytes")
             times[path].append(result.seconds)
             message = max(len(json.dumps(m["content"])) for m in result.outputs)
             info[path] = {"kind": kind, "message": message}
-    for path in paths:
+    for path in codes:
         info[path]["seconds"] = statistics.median(times[path])
         info[path]["size"] = int(actual)
+    if floor:
+        info["floor"] = await _floor(bench, int(actual), info.pop("tiny")["seconds"], buffer)
     return info
+
+
+async def _floor(bench: Bench, size: int, tiny: float, buffer: bytearray) -> dict[str, float]:
+    """What no implementation of the by-URL path can go below on this machine: the cheapest
+    output round trip (a 1 KiB inline image), a bare write(2) of the bytes into tmpfs, and a
+    GET of as many bytes from a minimal ``os.sendfile`` responder, each measured on its own.
+    Run one after the other in a real display they also compete for the cores."""
+    run = await bench.kernel.execute(f"print(_bare_write(_p, {FLOOR_REPEATS}))")
+    write = float(run.stdout.split()[-1])
+    with serving.ceiling(bench.disk_file(size)) as (url, _pid):
+        gets = []
+        for rep in range(FLOOR_REPEATS + 1):
+            got = httpclient.get(url, keep=True, into=buffer)
+            if got.status != 200 or got.size != size:
+                raise RuntimeError(f"sendfile responder: {got.status}, {got.size} bytes")
+            if rep:
+                gets.append(got.seconds)
+    return {"message": tiny, "write": write, "get": statistics.median(gets)}
 
 
 async def run(
@@ -108,6 +157,7 @@ async def run(
     paths = available_paths(bench)
     if not bench.has_kernel_side:
         results.notes.append("figure 1: kernel_side (%%vfs, vfs_ext.image) not available yet")
+    await bench.kernel.execute("_tiny = _bench_png(1024)\n" + BARE_WRITE)
     if bench.has_kernel_side:
         await bench.kernel.execute("import vfs_ext")
     # Warm up imports and code paths once, untimed.
@@ -116,9 +166,10 @@ async def run(
         todo = [p for p in paths if p != "inline" or size <= inline_max]
         reps = repeats if size <= 64 * MiB else max(1, min(repeats, 3))
         print(f"    {size_label(size)}: {', '.join(todo)} x {reps}", flush=True)
-        info = await measure(bench, size, todo, reps)
+        info = await measure(bench, size, todo, reps, floor=size in headline)
         for path, got in info.items():
-            results.point(f"display: {path}", size, got["seconds"])
+            if path != "floor":
+                results.point(f"display: {path}", size, got["seconds"])
         if size in headline:
             _rows(results, size, info)
 
@@ -153,5 +204,19 @@ def _rows(results: Results, size: int, info: dict[str, dict[str, Any]]) -> None:
                 f"{ratio:.1f}x",
                 f">= {target:g}x" if target else "",
                 verdict(ratio, target) if target else "",
+            )
+        )
+    floor = info.get("floor")
+    if floor:
+        total = sum(floor.values())
+        results.add(
+            Row(
+                "1 display latency",
+                f"{label} image, the floor: 1 KiB inline display {fmt_s(floor['message'])}"
+                f" + bare tmpfs write {fmt_s(floor['write'])}"
+                f" + sendfile GET {fmt_s(floor['get'])}",
+                fmt_s(total),
+                fmt_s(inline["seconds"]) + " inline base64",
+                f"{inline['seconds'] / total:.1f}x",
             )
         )

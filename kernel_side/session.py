@@ -131,8 +131,10 @@ class KernelSession:
     # -- cell lifecycle (IPython events) -----------------------------------------------------
 
     def pre_run_cell(self, info: Any) -> None:
-        """Enter the cell's group; a re-run first releases the files of the previous run (their
-        URLs fail at once; their memory is freed in the background while the cell runs)."""
+        """Enter the cell's group; a re-run first releases the files of the previous run.
+
+        Their URLs fail at once. Their memory is reused by this run's outputs where nobody still
+        reads it, and freed in the background otherwise (vfs_ext.reuse)."""
         self._running.append(info)
         if len(self._running) > 1:
             return  # a nested run_cell (e.g. %%vfs) stays in the outer cell's group
@@ -143,7 +145,7 @@ class KernelSession:
         if cell_id and self.store is not None:
             try:
                 if self._has_group(cell_id):
-                    self.owner().release_group(cell_id, wait=False)
+                    self.owner().release_group(cell_id, wait=False, reuse=True)
             except Exception:
                 log.exception("vfs_ext: could not release the previous run of cell %s", cell_id)
 
@@ -155,6 +157,8 @@ class KernelSession:
             self._running.pop()
         if not self._running:
             self.group = DEFAULT_GROUP
+            if self._owner is not None:
+                self._owner.drop_spares()  # what this run's outputs did not reuse
 
     def _has_group(self, cell_id: str) -> bool:
         """Whether any tier holds files of this cell: skips claiming the owner when none do."""

@@ -3,8 +3,9 @@
 The owner holds an ``flock`` in each tier while alive; sweepers take a free lock as proof that
 the owner died. Files are grouped (one group per cell run) so re-running a cell can release the
 files of its previous run, also after a kernel restart, because groups are directories.
-A re-run need not wait for that: ``release_group(..., wait=False)`` hides the group at once and
-frees its pages on a background thread (see ``ReleaseQueue``).
+A re-run need not wait for that: ``release_group(..., wait=False, reuse=True)`` hides the group at
+once, keeps its large files for the next writes to overwrite and frees the rest in the background
+(see vfs_ext.reuse).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import secrets
 import shutil
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 from . import locks
 from .config import format_size
 from .errors import VirtualFileError
-from .names import DEFAULT_GROUP, group_key, new_name, owner_key, parse_name
+from .names import DEFAULT_GROUP, NAME_RE, group_key, new_name, owner_key, parse_name
+from .reuse import SPARE_MIN, ReleaseQueue, Spare, SparePool
 from .sources import Data, Source, open_source
 from .tiers import (
     BUDGET_LOCK,
@@ -35,7 +36,7 @@ from .tiers import (
     FileInfo,
     Tier,
     part_name,
-    released_dirs,
+    pending_dirs,
     scan_dir,
 )
 
@@ -79,48 +80,6 @@ class _Partial:
     pending: bytes = b""  # the chunk that was being written when the tier failed
 
 
-class ReleaseQueue:
-    """Deletes released groups on one background thread.
-
-    Freeing a large output's tmpfs pages takes milliseconds that a re-run cell would otherwise
-    wait for before writing its new output. The group directory is renamed out of sight first,
-    so its URLs fail at once; until deleted it still counts against the tier's budget, and a
-    write that does not fit waits for the queue (``settle``) before falling back.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: set[Future[None]] = set()
-        self._executor: ThreadPoolExecutor | None = None
-
-    def submit(self, directory: Path) -> None:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="vfs_ext-release")
-            future = self._executor.submit(_delete_tree, directory)
-            self._pending.add(future)
-        future.add_done_callback(self._done)
-
-    def _done(self, future: Future[None]) -> None:
-        with self._lock:
-            self._pending.discard(future)
-
-    def settle(self, timeout: float = 60.0) -> bool:
-        """Wait until every queued deletion finished; False if there was nothing to wait for."""
-        with self._lock:
-            pending = list(self._pending)
-        for future in pending:
-            future.result(timeout)
-        return bool(pending)
-
-    def close(self) -> None:
-        self.settle()
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True)
-
-
 class Owner:
     """Write and release virtual files on behalf of one owner id (e.g. a kernel id)."""
 
@@ -132,6 +91,7 @@ class Owner:
         self._relock = threading.Lock()  # one thread re-takes a lock; flock is per open file
         self._lock_fds: list[int] = []
         self._releases = ReleaseQueue()
+        self._spares = SparePool(self._releases)
         try:
             for tier in store.tiers:
                 self._lock_fds.append(
@@ -141,7 +101,7 @@ class Owner:
             self.close()
             raise
         for tier in store.tiers:  # left by a previous process of this owner that was killed
-            for name in released_dirs(tier.root / self.key):
+            for name in pending_dirs(tier.root / self.key):
                 self._releases.submit(tier.root / self.key / name)
 
     # -- writing ---------------------------------------------------------------------------
@@ -199,7 +159,7 @@ class Owner:
                         partial = failed.partial
                     if not settled:
                         settled = True
-                        if self._releases.settle():  # released groups were still being freed
+                        if self._free_pending():  # released memory was not free yet: retry
                             queue.insert(0, tier)
                             continue
                     reasons.append(f"{tier.name}: {failed.reason}")
@@ -242,15 +202,25 @@ class Owner:
         tmp: Path | None = None
         written = 0
         pending: memoryview | None = None
+        spare: Spare | None = None
+        reused = False
         try:
             self._keep_lock(tier)
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             prefix = 0 if partial is None else partial.length + len(partial.pending)
             reserved = source.size if source.size is not None else prefix
+            if partial is None and source.size is not None and source.size >= SPARE_MIN:
+                spare = self._spares.take(tier.root / self.key, source.size)
             with _budget_lock(tier):
-                self._check_fits(tier, tier.used_bytes(), reserved)
+                # A spare already counts in used_bytes: reusing it needs only the difference.
+                self._check_fits(tier, tier.used_bytes() - (spare.size if spare else 0), reserved)
                 tmp = directory / part_name(reserved, token)
-                fd = os.open(tmp, _WRITE_FLAGS, 0o600)
+                if spare is not None:
+                    os.rename(spare.path, tmp)
+                    fd, spare = spare.fd, None
+                    reused = True
+                else:
+                    fd = os.open(tmp, _WRITE_FLAGS, 0o600)
             # The reservation in the temporary name holds our place in the budget; a stream of
             # unknown size grows it step by step, so a stalled stream never blocks other writers.
             try:
@@ -265,6 +235,8 @@ class Owner:
                     _write_all(fd, chunk)
                     written += len(chunk)
                     pending = None
+                if reused:
+                    os.ftruncate(fd, written)  # the spare may have been larger
             finally:
                 os.close(fd)
             final = directory / name
@@ -286,6 +258,10 @@ class Owner:
             if tmp is not None:
                 _unlink(tmp)
             raise
+        finally:
+            if spare is not None:  # taken but not used (the tier did not fit): free it
+                os.close(spare.fd)
+                self._releases.submit(spare.path)
 
     def _keep_lock(self, tier: Tier) -> None:
         """Lock our directory again if someone removed it (``release_owner``, a manual clean-up):
@@ -380,26 +356,37 @@ class Owner:
             removed |= _unlink(tier.file_path(self.key, match["group"], name))
         return removed
 
-    def release_group(self, group: str, *, wait: bool = True) -> int:
+    def release_group(self, group: str, *, wait: bool = True, reuse: bool = False) -> int:
         """Remove every file of one group (e.g. a cell's previous run); returns how many.
 
         Their URLs fail at once either way. With ``wait=False`` a group of at least
         ``BACKGROUND_RELEASE_MIN`` bytes is freed on a background thread, so the caller (a cell
-        about to write its new output) goes on.
+        about to write its new output) goes on. With ``reuse``, files of at least
+        ``reuse.SPARE_MIN`` bytes are kept for this owner's next writes to overwrite instead
+        (see vfs_ext.reuse), until ``drop_spares``.
         """
         gkey = group_key(group)
-        if wait:
-            return sum(_rmtree_count(tier.root / self.key / gkey) for tier in self.store.tiers)
         count = 0
         for tier in self.store.tiers:
-            directory = tier.root / self.key / gkey
+            owner_dir = tier.root / self.key
+            directory = owner_dir / gkey
+            if reuse:
+                large = [
+                    (name, size)
+                    for name, size in _files_with_sizes(directory)
+                    if size >= SPARE_MIN and NAME_RE.match(name)
+                ]
+                count += self._spares.keep(owner_dir, directory, large)
+            if wait:
+                count += _rmtree_count(directory)
+                continue
             usage = _group_usage(directory)
             if usage is None:
                 continue
             if usage[1] < BACKGROUND_RELEASE_MIN:
                 count += _rmtree_count(directory)
                 continue
-            released = directory.with_name(RELEASED_PREFIX + secrets.token_hex(8))
+            released = owner_dir / (RELEASED_PREFIX + secrets.token_hex(8))
             try:
                 os.rename(directory, released)
             except FileNotFoundError:
@@ -407,6 +394,15 @@ class Owner:
             count += usage[0]
             self._releases.submit(released)
         return count
+
+    def drop_spares(self) -> bool:
+        """Free the spares no write took (in the background); False if there were none."""
+        return self._spares.drop()
+
+    def _free_pending(self) -> bool:
+        """Free spares and wait for background releases; whether any memory was pending."""
+        dropped = self._spares.drop()
+        return self._releases.settle() or dropped
 
     def settle_releases(self) -> bool:
         """Wait for background releases to free their memory; False if none were pending."""
@@ -423,6 +419,7 @@ class Owner:
 
     def close(self, *, remove: bool = False) -> None:
         """Drop the locks; with ``remove``, delete the owner's files first."""
+        self._spares.drop()
         self._releases.close()
         if remove:
             for tier in self.store.tiers:
@@ -476,8 +473,14 @@ def _unlink(path: Path) -> bool:
         return False
 
 
-def _delete_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+def _files_with_sizes(path: Path) -> list[tuple[str, int]]:
+    """(name, size) of the regular files in a directory (none if it is gone)."""
+    found = []
+    for entry in scan_dir(path):
+        with contextlib.suppress(FileNotFoundError):
+            if entry.is_file(follow_symlinks=False):
+                found.append((entry.name, entry.stat(follow_symlinks=False).st_size))
+    return found
 
 
 def _group_usage(path: Path) -> tuple[int, int] | None:

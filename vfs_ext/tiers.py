@@ -7,6 +7,7 @@ Layout of one server's share of a tier::
     <base>/<namespace>/<owner key>/.lock        held by the owner (one kernel process) while alive
     <base>/<namespace>/<owner key>/<group key>/<name>
     <base>/<namespace>/<owner key>/.released-<token>/   a released group being deleted
+    <base>/<namespace>/<owner key>/.spares/<token>      released files kept for reuse
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ log = logging.getLogger("vfs_ext")
 
 PART_PREFIX = ".part-"
 RELEASED_PREFIX = ".released-"
+SPARES_DIR = ".spares"
 OWNER_LOCK = ".lock"
 SERVER_LOCK = ".server.lock"
 BUDGET_LOCK = ".budget.lock"
@@ -130,8 +132,8 @@ class Tier:
         """Bytes held here, counting in-progress writes by their reservation."""
         total = 0
         for owner in self.owners():
-            # A released group still holds its pages until its deletion finishes.
-            for group in subdirs(self.root / owner) + released_dirs(self.root / owner):
+            # Released groups and spares hold their pages until deleted: they count too.
+            for group in subdirs(self.root / owner) + pending_dirs(self.root / owner):
                 for entry in scan_dir(self.root / owner / group):
                     try:
                         size = entry.stat(follow_symlinks=False).st_size
@@ -168,12 +170,14 @@ def scan_dir(path: Path) -> list[os.DirEntry[str]]:
         return []
 
 
-def released_dirs(owner_dir: Path) -> list[str]:
-    """Names of the released groups in ``owner_dir`` whose deletion has not finished."""
+def pending_dirs(owner_dir: Path) -> list[str]:
+    """Hidden directories in ``owner_dir`` that still hold memory: released groups not yet
+    deleted and the spares kept for reuse (see vfs_ext.reuse)."""
     return [
         e.name
         for e in scan_dir(owner_dir)
-        if e.name.startswith(RELEASED_PREFIX) and e.is_dir(follow_symlinks=False)
+        if (e.name.startswith(RELEASED_PREFIX) or e.name == SPARES_DIR)
+        and e.is_dir(follow_symlinks=False)
     ]
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from vfs_ext import owner as owner_module
+from vfs_ext import reuse
 from vfs_ext.config import MEMORY
 from vfs_ext.names import owner_key
-from vfs_ext.tiers import RELEASED_PREFIX
+from vfs_ext.tiers import RELEASED_PREFIX, SPARES_DIR
 
 from .worker import payload
 
@@ -35,13 +36,13 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     sees it while still pending."""
     monkeypatch.setattr(owner_module, "BACKGROUND_RELEASE_MIN", 0)
     event = threading.Event()
-    delete = owner_module._delete_tree
+    delete = reuse._delete
 
     def gated(path: Path) -> None:
         assert event.wait(TIMEOUT), "the test never let the deletion go"
         delete(path)
 
-    monkeypatch.setattr(owner_module, "_delete_tree", gated)
+    monkeypatch.setattr(reuse, "_delete", gated)
     return event
 
 
@@ -68,14 +69,14 @@ def test_a_write_that_needs_the_released_room_waits_instead_of_falling_back(
 ):
     store = make_store(memory_budget=3 * MiB, disk_budget=64 * MiB)
     settles: list[bool] = []
-    settle = owner_module.ReleaseQueue.settle
+    settle = reuse.ReleaseQueue.settle
 
     def settle_opening_the_gate(self, timeout: float = TIMEOUT) -> bool:
         gate.set()
         settles.append(True)
         return settle(self, timeout)
 
-    monkeypatch.setattr(owner_module.ReleaseQueue, "settle", settle_opening_the_gate)
+    monkeypatch.setattr(reuse.ReleaseQueue, "settle", settle_opening_the_gate)
     with store.open_owner("k") as owner:
         owner.write(payload("first run", 2 * MiB), "png", "cell")
         owner.release_group("cell", wait=False)
@@ -106,8 +107,9 @@ def test_closing_the_owner_finishes_its_releases(store, monkeypatch):
     assert memory_used(store) == 0
 
 
-def test_a_reopened_owner_deletes_what_a_killed_process_left_released(store):
-    leftover = store.tiers[0].root / owner_key("k") / f"{RELEASED_PREFIX}0123456789abcdef"
+@pytest.mark.parametrize("left", [f"{RELEASED_PREFIX}0123456789abcdef", SPARES_DIR])
+def test_a_reopened_owner_frees_what_a_killed_process_left_released(store, left):
+    leftover = store.tiers[0].root / owner_key("k") / left
     leftover.mkdir(parents=True)
     (leftover / "a.png").write_bytes(payload("a", 5000))
     assert memory_used(store) == 5000

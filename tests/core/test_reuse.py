@@ -1,0 +1,159 @@
+"""A re-run overwrites its previous output's memory instead of freeing it and allocating anew,
+but never while anyone (an open file, a mapping, another process) still reads the old bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+import subprocess
+import sys
+
+import pytest
+
+from vfs_ext.config import MEMORY
+from vfs_ext.reuse import SPARE_MIN
+from vfs_ext.tiers import SPARES_DIR
+
+from .worker import payload
+
+MiB = 1024 * 1024
+
+
+def memory_used(store) -> int:
+    (tier,) = [t for t in store.tiers if t.name == MEMORY]
+    return tier.used_bytes()
+
+
+def spares(store) -> list[str]:
+    return [p.name for t in store.tiers for p in t.root.glob(f"*/{SPARES_DIR}/*")]
+
+
+def inode(info) -> int:
+    return os.stat(info.path).st_ino
+
+
+@pytest.mark.parametrize(
+    "new_size", [2 * MiB - 1000, 2 * MiB, 3 * MiB], ids=["smaller", "same", "larger"]
+)
+def test_a_rerun_overwrites_the_previous_files_memory(store, new_size):
+    with store.open_owner("k") as owner:
+        old = owner.write(payload("old", 2 * MiB), "png", "cell")
+        old_inode = inode(old)
+        assert owner.release_group("cell", wait=False, reuse=True) == 1
+        assert store.lookup(old.name) is None, "the old URL fails at once"
+        new = owner.write(payload("new", new_size), "png", "cell")
+        assert inode(new) == old_inode
+        assert new.size == new_size
+        assert store.lookup(new.name).path.read_bytes() == payload("new", new_size)
+        assert spares(store) == []
+        assert memory_used(store) == new_size
+
+
+def test_a_file_held_open_is_not_overwritten(store):
+    with store.open_owner("k") as owner:
+        old = owner.write(payload("old", 2 * MiB), "png", "cell")
+        old_inode = inode(old)
+        with open(old.path, "rb") as reader:  # a download in progress
+            head = reader.read(1000)
+            owner.release_group("cell", wait=False, reuse=True)
+            new = owner.write(payload("new", 2 * MiB), "png", "cell")
+            assert head + reader.read() == payload("old", 2 * MiB)
+        assert inode(new) != old_inode
+        assert store.lookup(new.name).path.read_bytes() == payload("new", 2 * MiB)
+
+
+def test_a_mapped_file_is_not_overwritten(store):
+    """The server sends from mappings whose descriptor is already closed."""
+    with store.open_owner("k") as owner:
+        old = owner.write(payload("old", 2 * MiB), "png", "cell")
+        old_inode = inode(old)
+        with open(old.path, "rb") as f:
+            mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            owner.release_group("cell", wait=False, reuse=True)
+            new = owner.write(payload("new", 2 * MiB), "png", "cell")
+            assert inode(new) != old_inode
+            assert mapping[:] == payload("old", 2 * MiB)
+        finally:
+            mapping.close()
+
+
+def test_a_file_another_process_reads_is_not_overwritten(store):
+    with store.open_owner("k") as owner:
+        old = owner.write(payload("old", 2 * MiB), "png", "cell")
+        old_inode = inode(old)
+        reader = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys, hashlib\n"
+                f"f = open({str(old.path)!r}, 'rb'); print('open', flush=True)\n"
+                "sys.stdin.readline(); print(hashlib.sha256(f.read()).hexdigest(), flush=True)",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert reader.stdout.readline().strip() == "open"
+            owner.release_group("cell", wait=False, reuse=True)
+            new = owner.write(payload("new", 2 * MiB), "png", "cell")
+            assert inode(new) != old_inode
+            reader.stdin.write("go\n")
+            reader.stdin.flush()
+            assert (
+                reader.stdout.readline().strip()
+                == hashlib.sha256(payload("old", 2 * MiB)).hexdigest()
+            )
+        finally:
+            reader.kill()
+            reader.wait(30)
+            reader.stdin.close()
+            reader.stdout.close()
+
+
+def test_spares_count_against_the_budget_and_a_reuse_needs_only_the_difference(make_store):
+    store = make_store(memory_budget=3 * MiB, disk_budget=64 * MiB)
+    with store.open_owner("k") as owner:
+        old = owner.write(payload("old", 2 * MiB), "png", "cell")
+        old_inode = inode(old)
+        owner.release_group("cell", wait=False, reuse=True)
+        assert memory_used(store) == 2 * MiB, "a spare still holds its memory"
+        new = owner.write(payload("new", 2 * MiB), "png", "cell")
+        assert new.tier == MEMORY
+        assert inode(new) == old_inode
+    assert store.stats()["events"] == {"fallback": 0, "evict": 0, "error": 0}
+
+
+def test_unused_spares_are_freed_by_drop_spares(store):
+    with store.open_owner("k") as owner:
+        owner.write(payload("a", 2 * MiB), "png", "cell")
+        owner.write(payload("b", 2 * MiB), "png", "cell")
+        assert owner.release_group("cell", wait=False, reuse=True) == 2
+        owner.write(payload("c", 2 * MiB), "png", "cell")
+        assert len(spares(store)) == 1
+        assert memory_used(store) == 4 * MiB
+        assert owner.drop_spares() is True
+        owner.settle_releases()
+        assert spares(store) == []
+        assert memory_used(store) == 2 * MiB
+        assert owner.drop_spares() is False
+
+
+def test_small_files_are_freed_not_kept(store):
+    with store.open_owner("k") as owner:
+        small = owner.write(payload("a", SPARE_MIN - 1), "png", "cell")
+        assert owner.release_group("cell", wait=False, reuse=True) == 1
+        assert store.lookup(small.name) is None
+        assert spares(store) == []
+        assert memory_used(store) == 0
+
+
+def test_closing_the_owner_frees_its_spares(store):
+    owner = store.open_owner("k")
+    owner.write(payload("a", 2 * MiB), "png", "cell")
+    owner.release_group("cell", wait=False, reuse=True)
+    owner.close()
+    assert spares(store) == []
+    assert memory_used(store) == 0
