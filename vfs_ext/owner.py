@@ -101,8 +101,13 @@ class Owner:
             self.close()
             raise
         for tier in store.tiers:  # left by a previous process of this owner that was killed
-            for name in pending_dirs(tier.root / self.key):
-                self._releases.submit(tier.root / self.key / name)
+            owner_dir = tier.root / self.key
+            for name in pending_dirs(owner_dir):
+                # Out of the way first: this process may keep spares of its own there soon.
+                released = owner_dir / (RELEASED_PREFIX + secrets.token_hex(8))
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(owner_dir / name, released)
+                    self._releases.submit(released)
 
     # -- writing ---------------------------------------------------------------------------
 
