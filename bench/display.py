@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import inspect
 import json
 import re
 import statistics
 import uuid
 from typing import Any
 
-from . import httpclient, serving
+from . import httpclient, serving, write
 from .harness import Bench
 from .plot import size_label
 from .report import Results, Row, fmt_s, verdict
@@ -35,25 +36,20 @@ RELEASE_CELL = (
 )
 #: The floor's message part: a 1 KiB image shown inline, the cheapest output round trip.
 TINY = 'display(Image(data=_tiny, format="png"))'
-#: The floor's write part: bare write(2) of the payload into a new tmpfs file (then unlinked).
-BARE_WRITE = r"""
+#: The floor's write part, timed in the kernel: ``write.bare_write`` (source sent over).
+BARE_WRITE = (
+    inspect.getsource(write.bare_write)
+    + """
 def _bare_write(data, repeats):
     import os, statistics, time
     times = []
     for _ in range(repeats):
-        path = f"/dev/shm/vfs_ext-bench-{os.getpid()}"
         t0 = time.perf_counter()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        bare_write(f"/dev/shm/vfs_ext-bench-{os.getpid()}", data)
         times.append(time.perf_counter() - t0)
-        os.unlink(path)
     return statistics.median(times)
 """
+)
 TARGETS = {10 * 2**20: 15.0, 50 * 2**20: 25.0}
 FLOOR_REPEATS = 9
 URL_RE = re.compile(r"""(/[^"'\s<>]*@file/[A-Za-z0-9._-]+)""")

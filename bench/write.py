@@ -23,6 +23,21 @@ from .report import Results, Row, fmt_rate, median_time, verdict
 MEMORY_ROOT = Path("/dev/shm")
 
 
+def bare_write(path: str, data: bytes) -> None:
+    """``data`` into a new file at ``path`` with write(2) alone, then unlinked: the floor under
+    any store. Self-contained, so the display figure can run its source in the kernel."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+    os.unlink(path)
+
+
 def run(results: Results, size: int, repeats: int) -> None:
     if not MEMORY_ROOT.is_dir():
         results.add(Row("4 kernel write", "memory tier", "n/a", "", verdict="n/a: no /dev/shm"))
@@ -43,20 +58,10 @@ def run(results: Results, size: int, repeats: int) -> None:
             assert info.tier == "memory", info
             owner.release(info.name)
 
-        def raw_write() -> None:
-            fd = os.open(raw_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                view = memoryview(buf)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-            os.unlink(raw_path)
-
         ours = median_time(store_it, repeats, warmup=1)
         copy = median_time(lambda: bytearray(buf), repeats, warmup=1)
         move = median_time(lambda: ctypes.memmove(dest, buf, size), repeats, warmup=1)
-        raw = median_time(raw_write, repeats, warmup=1)
+        raw = median_time(lambda: bare_write(str(raw_path), buf), repeats, warmup=1)
     finally:
         owner.close(remove=True)
         store.close(remove=True)
