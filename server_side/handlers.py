@@ -243,6 +243,9 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         # The mmap itself, not a memoryview: IOStream keeps large buffers uncopied and releases
         # its own view when done, but casts a memoryview into one that a connection reset's
         # traceback keeps alive, and a mapping with a live view cannot be closed.
+        # send() copies the bytes into the socket, so once the mapping is closed nothing refers
+        # to the file's pages: vfs_ext/reuse.py relies on that to overwrite a released file
+        # (sendfile or splice here would break it).
         await self.request.connection.write(mapping)  # type: ignore[arg-type]
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
