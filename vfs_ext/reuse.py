@@ -20,6 +20,7 @@ import fcntl
 import os
 import secrets
 import shutil
+import signal
 import stat
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -87,15 +88,27 @@ class ReleaseQueue:
             executor.shutdown(wait=True)
 
 
-def unshared(fd: int) -> bool:
-    """Whether no other open file or mapping (of any process) refers to ``fd``'s file.
+#: Signals the break of a lease we hold. The default, SIGIO, would terminate the kernel if some
+#: other process opened a spare in the instant we hold its lease; SIGURG is ignored by default.
+LEASE_BREAK_SIGNAL = signal.SIGURG
 
-    Takes a write lease and gives it back at once: Linux grants it only to the sole opener. No
-    lease support (another OS, ``fs.leases-enable = 0``) answers False: never reuse then.
-    """
+
+def take_lease(fd: int) -> bool:
+    """A write lease on ``fd``'s file: Linux grants it only to the sole opener (no other open
+    file or mapping, in any process). False without lease support (another OS, a filesystem
+    without leases, ``fs.leases-enable = 0``)."""
     try:
+        fcntl.fcntl(fd, fcntl.F_SETSIG, LEASE_BREAK_SIGNAL)
         fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
     except (AttributeError, OSError):
+        return False
+    return True
+
+
+def unshared(fd: int) -> bool:
+    """Whether no other open file or mapping (of any process) refers to ``fd``'s file: takes a
+    write lease and gives it back at once. Without lease support: False, never reuse."""
+    if not take_lease(fd):
         return False
     with contextlib.suppress(OSError):
         fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)

@@ -157,3 +157,35 @@ def test_closing_the_owner_frees_its_spares(store):
     owner.close()
     assert spares(store) == []
     assert memory_used(store) == 0
+
+
+LEASE_BREAK_PROBE = r"""
+import os, signal, subprocess, sys
+from vfs_ext import reuse
+
+path = sys.argv[1]
+# Block both, so whichever arrives is observed instead of acted on (SIGIO would terminate us).
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGIO, signal.SIGURG})
+fd = os.open(path, os.O_RDWR)
+assert reuse.take_lease(fd)
+opener = subprocess.Popen([sys.executable, "-c", f"open({path!r}, 'rb')"])
+info = signal.sigtimedwait({signal.SIGIO, signal.SIGURG}, 30)
+os.close(fd)  # gives the lease back: the opener goes on
+opener.wait(30)
+print(signal.Signals(info.si_signo).name if info else "none")
+"""
+
+
+def test_another_opener_during_the_lease_test_cannot_kill_the_kernel(shm_dir):
+    """Someone opening a spare in the instant its lease is held breaks the lease, which is
+    signalled to us: with SIGURG (ignored by default), never SIGIO (which terminates)."""
+    path = shm_dir / "spare"
+    path.write_bytes(b"x" * 4096)
+    out = subprocess.run(
+        [sys.executable, "-c", LEASE_BREAK_PROBE, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "SIGURG"
