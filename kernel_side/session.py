@@ -158,7 +158,10 @@ class KernelSession:
         if not self._running:
             self.group = DEFAULT_GROUP
             if self._owner is not None:
-                self._owner.drop_spares()  # what this run's outputs did not reuse
+                try:
+                    self._owner.drop_spares()  # what this run's outputs did not reuse
+                except Exception:
+                    log.exception("vfs_ext: could not free the files this run did not reuse")
 
     def _has_group(self, cell_id: str) -> bool:
         """Whether any tier holds files of this cell: skips claiming the owner when none do."""
