@@ -375,28 +375,24 @@ class Owner:
         for tier in self.store.tiers:
             owner_dir = tier.root / self.key
             directory = owner_dir / gkey
+            files = _group_files(directory)
+            if files is None:
+                continue
             if reuse:
-                large = [
-                    (name, size)
-                    for name, size in _files_with_sizes(directory)
-                    if size >= SPARE_MIN and NAME_RE.match(name)
-                ]
-                count += self._spares.keep(owner_dir, directory, large)
-            if wait:
-                count += _rmtree_count(directory)
-                continue
-            usage = _group_usage(directory)
-            if usage is None:
-                continue
-            if usage[1] < BACKGROUND_RELEASE_MIN:
-                count += _rmtree_count(directory)
+                large = [(n, size) for n, size in files if size >= SPARE_MIN and NAME_RE.match(n)]
+                kept = set(self._spares.keep(owner_dir, directory, large))
+                files = [f for f in files if f[0] not in kept]
+                count += len(kept)
+            if wait or sum(size for _, size in files) < BACKGROUND_RELEASE_MIN:
+                shutil.rmtree(directory, ignore_errors=True)
+                count += len(files)
                 continue
             released = owner_dir / (RELEASED_PREFIX + secrets.token_hex(8))
             try:
                 os.rename(directory, released)
             except FileNotFoundError:
                 continue  # released by someone else meanwhile
-            count += usage[0]
+            count += len(files)
             self._releases.submit(released)
         return count
 
@@ -478,37 +474,24 @@ def _unlink(path: Path) -> bool:
         return False
 
 
-def _files_with_sizes(path: Path) -> list[tuple[str, int]]:
-    """(name, size) of the regular files in a directory (none if it is gone)."""
-    found = []
-    for entry in scan_dir(path):
-        with contextlib.suppress(FileNotFoundError):
-            if entry.is_file(follow_symlinks=False):
-                found.append((entry.name, entry.stat(follow_symlinks=False).st_size))
-    return found
-
-
-def _group_usage(path: Path) -> tuple[int, int] | None:
-    """Virtual files (not writes in progress) in a group directory and the bytes they hold;
-    None if the directory is gone."""
-    count = size = 0
+def _group_files(path: Path) -> list[tuple[str, int]] | None:
+    """(name, size) of a group directory's virtual files (not writes in progress, whose names
+    start with a dot); None if the directory is gone."""
     try:
         with os.scandir(path) as entries:
+            found = []
             for entry in entries:
                 if not entry.name.startswith("."):
-                    count += 1
                     with contextlib.suppress(FileNotFoundError):
-                        size += entry.stat(follow_symlinks=False).st_size
+                        found.append((entry.name, entry.stat(follow_symlinks=False).st_size))
+            return found
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return count, size
 
 
 def _rmtree_count(path: Path) -> int:
-    try:
-        with os.scandir(path) as entries:
-            count = sum(1 for e in entries if not e.name.startswith("."))
-    except (FileNotFoundError, NotADirectoryError):
+    files = _group_files(path)
+    if files is None:
         return 0
     shutil.rmtree(path, ignore_errors=True)
-    return count
+    return len(files)

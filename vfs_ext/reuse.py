@@ -132,8 +132,9 @@ class SparePool:
         self._lock = threading.Lock()
         self._spares: dict[Path, list[tuple[Path, int]]] = {}  # owner dir -> (path, size)
 
-    def keep(self, owner_dir: Path, group_dir: Path, names: list[tuple[str, int]]) -> int:
-        """Move these files (name, size) of ``group_dir`` into the spares; returns how many."""
+    def keep(self, owner_dir: Path, group_dir: Path, names: list[tuple[str, int]]) -> list[str]:
+        """Move these files (name, size) of ``group_dir`` into the spares; returns the names
+        moved (not those released meanwhile by someone else)."""
         spares_dir = owner_dir / SPARES_DIR
         moved = []
         for name, size in names:
@@ -142,11 +143,11 @@ class SparePool:
                 spares_dir.mkdir(mode=0o700, exist_ok=True)
                 os.rename(group_dir / name, target)
             except FileNotFoundError:
-                continue  # released meanwhile by someone else
-            moved.append((target, size))
+                continue
+            moved.append((name, target, size))
         with self._lock:
-            self._spares.setdefault(owner_dir, []).extend(moved)
-        return len(moved)
+            self._spares.setdefault(owner_dir, []).extend((t, size) for _, t, size in moved)
+        return [name for name, _, _ in moved]
 
     def take(self, owner_dir: Path, size: int) -> Spare | None:
         """The spare of ``owner_dir`` best fitted to ``size`` bytes that nobody reads, if any.
