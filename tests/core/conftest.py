@@ -148,6 +148,12 @@ def tier_files(root: Path) -> dict[str, int]:
     return found
 
 
+def memory_used(store: Store) -> int:
+    """Bytes the memory tier counts against its budget (files, spares, pending releases)."""
+    (tier,) = [t for t in store.tiers if t.name == MEMORY]
+    return tier.used_bytes()
+
+
 def part_files(root: Path) -> list[str]:
     return [p for p in tier_files(root) if Path(p).name.startswith(".part-")]
 

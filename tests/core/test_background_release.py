@@ -15,6 +15,7 @@ from vfs_ext.config import MEMORY
 from vfs_ext.names import owner_key
 from vfs_ext.tiers import RELEASED_PREFIX, SPARES_DIR
 
+from .conftest import memory_used
 from .worker import payload
 
 MiB = 1024 * 1024
@@ -23,11 +24,6 @@ TIMEOUT = 30.0
 
 def released(store) -> list[Path]:
     return [p for t in store.tiers for p in t.root.glob(f"*/{RELEASED_PREFIX}*")]
-
-
-def memory_used(store) -> int:
-    (tier,) = [t for t in store.tiers if t.name == MEMORY]
-    return tier.used_bytes()
 
 
 @pytest.fixture

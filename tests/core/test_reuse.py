@@ -15,14 +15,10 @@ from vfs_ext.config import MEMORY
 from vfs_ext.reuse import SPARE_MIN
 from vfs_ext.tiers import SPARES_DIR
 
+from .conftest import memory_used
 from .worker import payload
 
 MiB = 1024 * 1024
-
-
-def memory_used(store) -> int:
-    (tier,) = [t for t in store.tiers if t.name == MEMORY]
-    return tier.used_bytes()
 
 
 def spares(store) -> list[str]:
