@@ -18,6 +18,8 @@ from typing import Any
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
+from tests.support.messages import cell_metadata, execute_content
+
 PROTOCOL = "v1.kernel.websocket.jupyter.org"
 OUTPUT_TYPES = ("display_data", "execute_result", "update_display_data")
 TIMEOUT = 300.0
@@ -141,16 +143,8 @@ class KernelSession:
     async def _execute(
         self, code: str, cell_id: str | None, hold: Callable[[dict[str, Any]], Any] | None
     ) -> Execution:
-        content = {
-            "code": code,
-            "silent": False,
-            "store_history": True,
-            "user_expressions": {},
-            "allow_stdin": False,
-            "stop_on_error": True,
-        }
         t0 = time.perf_counter()
-        msg_id = self._send("execute_request", content, {"cellId": cell_id} if cell_id else {})
+        msg_id = self._send("execute_request", execute_content(code), cell_metadata(cell_id))
         result = Execution(None, None)
         idle = reply = False
         error: dict[str, Any] | None = None

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from jupyter_client import BlockingKernelClient
 
+from tests.support.messages import cell_metadata, execute_content
 from tests.support.server import RunningServer, jupyter_server
 
 TIMEOUT = 60.0
@@ -66,16 +67,9 @@ class Kernel:
 
     def execute(self, code: str, cell_id: str | None = None, *, check: bool = True) -> Execution:
         """Run ``code`` as a cell (with JupyterLab's ``metadata.cellId`` when given)."""
-        content = {
-            "code": code,
-            "silent": False,
-            "store_history": True,
-            "user_expressions": {},
-            "allow_stdin": False,
-            "stop_on_error": True,
-        }
-        metadata = {"cellId": cell_id} if cell_id else {}
-        msg = self.client.session.msg("execute_request", content, metadata=metadata)
+        msg = self.client.session.msg(
+            "execute_request", execute_content(code), metadata=cell_metadata(cell_id)
+        )
         self.client.shell_channel.send(msg)
         msg_id = msg["header"]["msg_id"]
         messages = []
