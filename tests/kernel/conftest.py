@@ -38,6 +38,11 @@ class Execution:
             if m["msg_type"] == "stream" and m["content"]["name"] == name
         )
 
+    def url(self) -> str:
+        """The virtual file URL of the one output (its ``vfs_ext`` metadata record)."""
+        (msg,) = self.outputs()
+        return msg["content"]["metadata"]["vfs_ext"]["url"]
+
     @property
     def error(self) -> str | None:
         errors = [m["content"] for m in self.messages if m["msg_type"] == "error"]

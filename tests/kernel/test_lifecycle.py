@@ -52,11 +52,6 @@ def k(server: RunningServer) -> Iterator[Kernel]:
     shutdown_kernel(server, kernel)
 
 
-def url_of(execution) -> str:
-    (msg,) = execution.outputs()
-    return msg["content"]["metadata"]["vfs_ext"]["url"]
-
-
 def owner_dirs(server: RunningServer, kernel_id: str) -> list[Path]:
     key = owner_key(kernel_id)
     return [p for base in (server.memory_dir, server.disk_dir) for p in base.glob(f"*/{key}")]
@@ -69,11 +64,11 @@ def status(server: RunningServer, url: str) -> int:
 def test_rerun_releases_the_previous_run_only(k: Kernel, server: RunningServer) -> None:
     cell, other = new_cell_id(), new_cell_id()
     code = "%%vfs --threshold 1KB\ndisplay(RawPng(20_000))"
-    first = url_of(k.execute(code, cell))
-    kept = url_of(k.execute(code, other))
+    first = k.execute(code, cell).url()
+    kept = k.execute(code, other).url()
     api_file = k.value("vfs_ext.vfile(b'x' * 10).url")  # outside any cell id: the session's
     assert status(server, first) == 200
-    second = url_of(k.execute(code, cell))
+    second = k.execute(code, cell).url()
     assert status(server, first) == 404
     assert status(server, second) == 200
     assert status(server, kept) == 200
@@ -83,14 +78,14 @@ def test_rerun_releases_the_previous_run_only(k: Kernel, server: RunningServer) 
 def test_restart_keeps_outputs_until_their_cell_reruns(k: Kernel, server: RunningServer) -> None:
     cell = new_cell_id()
     code = "%%vfs --threshold 1KB\ndisplay(RawPng(20_000))"
-    before = url_of(k.execute(code, cell))
+    before = k.execute(code, cell).url()
     old_pid = kernel_pid(k.id)
     server.api("POST", f"api/kernels/{k.id}/restart")
     k.reconnect()
     assert kernel_pid(k.id) != old_pid
     assert status(server, before) == 200
     k.execute(SETUP)
-    after = url_of(k.execute(code, cell))
+    after = k.execute(code, cell).url()
     assert status(server, before) == 404
     assert status(server, after) == 200
 
@@ -98,7 +93,7 @@ def test_restart_keeps_outputs_until_their_cell_reruns(k: Kernel, server: Runnin
 def test_shutdown_removes_the_kernels_files(server: RunningServer) -> None:
     kernel = start_kernel(server)
     kernel.execute(SETUP)
-    small = url_of(kernel.execute("%%vfs --threshold 1KB\ndisplay(RawPng(20_000))", "c"))
+    small = kernel.execute("%%vfs --threshold 1KB\ndisplay(RawPng(20_000))", "c").url()
     on_disk = kernel.value("(f := vfs_ext.vfile(os.urandom(2 * 1024 * 1024))).tier, f.url")
     assert on_disk[0] == "disk"
     assert len(owner_dirs(server, kernel.id)) == 2
@@ -117,7 +112,7 @@ def any_files(server: RunningServer) -> list[Path]:
 def test_sigkilled_kernel_is_swept(server: RunningServer) -> None:
     kernel = start_kernel(server)
     kernel.execute(SETUP)
-    url = url_of(kernel.execute("%%vfs --threshold 1KB\ndisplay(RawPng(20_000))", "c"))
+    url = kernel.execute("%%vfs --threshold 1KB\ndisplay(RawPng(20_000))", "c").url()
     os.kill(kernel_pid(kernel.id), signal.SIGKILL)
     kernel.close()
     wait_until(lambda: status(server, url) == 404, "the sweep to remove the killed kernel's files")
@@ -158,8 +153,8 @@ def test_outputs_that_fit_nowhere(k: Kernel, server: RunningServer) -> None:
 def test_auto_mode_evicts_the_oldest_other_cell(k: Kernel, server: RunningServer) -> None:
     k.execute("%vfs auto on --threshold 1KB")
     try:
-        old = url_of(k.execute("display(RawPng(4 * 1024 * 1024))", new_cell_id()))
-        new = url_of(k.execute("display(RawPng(4 * 1024 * 1024))", new_cell_id()))
+        old = k.execute("display(RawPng(4 * 1024 * 1024))", new_cell_id()).url()
+        new = k.execute("display(RawPng(4 * 1024 * 1024))", new_cell_id()).url()
     finally:
         k.execute("%vfs auto off")
     assert status(server, old) == 404

@@ -30,11 +30,6 @@ def show(size: int) -> str:
     return f"%%vfs --threshold 1KB\ndisplay(RawPng({size}))"
 
 
-def url_of(execution) -> str:
-    (msg,) = execution.outputs()
-    return msg["content"]["metadata"]["vfs_ext"]["url"]
-
-
 def stored(server: RunningServer, url: str) -> Path:
     (path,) = server.memory_dir.glob(f"*/*/*/{url.rsplit('/', 1)[1]}")
     return path
@@ -47,9 +42,9 @@ def spares(server: RunningServer) -> list[Path]:
 def test_a_rerun_overwrites_its_previous_outputs_memory(kernel: Kernel, server: RunningServer):
     kernel.execute(SETUP)
     cell = new_cell_id()
-    first = url_of(kernel.execute(show(4 * MiB), cell))
+    first = kernel.execute(show(4 * MiB), cell).url()
     first_inode = stored(server, first).stat().st_ino
-    second = url_of(kernel.execute(show(4 * MiB), cell))
+    second = kernel.execute(show(4 * MiB), cell).url()
     assert fetch(server, first)[0] == 404
     status, body = fetch(server, second)
     assert status == 200
@@ -63,7 +58,7 @@ def test_a_download_in_progress_keeps_its_bytes_when_its_cell_reruns(
 ):
     kernel.execute(SETUP)
     cell, size = new_cell_id(), 32 * MiB
-    first = url_of(kernel.execute(show(size), cell))
+    first = kernel.execute(show(size), cell).url()
     first_sha = kernel.value("hashlib.sha256(_last).hexdigest()")
     first_inode = stored(server, first).stat().st_ino
     with socket.socket() as sock:
@@ -79,7 +74,7 @@ def test_a_download_in_progress_keeps_its_bytes_when_its_cell_reruns(
         received = sock.recv(256 * 1024)
         assert received.startswith(b"HTTP/1.1 200")
 
-        second = url_of(kernel.execute(show(size), cell))
+        second = kernel.execute(show(size), cell).url()
         assert stored(server, second).stat().st_ino != first_inode, "a file being read is kept"
         assert fetch(server, first)[0] == 404, "its URL is released all the same"
 
@@ -94,6 +89,6 @@ def test_spares_a_rerun_does_not_use_are_freed(kernel: Kernel, server: RunningSe
     kernel.execute(SETUP)
     cell = new_cell_id()
     kernel.execute(show(3 * MiB), cell)
-    small = url_of(kernel.execute(show(20_000), cell))
+    small = kernel.execute(show(20_000), cell).url()
     assert fetch(server, small)[0] == 200
     wait_until(lambda: spares(server) == [], "the unused spare to be freed")
