@@ -12,25 +12,23 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import logging
 import os
 import secrets
 import shutil
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import locks
+from .budget import budget_lock
 from .config import format_size
 from .errors import VirtualFileError
 from .names import DEFAULT_GROUP, NAME_RE, group_key, new_name, owner_key, parse_name
 from .reuse import SPARE_MIN, ReleaseQueue, Spare, SparePool
 from .sources import Data, Source, open_source
 from .tiers import (
-    BUDGET_LOCK,
     OWNER_LOCK,
     RELEASED_PREFIX,
     FileInfo,
@@ -216,9 +214,10 @@ class Owner:
             reserved = source.size if source.size is not None else prefix
             if partial is None and source.size is not None and source.size >= SPARE_MIN:
                 spare = self._spares.take(tier.root / self.key, source.size)
-            with _budget_lock(tier):
-                # A spare already counts in used_bytes: reusing it needs only the difference.
-                self._check_fits(tier, tier.used_bytes() - (spare.size if spare else 0), reserved)
+            with budget_lock(tier) as ledger:
+                # A spare already counts as used: reusing it needs only the difference.
+                held = spare.size if spare else 0
+                self._check_fits(tier, ledger.used(reserved - held) - held, reserved)
                 tmp = directory / part_name(reserved, token)
                 if spare is not None:
                     os.rename(spare.path, tmp)
@@ -226,6 +225,7 @@ class Owner:
                     reused = True
                 else:
                     fd = os.open(tmp, _WRITE_FLAGS, 0o600)
+                ledger.charge(reserved - held)
             # The reservation in the temporary name holds our place in the budget; a stream of
             # unknown size grows it step by step, so a stalled stream never blocks other writers.
             try:
@@ -289,8 +289,8 @@ class Owner:
         Reserves ahead (up to RESERVE_STEP, and at most a quarter of the room left) so the budget
         lock is taken about once per step. Returns the reservation and the renamed file.
         """
-        with _budget_lock(tier):
-            others = tier.used_bytes() - reserved  # our file counts as its reservation
+        with budget_lock(tier) as ledger:
+            others = ledger.used(needed - reserved) - reserved  # ours counts as its reservation
             self._check_fits(tier, others, needed)
             spare = (tier.budget - others - needed) // 4  # leave most of the room to others
             grant = max(needed, min(reserved + RESERVE_STEP, needed + spare))
@@ -300,6 +300,7 @@ class Owner:
             token = tmp.name.rsplit("-", 1)[1]
             grown = tmp.with_name(part_name(grant, token))
             os.rename(tmp, grown)
+            ledger.charge(grant - reserved)
         return grant, grown
 
     def _check_fits(self, tier: Tier, used: int, size: int) -> None:
@@ -434,17 +435,6 @@ class Owner:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-@contextlib.contextmanager
-def _budget_lock(tier: Tier) -> Iterator[None]:
-    """Serialize budget checks of all writers (all processes) in one tier."""
-    fd = os.open(tier.root / BUDGET_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, chunk: memoryview) -> None:

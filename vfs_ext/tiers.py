@@ -3,7 +3,8 @@
 Layout of one server's share of a tier::
 
     <base>/<namespace>/.server.lock             held by the server while it runs
-    <base>/<namespace>/.budget.lock             serializes budget checks of concurrent writers
+    <base>/<namespace>/.budget.lock             serializes budget checks of concurrent writers;
+                                                holds the bytes in use as reckoned (vfs_ext.budget)
     <base>/<namespace>/<owner key>/.lock        held by the owner (one kernel process) while alive
     <base>/<namespace>/<owner key>/<group key>/<name>
     <base>/<namespace>/<owner key>/.released-<token>/   a released group being deleted

@@ -1,6 +1,7 @@
 """Budgets decide where a file goes: over the memory budget -> disk (counted as a fallback);
 over every budget -> a clear VirtualFileError; ``evict=True`` makes room from the owner's older
-cells; ``max_file_size`` caps one file."""
+cells; ``max_file_size`` caps one file. Writes check a running figure of the bytes in use
+(vfs_ext.budget) and count the tier only when that figure would refuse them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from vfs_ext.config import DISK, MEMORY
 from vfs_ext.errors import VirtualFileError
+from vfs_ext.tiers import BUDGET_LOCK, Tier
 
 from .conftest import part_files
 from .worker import ReadOnly, payload
@@ -98,3 +100,55 @@ def test_max_file_size(make_store, streamed):
             owner.write(ReadOnly(data) if streamed else data, "bin")
         assert len(owner.files()) == 1
     assert no_partials(store)
+
+
+def test_released_room_is_found_again(make_store):
+    # Releases do not lower the running figure; the write it would refuse counts the tier.
+    store = make_store(memory_budget=1 * MiB, disk_budget=64 * MiB)
+    with store.open_owner("k") as owner:
+        for i in range(4):
+            assert owner.write(payload(f"r{i}", 700 * KiB), "bin", "cell").tier == MEMORY
+            owner.release_group("cell")
+
+
+def test_the_budget_holds_to_the_byte_after_releases(make_store):
+    store = make_store(memory_budget=1 * MiB, disk_budget=64 * MiB)
+    with store.open_owner("k") as owner, store.open_owner("other") as other:
+        other.write(payload("kept", 300 * KiB), "bin", "a")
+        owner.write(payload("gone", 400 * KiB), "bin", "b")
+        owner.release_group("b")
+        assert owner.write(payload("fits", 1 * MiB - 300 * KiB), "bin").tier == MEMORY
+        assert other.write(payload("one more byte", 1), "bin").tier == DISK
+
+
+@pytest.mark.parametrize("figure", [None, b"", b"not a number", b"-5"])
+def test_a_lost_or_garbled_figure_is_recounted(make_store, figure):
+    store = make_store(memory_budget=1 * MiB, disk_budget=64 * MiB)
+    (memory,) = [t for t in store.tiers if t.name == MEMORY]
+    with store.open_owner("k") as owner:
+        owner.write(payload("a", 700 * KiB), "bin")
+        lock = memory.root / BUDGET_LOCK
+        if figure is None:
+            lock.unlink()
+        else:
+            lock.write_bytes(figure)
+        assert owner.write(payload("b", 700 * KiB), "bin").tier == DISK
+        assert owner.write(payload("c", 200 * KiB), "bin").tier == MEMORY
+
+
+def test_writes_do_not_count_the_tier_while_the_figure_leaves_room(make_store, monkeypatch):
+    # Counting stats every file of every kernel: O(files) per write, under the lock that
+    # serializes all writers. It happens only when the figure would refuse a write.
+    store = make_store(memory_budget=8 * MiB, disk_budget=16 * MiB)
+    with store.open_owner("k") as owner, store.open_owner("other") as other:
+        for i in range(40):
+            other.write(payload(f"o{i}", 4 * KiB), "bin", f"cell{i}")
+        counted = []
+        count = Tier.used_bytes
+        monkeypatch.setattr(Tier, "used_bytes", lambda tier: counted.append(1) or count(tier))
+        for i in range(20):
+            assert owner.write(payload(f"k{i}", 64 * KiB), "bin", f"cell{i % 3}").tier == MEMORY
+            owner.release_group(f"cell{(i + 1) % 3}")
+        assert counted == []
+        assert owner.write(payload("big", 8 * MiB), "bin").tier == DISK  # counted, refused
+        assert counted

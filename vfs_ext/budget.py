@@ -1,0 +1,71 @@
+"""A tier's budget check in O(1): the bytes in use are reckoned, not counted, on every write.
+
+Counting means a ``stat`` of every file of every kernel of the server (~10 µs each): with 1,000
+outputs alive, every write paid 10 ms under a lock that serializes all writers. Instead the
+budget lock file holds a running figure. Every *increase* of a tier's usage is a reservation made
+under that lock, which adds it to the figure; decreases (releases, deletions, a file shorter than
+its reservation) do not touch it. So the figure is never below the truth, only above it; when it
+would refuse a write, an exact count replaces it and decides. A writer that dies after charging
+leaves the figure high, never low.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .tiers import BUDGET_LOCK, Tier
+
+#: The figure as text, fixed width so that rewriting it in place never leaves old digits behind.
+_WIDTH = 20
+
+
+class Ledger:
+    """The reckoned bytes in use of one tier; valid only while its budget lock is held."""
+
+    def __init__(self, fd: int, tier: Tier) -> None:
+        self._fd = fd
+        self._tier = tier
+
+    def used(self, more: int) -> int:
+        """Bytes in use, to check ``more`` bytes against the budget: the reckoned figure when it
+        leaves room for them, else an exact count (which also becomes the new figure)."""
+        reckoned = self._read()
+        if reckoned is not None and reckoned + more <= self._tier.budget:
+            return reckoned
+        exact = self._tier.used_bytes()
+        self._write(exact)
+        return exact
+
+    def charge(self, nbytes: int) -> None:
+        """Add ``nbytes`` just reserved in the tier (nothing for a negative amount)."""
+        reckoned = self._read()
+        if reckoned is None:
+            self._write(self._tier.used_bytes())  # counts the reservation already made
+        elif nbytes > 0:
+            self._write(reckoned + nbytes)
+
+    def _read(self) -> int | None:
+        """The figure, None if there is none yet (a new or truncated lock file) or it is garbled."""
+        raw = os.pread(self._fd, _WIDTH + 1, 0)
+        try:
+            value = int(raw)
+        except ValueError:
+            return None
+        return value if value >= 0 else None
+
+    def _write(self, value: int) -> None:
+        os.pwrite(self._fd, f"{value:0{_WIDTH}d}\n".encode("ascii"), 0)
+
+
+@contextmanager
+def budget_lock(tier: Tier) -> Iterator[Ledger]:
+    """Serialize budget checks of all writers (all processes) in one tier; yields its ledger."""
+    fd = os.open(tier.root / BUDGET_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield Ledger(fd, tier)
+    finally:
+        os.close(fd)
