@@ -94,12 +94,25 @@ def available_paths(bench: Bench) -> list[str]:
     return list(PATHS) if bench.has_kernel_side else ["inline"]
 
 
+def run_order(paths: list[str], rep: int) -> list[str]:
+    """The order of the paths in repeat ``rep``: inline first, then the others rotated.
+
+    Whatever runs right after the 13 MB inline message pays for its clean-up (freed buffers,
+    evicted caches), so that place goes to each other path in turn. (Rotating the whole list
+    would not do it: a rotation keeps who follows whom.)
+    """
+    first = [p for p in paths if p == "inline"]
+    others = [p for p in paths if p != "inline"]
+    shift = rep % len(others) if others else 0
+    return first + others[shift:] + others[:shift]
+
+
 async def measure(
     bench: Bench, size: int, paths: list[str], repeats: int, floor: bool = False
 ) -> dict[str, dict[str, Any]]:
-    """Median latency per path for one payload size, repeats interleaved across paths (in a
-    rotating order); with
-    ``floor``, also the parts of the floor (see ``_floor``) under ``info["floor"]``."""
+    """Median latency per path for one payload size, repeats interleaved across paths (see
+    ``run_order``); with ``floor``, also the parts of the floor (see ``_floor``) under
+    ``info["floor"]``."""
     run = await bench.kernel.execute(
         f"_p = _bench_png({size}); print(len(_p), _hl.sha1(_p).hexdigest())"
     )
@@ -111,12 +124,8 @@ async def measure(
         codes["tiny"] = TINY
     times: dict[str, list[float]] = {p: [] for p in codes}
     info: dict[str, dict[str, Any]] = {}
-    order = list(codes)
     for rep in range(repeats):
-        # Rotate the order: whatever runs right after the 13 MB inline message pays for its
-        # clean-up (freed buffers, garbage collection), so no path may always come second.
-        shift = rep % len(order)
-        for path in order[shift:] + order[:shift]:
+        for path in run_order(list(codes), rep):
             code = codes[path]
             # One cellId per path: re-running the cell releases the previous run's file.
             cell = f"bench-{path}" + (f"-{uuid.uuid4()}" if path in NEW_CELL else "")
