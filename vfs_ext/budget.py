@@ -28,24 +28,25 @@ class Ledger:
     def __init__(self, fd: int, tier: Tier) -> None:
         self._fd = fd
         self._tier = tier
+        self._figure: int | None = None  # as ``used`` returned it
 
     def used(self, more: int) -> int:
         """Bytes in use, to check ``more`` bytes against the budget: the reckoned figure when it
         leaves room for them, else an exact count (which also becomes the new figure)."""
-        reckoned = self._read()
-        if reckoned is not None and reckoned + more <= self._tier.budget:
-            return reckoned
-        exact = self._tier.used_bytes()
-        self._write(exact)
-        return exact
+        figure = self._read()
+        if figure is None or figure + more > self._tier.budget:
+            figure = self._tier.used_bytes()
+            self._write(figure)
+        self._figure = figure
+        return figure
 
     def charge(self, nbytes: int) -> None:
-        """Add ``nbytes`` just reserved in the tier (nothing for a negative amount)."""
-        reckoned = self._read()
-        if reckoned is None:
-            self._write(self._tier.used_bytes())  # counts the reservation already made
-        elif nbytes > 0:
-            self._write(reckoned + nbytes)
+        """Add ``nbytes`` just reserved in the tier (nothing for a negative amount); after
+        ``used``, within the same hold of the lock."""
+        assert self._figure is not None, "charge() needs used() first"
+        if nbytes > 0:
+            self._figure += nbytes
+            self._write(self._figure)
 
     def _read(self) -> int | None:
         """The figure, None if there is none yet (a new or truncated lock file) or it is garbled."""
