@@ -89,6 +89,10 @@ def _guess_ext(
         return default
 
 
+def _data_url(mime: str, blob: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"
+
+
 def _read_limited(data: Data, limit: int) -> bytes:
     """All bytes of ``data`` or VirtualFileError when there are more than ``limit``."""
     if isinstance(data, (bytes, bytearray, memoryview)):
@@ -152,8 +156,7 @@ def vfile(
     if not session.available:
         session.notice_no_server()
         blob = _read_limited(data, DATA_URL_LIMIT)
-        url = f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"
-        return VirtualFile(None, url, len(blob), mime, None, filename)
+        return VirtualFile(None, _data_url(mime, blob), len(blob), mime, None, filename)
     info = session.write(data, ext)
     return VirtualFile(info.name, session.url(info.name), info.size, mime, info.tier, filename)
 
@@ -191,7 +194,7 @@ def _output(
     assert vf.name is not None
     bundle = {
         "text/html": element(vf),
-        "text/plain": html.plain(vf.mime, vf.name, vf.size, vf.url),
+        "text/plain": html.plain(vf.mime, vf.size, vf.url),
     }
     return VirtualOutput(vf, bundle, {html.METADATA_KEY: vf.record})
 
@@ -212,10 +215,12 @@ def _all_bytes(data: Data) -> bytes:
 
 
 def _media_inline(tag: str, mime: str, blob: bytes, **attrs: Any) -> VirtualOutput:
-    url = f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"
     return VirtualOutput(
         None,
-        {"text/html": html.media(tag, url, **attrs), "text/plain": f"<{tag} {mime}>"},
+        {
+            "text/html": html.media(tag, _data_url(mime, blob), **attrs),
+            "text/plain": f"<{tag} {mime}>",
+        },
         {},
     )
 

@@ -169,7 +169,7 @@ def _finish(result: _Result) -> tuple[dict[str, Any], dict[str, Any]]:
         data["text/html"] = min(result.elements)[1]
     if result.records:
         primary = result.records[0]
-        plain = html.plain(primary["mime"], primary["name"], primary["size"], primary["url"])
+        plain = html.plain(primary["mime"], primary["size"], primary["url"])
         data.setdefault("text/plain", plain)
         record = dict(primary)
         if len(result.records) > 1:

@@ -89,7 +89,7 @@ def download(url: str, filename: str, size: int, label: str | None = None) -> st
     return link(url, text, download=filename)
 
 
-def plain(mime: str, name: str, size: int, url: str) -> str:
+def plain(mime: str, size: int, url: str) -> str:
     return f"<{mime}, {format_size(size)}, virtual file {url}>"
 
 
