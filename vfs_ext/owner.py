@@ -27,7 +27,7 @@ from .config import format_size
 from .errors import VirtualFileError
 from .names import DEFAULT_GROUP, NAME_RE, group_key, new_name, owner_key, parse_name
 from .reuse import SPARE_MIN, ReleaseQueue, Spare, SparePool
-from .sources import Data, Source, open_source
+from .sources import CHUNK, Data, Source, open_source
 from .tiers import (
     OWNER_LOCK,
     RELEASED_PREFIX,
@@ -447,7 +447,7 @@ def _copy_prefix(partial: _Partial, fd: int) -> int:
     with open(partial.path, "rb") as f:
         remaining = partial.length
         while remaining:
-            block = f.read(min(remaining, 4 * 1024 * 1024))
+            block = f.read(min(remaining, CHUNK))
             if not block:
                 break
             _write_all(fd, memoryview(block))

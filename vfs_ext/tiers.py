@@ -98,7 +98,7 @@ class Tier:
             for part in (self.root / owner, self.root / owner / group):
                 if not stat.S_ISDIR(os.lstat(part).st_mode):
                     return None
-            path = self.root / owner / group / name
+            path = self.file_path(owner, group, name)
             st = os.lstat(path)
         except OSError:
             return None
