@@ -3,12 +3,14 @@
 Start-up creates this server's namespace in every tier, sweeps what dead servers and kernels left
 behind and exports the kernel-facing configuration into ``os.environ`` (kernels inherit it).
 While running it releases a kernel's files when the kernel is shut down through the API (not on
-restart: outputs stay viewable) and sweeps orphans periodically; on stop it removes its namespace.
+restart: outputs stay viewable) and sweeps orphans periodically; on stop it removes its namespace,
+also when the process exits without jupyter_server stopping its extensions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import time
@@ -127,6 +129,7 @@ class VirtualFiles(ExtensionApp):
     _sweeper: PeriodicCallback | None = None
     _sweeping: asyncio.Future[Any] | None = None
     _record: Path | None = None  # the kernel record in the runtime dir, once published
+    _store_removed = False
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -153,6 +156,9 @@ class VirtualFiles(ExtensionApp):
         if self.kernel_websocket_nodelay:
             # self.settings starts as a copy of the web app's; ExtensionApp merges it back.
             nodelay.install(self.settings)
+        # jupyter_server skips stop_extension when the event loop ends by an exception (a SIGINT
+        # without a terminal raises KeyboardInterrupt through it); the namespace goes anyway.
+        atexit.register(self._remove_store)
         self._record_sweep(self.store.sweep())
         for name in ALL_ENV:  # e.g. inherited from a server this one was started under
             os.environ.pop(name, None)
@@ -239,11 +245,18 @@ class VirtualFiles(ExtensionApp):
                 await self._sweeping
             except Exception:
                 pass
+        self._remove_store()
+        atexit.unregister(self._remove_store)
+
+    def _remove_store(self) -> None:
+        """Remove the namespace and stop advertising it (once: on stop or at exit)."""
         store = getattr(self, "store", None)
-        if store is not None:
-            store.close(remove=True)
-            if self._record is not None:
-                with contextlib.suppress(OSError):
-                    self._record.unlink()
-            for name in ALL_ENV:
-                os.environ.pop(name, None)
+        if store is None or self._store_removed:
+            return
+        self._store_removed = True
+        store.close(remove=True)
+        if self._record is not None:
+            with contextlib.suppress(OSError):
+                self._record.unlink()
+        for name in ALL_ENV:
+            os.environ.pop(name, None)

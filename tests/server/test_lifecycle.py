@@ -172,6 +172,23 @@ def test_stop_removes_the_namespace(tmp_path: Path) -> None:
     assert running.proc.returncode == 0
 
 
+def test_ctrl_c_without_a_terminal_still_removes_the_namespace(tmp_path: Path) -> None:
+    # Without a tty, jupyter_server installs no SIGINT handler: the KeyboardInterrupt ends its
+    # event loop and skips its clean-up (extensions are never stopped), e.g. Ctrl-C on
+    # `docker run` without -t. The process still exits normally, and the namespace must go.
+    with jupyter_server(tmp_path) as running:
+        store = server_store(running)
+        owner = store.open_owner("someone")
+        owner.write(b"x" * 100, ext="bin")
+        roots = [t.root for t in store.tiers]
+        owner.close()
+        store.close()
+        running.proc.send_signal(signal.SIGINT)
+        running.proc.wait(30)
+        assert not any(r.exists() for r in roots)
+        assert not list(running.runtime_dir.glob("vfs_ext-server-*.json"))
+
+
 def test_next_start_sweeps_a_killed_server(tmp_path: Path) -> None:
     memory_dir, disk_dir = Path("/dev/shm") / f"vfs_ext-test-{os.getpid()}-k", tmp_path / "disk"
     dirs = {"memory_dir": memory_dir, "disk_dir": disk_dir}
