@@ -93,16 +93,17 @@ def _data_url(mime: str, blob: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"
 
 
-def _read_limited(data: Data, limit: int) -> bytes:
-    """All bytes of ``data`` or VirtualFileError when there are more than ``limit``."""
+def _read_bytes(data: Data, limit: int | None = None) -> bytes:
+    """All bytes of ``data``; with ``limit``, VirtualFileError when there are more (read no
+    further than one byte past it)."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         blob = bytes(data)
     elif _is_path(data):
         with open(data, "rb") as f:  # type: ignore[arg-type]
-            blob = f.read(limit + 1)
+            blob = f.read() if limit is None else f.read(limit + 1)
     else:
-        blob = data.read(limit + 1)  # type: ignore[union-attr]
-    if len(blob) > limit:
+        blob = data.read() if limit is None else data.read(limit + 1)  # type: ignore[union-attr]
+    if limit is not None and len(blob) > limit:
         raise VirtualFileError(
             f"no Jupyter server with vfs_ext serves this kernel, and the data is larger than "
             f"the {format_size(limit)} a data: URL may carry "
@@ -155,7 +156,7 @@ def vfile(
     session = current_session()
     if not session.available:
         session.notice_no_server()
-        blob = _read_limited(data, DATA_URL_LIMIT)
+        blob = _read_bytes(data, DATA_URL_LIMIT)
         return VirtualFile(None, _data_url(mime, blob), len(blob), mime, None, filename)
     info = session.write(data, ext)
     return VirtualFile(info.name, session.url(info.name), info.size, mime, info.tier, filename)
@@ -206,14 +207,6 @@ def _inline(
     return VirtualOutput(None, {mime: payload, "text/plain": plain}, metadata or {})
 
 
-def _all_bytes(data: Data) -> bytes:
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return bytes(data)
-    if _is_path(data):
-        return Path(data).read_bytes()  # type: ignore[arg-type]
-    return data.read()  # type: ignore[union-attr]
-
-
 def _media_inline(tag: str, mime: str, blob: bytes, **attrs: Any) -> VirtualOutput:
     return VirtualOutput(
         None,
@@ -239,7 +232,7 @@ def image(
         return output
     mime = mime_for_ext(ext)
     md = {mime: {k: v for k, v in (("width", width), ("height", height)) if v is not None}}
-    return _inline(mime, _all_bytes(data), f"<image {mime}>", md if md[mime] else None)
+    return _inline(mime, _read_bytes(data), f"<image {mime}>", md if md[mime] else None)
 
 
 def _media(
@@ -253,7 +246,7 @@ def _media(
     output = _output(data, lambda f: html.media(tag, f.url, **attrs), ext=ext)
     if output is not None:
         return output
-    return _media_inline(tag, mime_for_ext(ext), _all_bytes(data), **attrs)
+    return _media_inline(tag, mime_for_ext(ext), _read_bytes(data), **attrs)
 
 
 def video(
@@ -302,7 +295,7 @@ def pdf(data: Data, height: int | str = 600) -> VirtualOutput:
     )
     if output is not None:
         return output
-    return _inline("application/pdf", _all_bytes(data), "<PDF document>")
+    return _inline("application/pdf", _read_bytes(data), "<PDF document>")
 
 
 def download(data: Data, filename: str, label: str | None = None) -> VirtualOutput:

@@ -26,6 +26,8 @@ USAGE = """\
 %vfs clear                          remove all of this kernel's virtual files
 SIZE: 4096, 256KB, 10MiB, 1G (KB = 1000 bytes, KiB/K = 1024)."""
 
+NO_SERVER_STATUS = "no Jupyter server with vfs_ext: outputs stay inline"
+
 
 @magics_class
 class VfsMagics(Magics):
@@ -106,7 +108,7 @@ class VfsMagics(Magics):
                 f"{format_size(sum(f.size for f in files))}"
             )
         else:
-            where = "no Jupyter server with vfs_ext: outputs stay inline"
+            where = NO_SERVER_STATUS
         return f"{where}\n{self._auto_text()}\n\n{USAGE}"
 
     def _ls(self) -> None:
@@ -152,7 +154,7 @@ class VfsMagics(Magics):
 
     def _stats(self) -> None:
         if self.session.store is None:
-            print("vfs_ext: no Jupyter server with vfs_ext: outputs stay inline")
+            print(f"vfs_ext: {NO_SERVER_STATUS}")
             return
         stats = self.session.store.stats()
         lines = []

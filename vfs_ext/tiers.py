@@ -134,7 +134,7 @@ class Tier:
         total = 0
         for owner in self.owners():
             # Released groups and spares hold their pages until deleted: they count too.
-            for group in subdirs(self.root / owner) + pending_dirs(self.root / owner):
+            for group in _holding_dirs(self.root / owner):
                 for entry in scan_dir(self.root / owner / group):
                     try:
                         size = entry.stat(follow_symlinks=False).st_size
@@ -171,14 +171,27 @@ def scan_dir(path: Path) -> list[os.DirEntry[str]]:
         return []
 
 
+def _is_pending(name: str) -> bool:
+    return name.startswith(RELEASED_PREFIX) or name == SPARES_DIR
+
+
 def pending_dirs(owner_dir: Path) -> list[str]:
     """Hidden directories in ``owner_dir`` that still hold memory: released groups not yet
     deleted and the spares kept for reuse (see vfs_ext.reuse)."""
     return [
         e.name
         for e in scan_dir(owner_dir)
-        if (e.name.startswith(RELEASED_PREFIX) or e.name == SPARES_DIR)
-        and e.is_dir(follow_symlinks=False)
+        if _is_pending(e.name) and e.is_dir(follow_symlinks=False)
+    ]
+
+
+def _holding_dirs(owner_dir: Path) -> list[str]:
+    """``subdirs`` and ``pending_dirs`` of ``owner_dir`` in one scan: every directory whose
+    files count against the budget."""
+    return [
+        e.name
+        for e in scan_dir(owner_dir)
+        if (not e.name.startswith(".") or _is_pending(e.name)) and e.is_dir(follow_symlinks=False)
     ]
 
 
