@@ -24,6 +24,10 @@ NAME_PATTERN = (
     rf"\.(?P<ext>[a-z0-9]{{1,{MAX_EXT_LEN}}})"
 )
 NAME_RE = re.compile(rf"\A{NAME_PATTERN}\Z")
+#: Directories a sweep may remove: a server's namespace and an owner's directory. Anything else
+#: in a tier directory (an admin may point it at a shared one) is not ours and is left alone.
+NAMESPACE_RE = re.compile(r"\As[0-9a-f]{16}\Z")
+OWNER_KEY_RE = re.compile(rf"\A[0-9a-f]{{{OWNER_KEY_LEN}}}\Z")
 _EXT_RE = re.compile(rf"\A[a-z0-9]{{1,{MAX_EXT_LEN}}}\Z")
 
 #: The group of files that belong to the whole owner rather than to one cell run.

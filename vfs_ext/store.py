@@ -19,7 +19,7 @@ from typing import Any
 from . import events, locks
 from .config import StoreConfig, TierSpec, default_tiers
 from .errors import VirtualFileError
-from .names import owner_key, parse_name
+from .names import NAMESPACE_RE, OWNER_KEY_RE, owner_key, parse_name
 from .owner import Owner
 from .tiers import OWNER_LOCK, SERVER_LOCK, FileInfo, Tier, TierRefused, scan_dir, subdirs
 
@@ -87,8 +87,12 @@ class Store:
             **kwargs,
         )
         store = cls(config)
-        for tier in store.tiers:
-            store._server_lock_fds.append(locks.acquire(tier.root / SERVER_LOCK, timeout=5))
+        try:
+            for tier in store.tiers:
+                store._server_lock_fds.append(locks.acquire(tier.root / SERVER_LOCK, timeout=5))
+        except BaseException:
+            store.close(remove=True)
+            raise
         return store
 
     def resolved_config(self) -> StoreConfig:
@@ -146,6 +150,8 @@ class Store:
             for namespace in subdirs(tier.base):
                 ns_root = tier.base / namespace
                 own = namespace == self.namespace
+                if not own and not NAMESPACE_RE.match(namespace):
+                    continue  # not a vfs_ext namespace: someone else's directory
                 server_fd = None
                 lockless = False
                 if not own:
@@ -165,7 +171,7 @@ class Store:
                             continue  # another live server: its own sweeps handle it
                 try:
                     for owner in subdirs(ns_root):
-                        if own and owner in keep:
+                        if (own and owner in keep) or not OWNER_KEY_RE.match(owner):
                             continue
                         self._sweep_owner(tier, ns_root / owner, report)
                     if (server_fd is not None or lockless) and not subdirs(ns_root):
@@ -257,14 +263,15 @@ class Store:
     def close(self, *, remove: bool = False) -> None:
         """Drop the server lock; with ``remove``, delete this namespace from every tier.
 
-        The shared base directory goes too once no other namespace is in it, so a stopped server
-        leaves nothing in /dev/shm.
+        The base directory goes too if this process created it and no other namespace is in it,
+        so a stopped server leaves nothing in /dev/shm; a directory it found (an admin's) stays.
         """
         if remove:
             for tier in self.tiers:
                 shutil.rmtree(tier.root, ignore_errors=True)
-                with contextlib.suppress(OSError):
-                    os.rmdir(tier.base)  # fails harmlessly while other servers use it
+                if tier.created_base:
+                    with contextlib.suppress(OSError):
+                        os.rmdir(tier.base)  # fails harmlessly while other servers use it
         for fd in self._server_lock_fds:
             locks.release(fd)
         self._server_lock_fds = []

@@ -13,7 +13,6 @@ Layout of one server's share of a tier::
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import stat
@@ -38,15 +37,22 @@ class TierRefused(Exception):
     """A tier directory exists but is not safe to use (symlink, other owner, not a directory)."""
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` with mode 0700, or accept it only if it is a real directory we own.
+def ensure_private_dir(path: Path) -> bool:
+    """Create ``path`` with mode 0700 (True), or accept an existing directory (False) that is safe
+    to work in: a real directory we own that no other user can write into.
 
-    Refuses symlinks (they could point anywhere) and directories of other users (they could read
-    or plant files). A directory we own with looser permissions is tightened to 0700.
+    Refuses symlinks (they could point anywhere), directories of other users (they could read or
+    plant files) and directories others may write into without the sticky bit (they could rename
+    or replace what we put there; ``/dev/shm`` itself is sticky). An existing directory's mode is
+    left as it is: it may be an admin's shared directory, and what we create inside is 0700.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):
+    try:
         os.mkdir(path, 0o700)
+    except FileExistsError:
+        created = False
+    else:
+        created = True
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
         raise TierRefused(f"{path} is a symlink; refusing to use it")
@@ -54,9 +60,12 @@ def ensure_private_dir(path: Path) -> Path:
         raise TierRefused(f"{path} is not a directory")
     if st.st_uid != os.geteuid():
         raise TierRefused(f"{path} is owned by uid {st.st_uid}, not by us (uid {os.geteuid()})")
-    if stat.S_IMODE(st.st_mode) & 0o077:
-        os.chmod(path, 0o700)
-    return path
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        raise TierRefused(
+            f"{path} is writable by other users (mode {stat.S_IMODE(st.st_mode):o}) without the "
+            "sticky bit; use a private directory"
+        )
+    return created
 
 
 @dataclass(frozen=True)
@@ -80,14 +89,19 @@ class Tier:
     base: Path
     root: Path
     budget: int
+    created_base: bool = False  # this process created ``base``: it may remove it when empty
 
     @classmethod
     def prepare(cls, spec: TierSpec, namespace: str) -> Tier:
         """Create (or check) ``spec.path/namespace``; raises TierRefused or OSError if unusable."""
-        base = ensure_private_dir(Path(os.path.abspath(spec.path)))
-        root = ensure_private_dir(base / namespace)
+        base = Path(os.path.abspath(spec.path))
+        created_base = ensure_private_dir(base)
+        root = base / namespace
+        ensure_private_dir(root)
+        if stat.S_IMODE(os.lstat(root).st_mode) & 0o077:  # ours alone: nobody else may look in
+            os.chmod(root, 0o700)
         budget = spec.budget if spec.budget is not None else default_budget(spec.name, base)
-        return cls(spec.name, base, root, budget)
+        return cls(spec.name, base, root, budget, created_base)
 
     def file_path(self, owner: str, group: str, name: str) -> Path:
         return self.root / owner / group / name

@@ -10,7 +10,7 @@ import pytest
 
 from vfs_ext.config import StoreConfig
 from vfs_ext.names import owner_key
-from vfs_ext.store import Store
+from vfs_ext.store import Store, new_namespace
 
 from .conftest import backdate, tier_files
 
@@ -186,14 +186,15 @@ def test_live_owner_whose_directory_was_removed_keeps_its_new_files(store):
 
 def test_namespace_without_server_lock_is_swept_after_the_grace(make_store):
     mine = make_store()
-    orphan_config = StoreConfig(tiers=mine.config.tiers, namespace="sorphan")
+    orphan_ns = new_namespace()
+    orphan_config = StoreConfig(tiers=mine.config.tiers, namespace=orphan_ns)
     orphan = Store(orphan_config)  # like a kernel recreating a namespace its server removed
     with orphan.open_owner("alive") as alive:
         kept = alive.write(b"alive")
         dead = orphan.open_owner("dead")
         lost = dead.write(b"dead")
         dead.close()
-        roots = [t.base / "sorphan" for t in mine.tiers]
+        roots = [t.base / orphan_ns for t in mine.tiers]
 
         mine.sweep()  # young: maybe a server starting up, left alone
         assert orphan.lookup(lost.name) is not None

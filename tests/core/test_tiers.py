@@ -1,5 +1,6 @@
-"""Tier directories are private: created 0700, tightened when looser, and refused (with a logged
-reason, falling through to the next tier) when they are symlinks or belong to someone else."""
+"""Tier directories are private: created 0700; an existing directory (an admin's) is used as it is,
+never chmodded or emptied of what is not ours; refused (with a logged reason, falling through to
+the next tier) when a symlink, someone else's, or writable by others without the sticky bit."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from vfs_ext.config import (
 )
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.store import Store
+
+from .conftest import backdate
 
 NOBODY = 65534
 
@@ -53,13 +56,53 @@ def test_dirs_are_created_private(make_store, tiers):
     assert mode(info.path) == 0o600
 
 
-def test_looser_dir_we_own_is_tightened(make_store, tiers):
+def test_existing_dir_is_used_as_is_and_what_is_not_ours_survives(make_store, tiers):
+    """An admin may point a tier at a directory that holds other things: we neither chmod it nor
+    sweep (or remove at stop) anything in it that is not a vfs_ext namespace."""
     base = tiers[0].path
     base.mkdir(mode=0o755)
-    os.chmod(base, 0o777)
+    theirs = [base / "notes.txt", base / "papers" / "a.pdf", base / "projectA" / "r" / "d.txt"]
+    for path in theirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("keep me")
+    backdate(base)  # old enough for any startup grace
     store = make_store()
-    assert mode(base) == 0o700
+    assert mode(base) == 0o755
+    assert mode(store.tiers[0].root) == 0o700  # what we create inside is private
+    with store.open_owner("k") as owner:
+        owner.write(b"ours", "txt")
+    store.sweep()
+    store.close(remove=True)
+    assert [p.read_text() for p in theirs] == ["keep me"] * 3
+    assert mode(base) == 0o755
+    assert sorted(os.listdir(base)) == ["notes.txt", "papers", "projectA"]
+
+
+def test_base_we_created_goes_at_stop(make_store, tiers):
+    store = make_store()
+    base = store.tiers[0].base
+    assert base == tiers[0].path and base.is_dir()
+    store.close(remove=True)
+    assert not base.exists()
+
+
+def test_dir_others_may_write_into_is_refused(make_store, tiers, caplog):
+    base = tiers[0].path
+    base.mkdir()
+    os.chmod(base, 0o777)
+    caplog.set_level(logging.WARNING, "vfs_ext")
+    store = make_store()
+    assert_refused_and_disk_used(store, caplog, "writable by other users")
+    assert mode(base) == 0o777
+
+
+def test_sticky_shared_dir_like_dev_shm_is_accepted(make_store, tiers):
+    base = tiers[0].path
+    base.mkdir()
+    os.chmod(base, 0o1777)
+    store = make_store()
     assert [t.name for t in store.tiers] == [MEMORY, DISK]
+    assert stat.S_IMODE(os.lstat(base).st_mode) == 0o1777
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")
