@@ -47,12 +47,15 @@ class VirtualFiles(ExtensionApp):
 
     memory_dir = Unicode(
         help="""Base directory of the memory tier, on a tmpfs (Linux: /dev/shm). Each server
-        uses a private sub-directory. Empty: no memory tier (files go to disk_dir).""",
+        uses a private sub-directory; nothing else in the directory is touched. It must not be
+        writable by other users unless sticky (like /dev/shm). Empty: no memory tier (files go
+        to disk_dir).""",
     ).tag(config=True)
 
     disk_dir = Unicode(
         help="""Base directory of the disk tier, used when a file does not fit the memory tier.
-        Defaults to a directory under Jupyter's runtime dir. Empty: no disk tier.""",
+        Defaults to a directory under Jupyter's runtime dir; must not be, or lie inside or around,
+        memory_dir. Empty: no disk tier.""",
     ).tag(config=True)
 
     memory_budget = ByteSize(
@@ -129,17 +132,27 @@ class VirtualFiles(ExtensionApp):
     _sweeper: PeriodicCallback | None = None
     _sweeping: asyncio.Future[Any] | None = None
     _record: Path | None = None  # the kernel record in the runtime dir, once published
-    _store_removed = False
 
     # -- start-up ------------------------------------------------------------------------------
 
     def tier_specs(self) -> list[TierSpec]:
-        """The configured tiers in fall-back order; an empty directory setting disables one."""
+        """The configured tiers in fall-back order; an empty directory setting disables one.
+
+        ValueError if the two directories overlap: the same directory would hold both tiers'
+        namespaces under one name (the server could not lock its own namespace twice).
+        """
         specs = []
         if self.memory_dir:
             specs.append(TierSpec(MEMORY, Path(self.memory_dir).expanduser(), self.memory_budget))
         if self.disk_dir:
             specs.append(TierSpec(DISK, Path(self.disk_dir).expanduser(), self.disk_budget))
+        if len(specs) == 2:
+            memory, disk = (Path(os.path.abspath(s.path)) for s in specs)
+            if memory == disk or memory in disk.parents or disk in memory.parents:
+                raise ValueError(
+                    f"VirtualFiles.memory_dir ({memory}) and VirtualFiles.disk_dir ({disk}) "
+                    "overlap; give each tier its own directory"
+                )
         return specs
 
     def initialize_settings(self) -> None:
@@ -156,8 +169,10 @@ class VirtualFiles(ExtensionApp):
         if self.kernel_websocket_nodelay:
             # self.settings starts as a copy of the web app's; ExtensionApp merges it back.
             nodelay.install(self.settings)
-        # jupyter_server skips stop_extension when the event loop ends by an exception (a SIGINT
-        # without a terminal raises KeyboardInterrupt through it); the namespace goes anyway.
+        # At exit the namespace goes (again): jupyter_server stops extensions before kernels, so
+        # a kernel writing meanwhile recreates directories after stop_extension removed them, and
+        # it skips stop_extension entirely when its event loop ends by an exception (a SIGINT
+        # without a terminal raises KeyboardInterrupt through it).
         atexit.register(self._remove_store)
         self._record_sweep(self.store.sweep())
         for name in ALL_ENV:  # e.g. inherited from a server this one was started under
@@ -246,14 +261,12 @@ class VirtualFiles(ExtensionApp):
             except Exception:
                 pass
         self._remove_store()
-        atexit.unregister(self._remove_store)
 
     def _remove_store(self) -> None:
-        """Remove the namespace and stop advertising it (once: on stop or at exit)."""
+        """Remove the namespace and stop advertising it (on stop, and again at exit)."""
         store = getattr(self, "store", None)
-        if store is None or self._store_removed:
+        if store is None:
             return
-        self._store_removed = True
         store.close(remove=True)
         if self._record is not None:
             with contextlib.suppress(OSError):

@@ -73,3 +73,19 @@ def test_every_setting_is_configurable_and_documented() -> None:
         "chunk_size",
     } <= set(traits)
     assert all(t.help for t in traits.values())
+
+
+@pytest.mark.parametrize("disk", ["same", "inside", "around"])
+def test_overlapping_tier_dirs_are_refused_with_both_settings_named(
+    tmp_path: Path, disk: str
+) -> None:
+    memory = tmp_path / "tiers" / "mem"
+    disk_dir = {"same": memory, "inside": memory / "disk", "around": memory.parent}[disk]
+    app = VirtualFiles(memory_dir=str(memory), disk_dir=str(disk_dir))
+    with pytest.raises(ValueError, match=r"memory_dir .* and VirtualFiles\.disk_dir .* overlap"):
+        app.tier_specs()
+
+
+def test_separate_sibling_tier_dirs_are_fine(tmp_path: Path) -> None:
+    app = VirtualFiles(memory_dir=str(tmp_path / "mem"), disk_dir=str(tmp_path / "mem-disk"))
+    assert [s.name for s in app.tier_specs()] == ["memory", "disk"]

@@ -172,6 +172,40 @@ def test_stop_removes_the_namespace(tmp_path: Path) -> None:
     assert running.proc.returncode == 0
 
 
+WRITE_UNTIL_KILLED = """
+import threading, time
+from vfs_ext.store import Store
+_store = Store.from_env()
+_owner = _store.open_owner({kernel_id!r})
+
+def _keep_writing():
+    for i in range(2000):  # 40 s at most: the server's shutdown kills us long before
+        _owner.write(b"y" * 4096, ext="bin", group=f"cell-{{i % 3}}")
+        time.sleep(0.02)
+
+threading.Thread(target=_keep_writing, daemon=True).start()
+"""
+
+
+def test_stop_removes_the_namespace_even_while_a_kernel_writes(tmp_path: Path) -> None:
+    # jupyter_server stops extensions before kernels: writes in between recreate directories
+    # after stop_extension removed the namespace.
+    with jupyter_server(tmp_path) as running:
+        notebook = {"path": "w.ipynb", "name": "w.ipynb", "type": "notebook"}
+        model = running.api("POST", "api/sessions", {**notebook, "kernel": {"name": "python3"}})
+        kernel_id = model["kernel"]["id"]
+        store = server_store(running)
+        roots = [t.root for t in store.tiers]
+        store.close()
+        run_in_kernel(running, kernel_id, WRITE_UNTIL_KILLED.format(kernel_id=kernel_id))
+        owner_dir = roots[0] / owner_key(kernel_id)
+        wait_until(lambda: len(list(owner_dir.glob("*/*.bin"))) > 3, "the kernel's writes")
+        running.proc.send_signal(signal.SIGTERM)
+        running.proc.wait(30)
+        assert running.proc.returncode == 0
+        assert not any(r.exists() for r in roots)
+
+
 def test_ctrl_c_without_a_terminal_still_removes_the_namespace(tmp_path: Path) -> None:
     # Without a tty, jupyter_server installs no SIGINT handler: the KeyboardInterrupt ends its
     # event loop and skips its clean-up (extensions are never stopped), e.g. Ctrl-C on
@@ -250,6 +284,17 @@ def test_unsafe_memory_dir_is_refused_and_reported(tmp_path: Path) -> None:
         assert config is not None
         assert [t.name for t in config.tiers] == ["disk"]  # kernels are told the same
     assert list(target.iterdir()) == []
+
+
+def test_overlapping_tier_dirs_fail_loading_clearly_and_leave_nothing(tmp_path: Path) -> None:
+    """The same directory for both tiers: the extension says which settings to fix (it used to
+    wait 5 s for its own lock and leave the namespace behind)."""
+    shared = tmp_path / "tiers"
+    with jupyter_server(tmp_path / "s", memory_dir=shared, disk_dir=shared) as running:
+        log = running.log_text()
+        assert "VirtualFiles.memory_dir" in log and "overlap" in log, log
+        assert running.request("GET", "api/vfs")[0] == 404  # the extension is not loaded
+    assert not shared.exists() or list(shared.iterdir()) == []
 
 
 def _kernel_env_of(server: RunningServer) -> dict[str, str]:
