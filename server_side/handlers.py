@@ -21,7 +21,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
-from vfs_ext.mimes import ACTIVE_MIMES, mime_for_ext
+from vfs_ext.mimes import is_passive, mime_for_ext
 from vfs_ext.names import parse_name
 from vfs_ext.store import Store
 
@@ -100,13 +100,14 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
 
     @property
     def content_security_policy(self) -> str:
-        # Read in set_default_headers, before get() runs: decide from the URL. Active content
-        # (HTML, SVG, JS) runs in an opaque origin so it cannot act as the Jupyter user. Passive
-        # types gain nothing from the sandbox, and older Chromium releases refuse to show a PDF
-        # in a sandboxed document, so they are served without it.
+        # Read in set_default_headers, before get() runs: decide from the URL. Anything a browser
+        # might run script in (HTML, SVG, JS, XML types, any type not known to be passive) runs
+        # in an opaque origin so it cannot act as the Jupyter user. Passive types gain nothing
+        # from the sandbox, and older Chromium releases refuse to show a PDF in a sandboxed
+        # document, so they are served without it.
         csp = super().content_security_policy
         mime = _mime_of(self.request.path.rsplit("/", 1)[-1])
-        if mime is None or mime in ACTIVE_MIMES:
+        if mime is None or not is_passive(mime):
             csp += "; sandbox allow-scripts"
         return csp
 

@@ -46,18 +46,34 @@ _PREFERRED_EXT.update({"image/jpeg": "jpg", "text/html": "html", "audio/ogg": "o
 
 DEFAULT_MIME = "application/octet-stream"
 
-#: Types a browser would run as active content; served with a sandboxing CSP.
-ACTIVE_MIMES = frozenset(
+#: Types a browser shows without running anything in them (or only downloads). Everything else,
+#: including types nobody listed (an ``+xml`` type may be rendered as a document with scripts),
+#: is served with a sandboxing CSP: an allow-list, so a type we did not think of stays safe.
+PASSIVE_MIMES = frozenset(
     {
-        "text/html",
-        "image/svg+xml",
-        "application/xhtml+xml",
-        "text/xml",
-        "application/xml",
-        "text/javascript",
-        "application/javascript",
+        "application/pdf",
+        "application/json",
+        "application/octet-stream",
+        "application/wasm",
+        "application/zip",
+        "application/gzip",
+        "application/vnd.apache.parquet",
+        "application/vnd.apache.arrow.file",
+        "text/plain",
+        "text/csv",
+        "text/tab-separated-values",
     }
 )
+_PASSIVE_MAJORS = ("image/", "audio/", "video/")
+
+
+def is_passive(mime: str) -> bool:
+    """Whether a browser could not run script from a document of this type (see PASSIVE_MIMES);
+    SVG and any other ``+xml`` image, audio or video type is active."""
+    mime = mime.split(";", 1)[0].strip().lower()
+    if mime in PASSIVE_MIMES:
+        return True
+    return mime.startswith(_PASSIVE_MAJORS) and "xml" not in mime
 
 
 def mime_for_ext(ext: str) -> str:

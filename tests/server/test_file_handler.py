@@ -56,12 +56,18 @@ def test_full_get_headers(server: RunningServer, name: str) -> None:
         ("svg", "image/svg+xml", True),
         ("js", "text/javascript; charset=utf-8", True),
         ("xml", None, True),
+        ("xhtml", "application/xhtml+xml", True),
+        ("rdf", "application/rdf+xml", True),  # Firefox renders these as XML documents
+        ("mml", "application/mathml+xml", True),
+        ("atom", "application/atom+xml", True),
+        ("xsl", None, True),
     ],
 )
 def test_content_type_and_sandbox(
     server: RunningServer, owner: Owner, ext: str, mime: str | None, sandboxed: bool
 ) -> None:
-    """Active content runs sandboxed; a PDF must not be, or Chromium will not show it."""
+    """Anything not known to be passive runs sandboxed; a PDF must not be, or Chromium will not
+    show it."""
     name = owner.write(b"<svg xmlns='http://www.w3.org/2000/svg'/>", ext=ext).name
     status, headers, _ = get(server, name)
     assert status == 200
