@@ -4,10 +4,14 @@ output externalization.
 - ``extension``: ``load``/``unload`` (called by ``vfs_ext.load_ipython_extension``).
 - ``session``: the kernel's owner (its kernel id, stable across restarts) and the running
   cell's group (its ``cellId``; re-running the cell releases the previous run's files).
-- ``discovery``: the server's store from the inherited ``VFS_EXT_*`` environment, else from the
-  ``JPY_PARENT_PID`` server's info file if it carries a ``vfs_ext`` record; else no server.
+- ``discovery``: the server's store from the inherited ``VFS_EXT_*`` environment when that
+  server is our ``JPY_PARENT_PID`` (a kernel nbclient or papermill starts from a served kernel or
+  a terminal inherits the variables, not the server), else from the record the
+  ``JPY_PARENT_PID`` server published in the runtime dir; else no server.
 - ``hooks`` + ``externalize`` (+ ``vega``): large payloads become virtual files at
   ``display_formatter.format`` (before any base64) and, for raw bundles, in a publisher hook.
+  An ``update_display_data`` releases the files of the versions it replaces; outputs replaced
+  through ``clear_output`` stay stored until their cell is re-run or ``%vfs clear``.
 - ``magics``: ``%%vfs``, ``%vfs auto|ls|stats|rm|clear``; ``api``: ``vfile()`` and helpers.
 
 Without a server everything stays inline (one notice per kernel); ``vfile()`` then returns a

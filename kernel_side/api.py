@@ -19,6 +19,7 @@ from typing import Any
 from vfs_ext.config import format_size
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.mimes import ext_for_mime, mime_for_ext
+from vfs_ext.names import normalize_ext
 from vfs_ext.sources import Data
 
 from . import html
@@ -73,14 +74,25 @@ def _head(data: Data) -> bytes:
     return head
 
 
+def _suffix_ext(filename: str | None) -> str | None:
+    """A filename's suffix if a virtual file name may carry it; None for ``notes.txt~``,
+    ``model.ckpt-1000`` or ``photo.jpg_large`` (the download keeps the real filename)."""
+    suffix = Path(filename).suffix if filename else ""
+    try:
+        return normalize_ext(suffix) if suffix else None
+    except ValueError:
+        return None
+
+
 def _guess_ext(
     data: Data, ext: str | None, mime: str | None, filename: str | None, default: str
 ) -> str:
     if ext:
         return ext.lower().lstrip(".")
     for candidate in (filename, os.fspath(data) if _is_path(data) else None):  # type: ignore[arg-type]
-        if candidate and Path(candidate).suffix:
-            return Path(candidate).suffix.lower().lstrip(".")
+        suffix = _suffix_ext(candidate)
+        if suffix:
+            return suffix
     if mime:
         return ext_for_mime(mime)
     try:

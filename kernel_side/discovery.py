@@ -1,10 +1,13 @@
 """Find the server that serves this kernel's virtual files, or decide there is none.
 
 The server extension exports its store configuration into ``os.environ`` and every kernel it
-starts inherits it. Kernels started otherwise (launchers that replace the environment) get a
-second chance: the record the server whose pid is ``JPY_PARENT_PID`` published in Jupyter's
-runtime dir. Without either there is no server and outputs stay inline: a broken output is worse
-than a large one.
+starts inherits it, with ``JPY_PARENT_PID`` set to the server's pid. Everything else the server
+starts inherits it too: terminals, ``!`` commands, and so the kernels that nbclient, nbconvert
+or papermill start from there. Their ``JPY_PARENT_PID`` is that tool's pid, so the environment
+counts only when its ``VFS_EXT_SERVER_PID`` is our ``JPY_PARENT_PID``; otherwise, and for
+launchers that replace the environment, the record the server whose pid is ``JPY_PARENT_PID``
+published in Jupyter's runtime dir decides. Without either there is no server and outputs stay
+inline: a notebook saved with links that die with the tool's kernel is worse than a large one.
 """
 
 from __future__ import annotations
@@ -19,16 +22,12 @@ log = logging.getLogger("vfs_ext")
 
 
 def discover_config(environ: Mapping[str, str] | None = None) -> StoreConfig | None:
-    """The store configuration from the environment, else from the parent server's record."""
+    """The store configuration of the server that started this kernel, or None."""
     env = os.environ if environ is None else environ
-    try:
-        config = StoreConfig.from_env(env)
-    except ValueError as exc:
-        log.warning("vfs_ext: ignoring the server's configuration: %s", exc)
-        return None
-    if config is not None:
-        return config
     parent = env.get("JPY_PARENT_PID", "")
+    config = _inherited_config(env)
+    if config is not None and parent.isdigit() and config.server_pid == int(parent):
+        return config
     if not parent.isdigit():
         return None
     try:
@@ -39,4 +38,13 @@ def discover_config(environ: Mapping[str, str] | None = None) -> StoreConfig | N
         )
     except Exception as exc:  # an unreadable runtime dir or record means "no server"
         log.warning("vfs_ext: no usable server record for pid %s: %s", parent, exc)
+        return None
+
+
+def _inherited_config(env: Mapping[str, str]) -> StoreConfig | None:
+    """The configuration some server exported into the environment this process inherited."""
+    try:
+        return StoreConfig.from_env(env)
+    except ValueError as exc:
+        log.warning("vfs_ext: ignoring the server's configuration: %s", exc)
         return None

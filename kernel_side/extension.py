@@ -7,6 +7,7 @@ screen) and belong to the kernel session until it ends or their cell is re-run.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from .session import KernelSession
@@ -15,18 +16,44 @@ log = logging.getLogger("vfs_ext")
 
 _session: KernelSession | None = None
 _installed: dict[int, _Installed] = {}
+# Threads that use the API at once must share one session: a second one would wait for the
+# first one's owner lock and fail after its timeout.
+_session_lock = threading.Lock()
 
 
 def current_session() -> KernelSession:
     """The kernel's session, created (with its cell events) on first use of the API."""
     global _session
-    if _session is None:
-        _session = KernelSession.discover()
-        shell = _shell()
-        if shell is not None:
-            shell.events.register("pre_run_cell", _session.pre_run_cell)
-            shell.events.register("post_run_cell", _session.post_run_cell)
-    return _session
+    session = _session
+    if session is not None:
+        return session
+    with _session_lock:
+        if _session is None:
+            _session = _new_session()
+        return _session
+
+
+def _new_session() -> KernelSession:
+    """A session listening to cell events, already in the cell that is running, if any."""
+    session = KernelSession.discover()
+    shell = _shell()
+    if shell is not None:
+        shell.events.register("pre_run_cell", session.pre_run_cell)
+        shell.events.register("post_run_cell", session.post_run_cell)
+        _join_running_cell(shell, session)
+    return session
+
+
+def _join_running_cell(shell: Any, session: KernelSession) -> None:
+    """Put this cell's files in its group: its pre_run_cell event was over before we listened,
+    and without it a re-run of the cell would not release them."""
+    result = getattr(getattr(shell, "displayhook", None), "exec_result", None)
+    info = getattr(result, "info", None)
+    if info is None or getattr(info, "silent", False):  # silent cells send no post_run_cell
+        return
+    session.join_cell(info)
+    if shell.displayhook.exec_result is not result:  # the cell ended meanwhile (another thread)
+        session.post_run_cell(result)
 
 
 def _shell() -> Any:
@@ -41,24 +68,20 @@ class _Installed:
     """The formatter wrapper, publisher hook and magics registered on one shell."""
 
     def __init__(self, shell: Any, session: KernelSession) -> None:
-        from .hooks import FormatterWrapper, publish_hook
+        from .hooks import FormatterWrapper, PublishHook
         from .magics import VfsMagics
 
         self.shell = shell
         self.magics = VfsMagics(shell, session)
         shell.register_magics(self.magics)
-        self.formatter = FormatterWrapper(shell.display_formatter, session)
+        self.hook = PublishHook(session, shell.display_pub)
+        self.hook.register_here()
+        self.formatter = FormatterWrapper(shell.display_formatter, session, self.hook.register_here)
         self.formatter.install()
-        self.hook = publish_hook(session)
-        pub = shell.display_pub
-        self.display_pub = pub if hasattr(pub, "register_hook") else None  # ipykernel only
-        if self.display_pub is not None:
-            self.display_pub.register_hook(self.hook)
 
     def remove(self) -> None:
         self.formatter.uninstall()
-        if self.display_pub is not None:
-            self.display_pub.unregister_hook(self.hook)
+        self.hook.remove()
         for kind in ("line", "cell"):
             self.shell.magics_manager.magics[kind].pop("vfs", None)
         self.shell.magics_manager.registry.pop(type(self.magics).__name__, None)
@@ -77,14 +100,15 @@ def unload(ip: Any) -> None:
     installed = _installed.pop(id(ip), None)
     if installed is not None:
         installed.remove()
-    if _session is not None:
+    with _session_lock:
+        session, _session = _session, None
+    if session is not None:
         for event, callback in (
-            ("pre_run_cell", _session.pre_run_cell),
-            ("post_run_cell", _session.post_run_cell),
+            ("pre_run_cell", session.pre_run_cell),
+            ("post_run_cell", session.post_run_cell),
         ):
             try:
                 ip.events.unregister(event, callback)
             except ValueError:
                 pass
-        _session.close()
-        _session = None
+        session.close()

@@ -4,12 +4,24 @@
 all call ``shell.display_formatter.format``; replacing the bundle there means a large PNG is
 never base64-encoded. ``display(bundle, raw=True)`` and ``publish_display_data`` skip the
 formatter, so a publisher hook applies the same policy to the message (idempotent: a bundle
-already externalized has nothing over the threshold left).
+already externalized has nothing over the threshold left). ipykernel keeps publisher hooks per
+thread: the hook is registered on the thread that loads the extension and on every thread that
+formats an output, so a thread that only ever displays raw bundles keeps them inline.
+
+The publisher hook also sees every ``update_display_data`` (display handles, ``update_display``,
+``display(..., display_id=..., update=True)``): it replaces every output with that display id, so
+the files those outputs showed and the update does not are released then, and an animation
+updated a thousand times keeps one frame stored, not a thousand. A new ``display_data`` with an
+id already shown adds an output (JupyterLab keeps the earlier ones as they were), so it releases
+nothing. Outputs replaced through ``clear_output`` are not released either: an ipywidgets
+``Output`` shares its cell's parent header, so the kernel cannot tell which output area a
+``clear_output`` clears; they stay until their cell is re-run or ``%vfs clear``.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -78,16 +90,28 @@ def _raw_image_bundle(
 class FormatterWrapper:
     """Wraps ``DisplayFormatter.format`` on one instance; ``uninstall`` restores it."""
 
-    def __init__(self, formatter: Any, session: KernelSession) -> None:
+    def __init__(
+        self, formatter: Any, session: KernelSession, on_call: Callable[[], None] | None = None
+    ) -> None:
         self.formatter = formatter
         self.session = session
         self.original = formatter.format
+        self.on_call = on_call  # e.g. PublishHook.register_here: we run on the displaying thread
 
     def __call__(self, obj: Any, include: Any = None, exclude: Any = None) -> Any:
+        if self.on_call is not None:
+            self.on_call()
         policy = self.session.policy()
-        raw = None if policy is None else _raw_image_bundle(obj, policy.threshold, include, exclude)
+        raw = None
+        if policy is not None and self.session.available:
+            raw = _raw_image_bundle(obj, policy.threshold, include, exclude)
         if raw is not None:
-            return apply_policy(self.session, *raw)
+            data, metadata = apply_policy(self.session, *raw)
+            if not any(isinstance(value, bytes) for value in data.values()):
+                return data, metadata
+            # Not stored (no server, a failed write): the caller gets IPython's own bundle, base64
+            # text; raw bytes would break ipywidgets' Output.append_display_data, for one.
+            return self.original(obj, include=include, exclude=exclude)
         data, metadata = self.original(obj, include=include, exclude=exclude)
         return apply_policy(self.session, data, metadata)
 
@@ -99,14 +123,83 @@ class FormatterWrapper:
             del self.formatter.format
 
 
-def publish_hook(session: KernelSession) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """A ``ZMQDisplayPublisher`` hook for bundles that did not pass the formatter."""
+def message_files(metadata: dict[str, Any] | None) -> frozenset[str]:
+    """The virtual files a message shows, from its ``vfs_ext`` record (several for Vega)."""
+    record = (metadata or {}).get(html.METADATA_KEY)
+    if not isinstance(record, dict):
+        return frozenset()
+    records = [record, *(r for r in record.get("files") or () if isinstance(r, dict))]
+    return frozenset(r["name"] for r in records if isinstance(r.get("name"), str) and r["name"])
 
-    def hook(msg: dict[str, Any]) -> dict[str, Any]:
-        if msg.get("msg_type") in ("display_data", "update_display_data"):
+
+class DisplayFiles:
+    """The files each display id's outputs show; an update releases those it no longer shows.
+
+    Without this, every version of an updated display stays stored until its cell is re-run,
+    and filling the tiers then evicts other cells' visible outputs first. A file shown under a
+    display id belongs to it: a ``VirtualFile`` displayed there goes when an update replaces it.
+    """
+
+    def __init__(self, session: KernelSession) -> None:
+        self.session = session
+        self._shown: dict[str, frozenset[str]] = {}
+        self._lock = threading.Lock()  # displays may be updated from several threads
+
+    def published(self, display_id: str, names: frozenset[str], *, update: bool) -> None:
+        """A message for ``display_id`` showing ``names`` was published: an update replaced
+        all its outputs, so what they showed before and no longer show is released."""
+        with self._lock:
+            before = self._shown.pop(display_id, frozenset())
+            shown = names if update else before | names
+            if shown:
+                self._shown[display_id] = shown
+        for name in before - shown:
+            try:
+                self.session.release(name)
+            except Exception:
+                log.exception("vfs_ext: could not release %s, replaced in its display", name)
+
+
+class PublishHook:
+    """The ``ZMQDisplayPublisher`` hook: applies the policy to bundles that did not pass the
+    formatter, and releases the files of replaced display versions.
+
+    ipykernel keeps hooks per thread (``register_hook`` is the only supported way in), so it is
+    registered on the thread that loads the extension and, through ``register_here``, on each
+    thread that formats an output; a thread whose only outputs are raw bundles
+    (``display(..., raw=True)``) runs no vfs_ext code before the publisher: they stay inline.
+    """
+
+    def __init__(self, session: KernelSession, display_pub: Any) -> None:
+        self.session = session
+        self.display_pub = display_pub if hasattr(display_pub, "register_hook") else None
+        self.displays = DisplayFiles(session)
+        self._local = threading.local()
+        self._active = True
+
+    def register_here(self) -> None:
+        """Register on the calling thread, once (ipykernel only: others have no hooks)."""
+        if not self._active or self.display_pub is None:
+            return
+        if not getattr(self._local, "registered", False):
+            self._local.registered = True
+            self.display_pub.register_hook(self)
+
+    def remove(self) -> None:
+        """Unregister here; the copies on other threads' lists go inert (they cannot be reached)."""
+        self._active = False
+        if self.display_pub is not None and getattr(self._local, "registered", False):
+            self.display_pub.unregister_hook(self)
+
+    def __call__(self, msg: dict[str, Any]) -> dict[str, Any]:
+        if self._active and msg.get("msg_type") in ("display_data", "update_display_data"):
             content = msg["content"]
-            data, metadata = apply_policy(session, content.get("data") or {}, content["metadata"])
+            data, metadata = apply_policy(
+                self.session, content.get("data") or {}, content["metadata"]
+            )
             content["data"], content["metadata"] = data, metadata
+            display_id = (content.get("transient") or {}).get("display_id")
+            if display_id:
+                update = msg["msg_type"] == "update_display_data"
+                self.displays.published(str(display_id), message_files(metadata), update=update)
         return msg
-
-    return hook

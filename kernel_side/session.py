@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,9 @@ class KernelSession:
             except Exception as exc:  # no usable tier: behave as without a server
                 log.warning("vfs_ext: storage unavailable, outputs stay inline: %s", exc)
         self._owner: Owner | None = None
+        # One owner per kernel, whichever threads write first: a second owner would wait for the
+        # first one's flock and time out.
+        self._owner_lock = threading.Lock()
         self.group = DEFAULT_GROUP
         self._running: list[Any] = []  # ExecutionInfo of the cells running, outermost first
         self.auto: Policy | None = None
@@ -96,13 +100,24 @@ class KernelSession:
         """Claim the owner on first write, not at load time (most kernels never write)."""
         if self.store is None:
             raise RuntimeError("no server")
-        if self._owner is None:
-            self._owner = self.store.open_owner(self.owner_id)
-        return self._owner
+        owner = self._owner
+        if owner is not None:
+            return owner
+        with self._owner_lock:
+            if self._owner is None:
+                self._owner = self.store.open_owner(self.owner_id)
+            return self._owner
 
     def write(self, data: Data, ext: str | None = None, *, evict: bool = False) -> FileInfo:
         """Store ``data`` in the current cell's group; raises VirtualFileError if nothing fits."""
         return self.owner().write(data, ext, self.group, evict=evict)
+
+    def release(self, name: str) -> bool:
+        """Remove one of this kernel's files; False if it is not ours, gone, or never written."""
+        owner = self._owner
+        if owner is None:
+            return False  # nothing was written in this process: no owner to claim for it
+        return owner.release(name)
 
     def url(self, name: str) -> str:
         """Absolute path: JupyterLab rewrites relative ``src`` URLs but leaves these alone."""
@@ -135,19 +150,27 @@ class KernelSession:
 
         Their URLs fail at once. Their memory is reused by this run's outputs where nobody still
         reads it, and freed in the background otherwise (vfs_ext.reuse)."""
-        self._running.append(info)
-        if len(self._running) > 1:
-            return  # a nested run_cell (e.g. %%vfs) stays in the outer cell's group
-        cell_id = getattr(info, "cell_id", None)
-        self.group = cell_id if cell_id else DEFAULT_GROUP
-        if cell_id:
-            self.cell_ids[group_key(cell_id)] = cell_id
+        cell_id = self.join_cell(info)
         if cell_id and self.store is not None:
             try:
                 if self._has_group(cell_id):
                     self.owner().release_group(cell_id, wait=False, reuse=True)
             except Exception:
                 log.exception("vfs_ext: could not release the previous run of cell %s", cell_id)
+
+    def join_cell(self, info: Any) -> str | None:
+        """Enter the cell's group without releasing anything; its cell id, if it is outermost.
+
+        Alone, for the cell that created this session: files its group already holds may be
+        from this very run (``%reload_ext``), so they wait for the cell's next run."""
+        self._running.append(info)
+        if len(self._running) > 1:
+            return None  # a nested run_cell (e.g. %%vfs) stays in the outer cell's group
+        cell_id = getattr(info, "cell_id", None)
+        self.group = cell_id if cell_id else DEFAULT_GROUP
+        if cell_id:
+            self.cell_ids[group_key(cell_id)] = cell_id
+        return cell_id
 
     def post_run_cell(self, result: Any = None) -> None:
         """Leave the cell. IPython also sends this for cells that never started (empty ones),
@@ -180,8 +203,9 @@ class KernelSession:
 
     def close(self) -> None:
         """Drop the owner's locks but keep its files: they are still on screen."""
-        if self._owner is not None:
-            self._owner.close()
-            self._owner = None
+        with self._owner_lock:
+            owner, self._owner = self._owner, None
+        if owner is not None:
+            owner.close()
         if self.store is not None:
             self.store.close()

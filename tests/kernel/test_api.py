@@ -137,6 +137,26 @@ def test_download_helper(k: Kernel, server: RunningServer) -> None:
     assert name.endswith(".csv")
 
 
+@pytest.mark.parametrize(
+    ("filename", "payload", "ext"),
+    [
+        ("release-v1.2.3-final", "payload", "bin"),
+        ("notes.txt~", "payload", "bin"),
+        ("model.ckpt-1000", "payload", "bin"),
+        ("photo.jpg_large", "b'\\xff\\xd8\\xff' + payload", "jpg"),
+    ],
+)
+def test_download_with_an_unusual_suffix(
+    k: Kernel, server: RunningServer, filename: str, payload: str, ext: str
+) -> None:
+    """Such a suffix cannot end a virtual file's name; the link still saves under the
+    filename, with the type its bytes tell."""
+    out = k.execute(f"vfs_ext.download({payload}, {filename!r})")
+    data = check_helper(server, out, "a", "href", k.value(f"sha({payload})"))
+    assert f'download="{filename}"' in data["text/html"]
+    assert out.outputs()[0]["content"]["metadata"]["vfs_ext"]["name"].endswith(f".{ext}")
+
+
 def test_ls_rm_clear(k: Kernel, server: RunningServer) -> None:
     cell = new_cell_id()
     k.execute("kept = vfs_ext.vfile(b'kept', ext='txt')\ngone = vfs_ext.vfile(b'gone')", cell)

@@ -129,10 +129,78 @@ def test_display_handle_update(k: Kernel, server: RunningServer) -> None:
     update = only_output(out, "update_display_data")
     display_id = first["content"]["transient"]["display_id"]
     assert update["content"]["transient"]["display_id"] == display_id
-    first_body = externalized(server, first, "image/png")
     update_body = externalized(server, update, "image/png")
-    assert hashlib.sha256(first_body).hexdigest() == k.value("sha(png(100, seed=1))")
     assert hashlib.sha256(update_body).hexdigest() == k.value("sha(png(100, seed=2))")
+    # The update replaced the first version on screen, so its file is gone.
+    assert fetch(server, first["content"]["metadata"]["vfs_ext"]["url"])[0] == 404
+
+
+# Every way to replace a display's content: the handle, update_display, a raw bundle with
+# update=True; then an update that stays inline, and h.display(), which adds an output.
+UPDATES = """%%vfs --threshold 10KB
+import base64
+from IPython.display import update_display
+other = display(Image(png(100, seed=0)), display_id=True)
+h = display(Image(png(100, seed=1)), display_id=True)
+for seed in range(2, 6):
+    h.update(Image(png(100, seed=seed)))
+update_display(Image(png(100, seed=6)), display_id=h.display_id)
+raw = {'image/png': base64.b64encode(png(100, seed=7)).decode(), 'text/plain': 'p'}
+display(raw, raw=True, display_id=h.display_id, update=True)
+h.display(Image(png(100, seed=8)))
+"""
+
+
+def cell_files(k: Kernel, cell: str) -> int:
+    listing = k.execute("%vfs ls").outputs()[0]["content"]["data"]["text/plain"]
+    return sum(cell in line for line in listing.splitlines())
+
+
+def test_updates_release_the_versions_they_replace(k: Kernel, server: RunningServer) -> None:
+    """A display updated many times keeps its current files only; each update replaces all the
+    outputs with its display id, so those outputs' earlier files are gone."""
+    cell = new_cell_id()
+    out = k.execute(UPDATES, cell)
+    other, *versions, added = (m["content"]["metadata"]["vfs_ext"]["url"] for m in out.outputs())
+    assert len(versions) == 7  # seed 1 shown, then 6 updates
+    for url in versions[:-1]:
+        assert fetch(server, url)[0] == 404
+    for url, seed in [(other, 0), (versions[-1], 7), (added, 8)]:
+        status, body = fetch(server, url)
+        expected = k.value(f"sha(png(100, seed={seed}))")
+        assert status == 200 and hashlib.sha256(body).hexdigest() == expected
+    assert cell_files(k, cell) == 3
+    out = k.execute("h.update(Image(png(4)))")  # small: inline, so both outputs' files go
+    assert "image/png" in only_output(out)["content"]["data"]
+    assert fetch(server, versions[-1])[0] == 404 and fetch(server, added)[0] == 404
+    assert fetch(server, other)[0] == 200 and cell_files(k, cell) == 1
+
+
+# ipykernel keeps publisher hooks per thread: a thread that animates a display, then shows a raw
+# bundle.
+THREAD = """%%vfs --threshold 10KB
+import base64, threading
+raw = {'image/png': base64.b64encode(png(100, seed=9)).decode(), 'text/plain': 'p'}
+def animate():
+    h = display(Image(png(100, seed=1)), display_id=True)
+    for seed in range(2, 5):
+        h.update(Image(png(100, seed=seed)))
+    display(raw, raw=True)
+thread = threading.Thread(target=animate)
+thread.start()
+thread.join()
+"""
+
+
+def test_updates_from_a_thread_release_too(k: Kernel, server: RunningServer) -> None:
+    cell = new_cell_id()
+    out = k.execute(THREAD, cell)
+    *versions, raw = (m["content"]["metadata"]["vfs_ext"]["url"] for m in out.outputs())
+    assert len(versions) == 4
+    assert [fetch(server, url)[0] for url in versions] == [404, 404, 404, 200]
+    status, body = fetch(server, raw)
+    assert status == 200 and hashlib.sha256(body).hexdigest() == k.value("sha(png(100, seed=9))")
+    assert cell_files(k, cell) == 2
 
 
 def test_raw_bundles_are_externalized_too(k: Kernel, server: RunningServer) -> None:

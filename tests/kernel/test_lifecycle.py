@@ -150,6 +150,19 @@ def test_outputs_that_fit_nowhere(k: Kernel, server: RunningServer) -> None:
     assert k.value("1 + 1") == 2
 
 
+def test_an_image_that_fits_nowhere_is_formatted_as_base64(k: Kernel) -> None:
+    """What stays inline reaches tools that call the formatter (ipywidgets' Output) as
+    IPython's base64 text, not the raw bytes read to skip encoding it."""
+    out = k.execute(
+        "%%vfs --threshold 1KB\nimport base64\nfrom IPython.display import Image\n"
+        "big = b'\\x89PNG\\r\\n\\x1a\\n' + os.urandom(8 * 1024 * 1024)\n"
+        "d = get_ipython().display_formatter.format(Image(big, format='png'))[0]['image/png']\n"
+        "print(type(d).__name__, isinstance(d, str) and base64.b64decode(d) == big)",
+        new_cell_id(),
+    )
+    assert out.stream() == "str True\n"
+
+
 def test_auto_mode_evicts_the_oldest_other_cell(k: Kernel, server: RunningServer) -> None:
     k.execute("%vfs auto on --threshold 1KB")
     try:

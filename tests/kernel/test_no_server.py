@@ -25,7 +25,7 @@ from vfs_ext.config import (
     write_server_record,
 )
 
-from .conftest import Kernel, new_cell_id
+from .conftest import Kernel, fetch, new_cell_id
 
 SETUP = """
 %load_ext vfs_ext
@@ -114,6 +114,68 @@ def test_media_and_download_use_data_urls(k: Kernel) -> None:
     assert 'href="data:text/csv;base64,' in link["content"]["data"]["text/html"]
     (doc,) = k.execute("vfs_ext.pdf(b'%PDF-1.4 tiny')").outputs()
     assert "application/pdf" in doc["content"]["data"]
+
+
+def test_formatter_gives_base64_when_the_image_stays_inline(k: Kernel) -> None:
+    """Tools that call the formatter themselves (ipywidgets' ``Output.append_display_data``)
+    need IPython's base64 text, not the raw bytes vfs_ext reads to spare the encoding."""
+    k.execute("%vfs auto on --threshold 1KB")
+    try:
+        kind, text = k.value(
+            "[type(d := get_ipython().display_formatter.format(Image(png))[0]['image/png'])"
+            ".__name__, d if isinstance(d, str) else '']"
+        )
+    finally:
+        k.execute("%vfs auto off")
+    assert kind == "str"
+    assert base64.b64decode(text).hex() == k.value("png.hex()")
+
+
+# Run in a served kernel: a second kernel started from there with jupyter_client, the way nbclient,
+# nbconvert --execute and papermill do, inherits the server's VFS_EXT_* variables.
+NESTED_KERNEL = """
+import json
+from jupyter_client.manager import start_new_kernel
+CHILD = [
+    SETUP + "import json, os\\nprint(json.dumps([os.environ['JPY_PARENT_PID'], "
+    "os.environ.get('VFS_EXT_SERVER_PID'), vfs_ext.vfile(png).url]))",
+    "%%vfs --threshold 1KB\\ndisplay(Image(png))",
+]
+km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
+outputs = []
+try:
+    for code in CHILD:
+        kc.execute_interactive(code, output_hook=outputs.append, timeout=60)
+finally:
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+errors = [m["content"]["evalue"] for m in outputs if m["msg_type"] == "error"]
+assert not errors, errors
+streams = {"stdout": "", "stderr": ""}
+for m in outputs:
+    if m["msg_type"] == "stream":
+        streams[m["content"]["name"]] += m["content"]["text"]
+displays = [m["content"] for m in outputs if m["msg_type"] == "display_data"]
+print(json.dumps({**streams, "displays": displays}))
+"""
+
+
+def test_kernels_started_from_a_served_kernel_have_no_server(
+    kernel: Kernel, server: RunningServer
+) -> None:
+    """Its inherited environment names a server that is not its parent: a notebook it runs
+    would be saved with ``@file`` links that die with it, so its outputs stay inline."""
+    kernel.execute(f"SETUP = {SETUP!r}")
+    out = json.loads(kernel.execute(NESTED_KERNEL).stream())
+    parent_pid, server_pid, url = json.loads(out["stdout"])
+    assert server_pid == str(server.proc.pid) and parent_pid != server_pid  # the situation
+    assert url.startswith("data:image/png;base64,")
+    assert "no Jupyter server with the vfs_ext extension" in out["stderr"]
+    (display,) = out["displays"]
+    assert "image/png" in display["data"] and "vfs_ext" not in display["metadata"]
+    assert "@file/" not in json.dumps(display)
+    # ... while the served kernel itself still writes virtual files its server serves.
+    assert fetch(server, kernel.value("__import__('vfs_ext').vfile(b'x').url")) == (200, b"x")
 
 
 def test_kernel_finds_its_parent_server_through_the_record(tmp_path: Path) -> None:
