@@ -69,17 +69,26 @@ class _Installed:
 
     def __init__(self, shell: Any, session: KernelSession) -> None:
         from .hooks import FormatterWrapper, PublishHook
-        from .magics import VfsMagics
+        from .magics import VfsMagics, vfs_cell_transformer
 
         self.shell = shell
         self.magics = VfsMagics(shell, session)
         shell.register_magics(self.magics)
+        # %%vfs cells run as themselves (see kernel_side.magics); without the list (IPython < 7)
+        # they run as a cell magic's body.
+        self.transformers = getattr(shell, "input_transformers_cleanup", None)
+        if self.transformers is not None and vfs_cell_transformer not in self.transformers:
+            self.transformers.append(vfs_cell_transformer)
         self.hook = PublishHook(session, shell.display_pub)
         self.hook.register_here()
         self.formatter = FormatterWrapper(shell.display_formatter, session, self.hook.register_here)
         self.formatter.install()
 
     def remove(self) -> None:
+        from .magics import vfs_cell_transformer
+
+        if self.transformers is not None and vfs_cell_transformer in self.transformers:
+            self.transformers.remove(vfs_cell_transformer)
         self.formatter.uninstall()
         self.hook.remove()
         for kind in ("line", "cell"):

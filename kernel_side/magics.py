@@ -1,8 +1,16 @@
 """``%vfs`` and ``%%vfs``: turn externalization on for a cell or for the session, list and
-remove this kernel's virtual files."""
+remove this kernel's virtual files.
+
+A ``%%vfs`` cell is not run as a cell magic's body (a nested ``run_cell``: no top-level
+``await``, and a trailing ``;`` would not silence the result, which IPython looks for in the
+outer cell). An input transformer turns its first line into ``%vfs --cell ...``, which sets the
+policy until the cell ends, and the body runs as the cell itself. Called as a cell magic
+(``run_cell_magic``), ``%%vfs`` still runs its body nested.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from html import escape
 from typing import Any
@@ -28,6 +36,18 @@ SIZE: 4096, 256KB, 10MiB, 1G (KB = 1000 bytes, KiB/K = 1024)."""
 
 NO_SERVER_STATUS = "no Jupyter server with vfs_ext: outputs stay inline"
 
+_CELL_MAGIC_LINE = re.compile(r"\A%%vfs(?:[ \t]+(?P<args>[^\n]*))?[ \t]*\n?\Z")
+
+
+def vfs_cell_transformer(lines: list[str]) -> list[str]:
+    """IPython input transformer: a cell starting with ``%%vfs ARGS`` runs as itself, its first
+    line replaced (line numbers unchanged) by ``%vfs --cell ARGS``."""
+    match = _CELL_MAGIC_LINE.match(lines[0]) if lines else None
+    if match is None:
+        return lines
+    args = ("--cell " + (match["args"] or "")).strip()
+    return [f"get_ipython().run_line_magic('vfs', {args!r})\n", *lines[1:]]
+
 
 @magics_class
 class VfsMagics(Magics):
@@ -41,16 +61,20 @@ class VfsMagics(Magics):
     @argument("command", nargs="*", help="auto on|off, ls, stats, rm NAME, clear")
     @argument("--threshold", "-t", help="externalize payloads larger than SIZE (e.g. 256KB)")
     @argument("--html", action="store_true", help="also move large text/html into an iframe")
+    @argument("--cell", action="store_true", help="(what a %%%%vfs first line becomes)")
     @line_cell_magic
     def vfs(self, line: str, cell: str | None = None) -> None:
         """Large outputs as virtual files served by URL; ``%vfs`` alone prints the status."""
         args = parse_argstring(self.vfs, line)
         threshold = parse_size(args.threshold) if args.threshold else self.session.default_threshold
         policy = Policy(threshold, args.html)
-        if cell is not None:
+        if cell is not None or args.cell:
             if args.command:
                 raise ValueError("%%vfs takes only --threshold and --html")
-            self._run_cell(cell, policy)
+            if cell is None:
+                self._start_vfs_cell(policy)
+            else:
+                self._run_cell(cell, policy)
             return
         command, rest = (args.command[0], args.command[1:]) if args.command else ("", [])
         if command == "auto" and rest in (["on"], ["off"]):
@@ -71,6 +95,11 @@ class VfsMagics(Magics):
             print(self._status())
         else:
             raise ValueError(f"unknown %vfs command {' '.join(args.command)!r}\n{USAGE}")
+
+    def _start_vfs_cell(self, policy: Policy) -> None:
+        if not self.session.available:
+            self.session.notice_no_server()
+        self.session.set_policy_for_this_cell(policy)
 
     def _run_cell(self, cell: str, policy: Policy) -> None:
         if not self.session.available:

@@ -73,7 +73,8 @@ class KernelSession:
         self.group = DEFAULT_GROUP
         self._running: list[Any] = []  # ExecutionInfo of the cells running, outermost first
         self.auto: Policy | None = None
-        self._cell_policies: list[Policy] = []
+        self._cell_policies: list[Policy] = []  # run_cell_magic('vfs', ...): innermost last
+        self._this_cell_policy: Policy | None = None  # a %%vfs cell's, until the cell ends
         self._notice_shown = False
         self.cell_ids: dict[str, str] = {}  # group key -> cell id, for %vfs ls
 
@@ -135,7 +136,13 @@ class KernelSession:
         """The innermost ``%%vfs`` cell's policy, else auto mode's, else None (inline)."""
         if self._cell_policies:
             return self._cell_policies[-1]
+        if self._this_cell_policy is not None:
+            return self._this_cell_policy
         return self.auto
+
+    def set_policy_for_this_cell(self, policy: Policy) -> None:
+        """Apply ``policy`` until the running (outermost) cell ends."""
+        self._this_cell_policy = policy
 
     def push_cell_policy(self, policy: Policy) -> None:
         self._cell_policies.append(policy)
@@ -180,6 +187,7 @@ class KernelSession:
             self._running.pop()
         if not self._running:
             self.group = DEFAULT_GROUP
+            self._this_cell_policy = None
             if self._owner is not None:
                 try:
                     self._owner.drop_spares()  # what this run's outputs did not reuse

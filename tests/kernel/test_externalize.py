@@ -310,6 +310,37 @@ def test_other_outputs_of_the_cell_survive(k: Kernel, server: RunningServer) -> 
     assert only_output(out, "execute_result")["content"]["data"]["text/plain"] == "42"
 
 
+def test_a_vfs_cell_may_await_at_top_level(k: Kernel, server: RunningServer) -> None:
+    out = k.execute(
+        "%%vfs --threshold 10KB\nimport asyncio\nawait asyncio.sleep(0)\ndisplay(Image(png(100)))",
+        new_cell_id(),
+    )
+    externalized(server, only_output(out, "display_data"), "image/png")
+
+
+def test_a_trailing_semicolon_silences_the_result_of_a_vfs_cell(k: Kernel) -> None:
+    out = k.execute("%%vfs --threshold 10KB\n40 + 2;", new_cell_id())
+    assert out.outputs("execute_result") == []
+    out = k.execute("%%vfs --threshold 10KB\n40 + 2", new_cell_id())
+    assert only_output(out, "execute_result")["content"]["data"]["text/plain"] == "42"
+
+
+def test_the_vfs_policy_ends_with_its_cell(k: Kernel, server: RunningServer) -> None:
+    k.execute("%%vfs --threshold 10KB\nx = 1", new_cell_id())
+    out = k.execute("display(Image(png(100)))", new_cell_id())
+    assert "image/png" in only_output(out, "display_data")["content"]["data"]  # inline again
+
+
+def test_run_cell_magic_still_runs_the_body_with_the_policy(
+    k: Kernel, server: RunningServer
+) -> None:
+    out = k.execute(
+        "get_ipython().run_cell_magic('vfs', '--threshold 10KB', 'display(Image(png(100)))')",
+        new_cell_id(),
+    )
+    externalized(server, only_output(out, "display_data"), "image/png")
+
+
 def test_an_error_in_a_vfs_cell_fails_the_cell_once(k: Kernel, server: RunningServer) -> None:
     out = k.execute("%%vfs --threshold 10KB\ndisplay(Image(png(100)))\n1 / 0", check=False)
     assert out.reply["content"]["status"] == "error"
