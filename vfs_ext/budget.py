@@ -6,7 +6,9 @@ budget lock file holds a running figure. Every *increase* of a tier's usage is a
 under that lock, which adds it to the figure; decreases (releases, deletions, a file shorter than
 its reservation) do not touch it. So the figure is never below the truth, only above it; when it
 would refuse a write, an exact count replaces it and decides. A writer that dies after charging
-leaves the figure high, never low.
+leaves the figure high, never low. Files moved between directories (released groups set aside,
+spares kept for reuse) move under the lock too, so an exact count never finds them in neither
+place.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from . import locks
 from .tiers import BUDGET_LOCK, Tier
 
 #: The figure as text, fixed width so that rewriting it in place never leaves old digits behind.
@@ -63,10 +66,16 @@ class Ledger:
 
 @contextmanager
 def budget_lock(tier: Tier) -> Iterator[Ledger]:
-    """Serialize budget checks of all writers (all processes) in one tier; yields its ledger."""
-    fd = os.open(tier.root / BUDGET_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    """Serialize budget checks of all writers (all processes) in one tier; yields its ledger.
+
+    Also held by whatever moves a tier's files between directories (a release setting a group
+    aside, spares kept for reuse): an exact count interleaved with such a move would miss the
+    moved bytes and write a figure below the truth. The fd is noted in vfs_ext.locks, so a
+    process forked meanwhile does not keep the lock (and every writer of the tier waiting).
+    """
+    fd = locks.open_lock_file(tier.root / BUDGET_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield Ledger(fd, tier)
     finally:
-        os.close(fd)
+        locks.release(fd)

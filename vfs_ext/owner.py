@@ -27,7 +27,7 @@ from .config import format_size
 from .errors import VirtualFileError
 from .names import DEFAULT_GROUP, NAME_RE, group_key, new_name, owner_key, parse_name
 from .reuse import SPARE_MIN, ReleaseQueue, Spare, SparePool
-from .sources import CHUNK, Data, Source, open_source
+from .sources import CHUNK, Data, Source, SourceError, open_source
 from .tiers import (
     OWNER_LOCK,
     RELEASED_PREFIX,
@@ -55,6 +55,18 @@ RESERVE_STEP = 16 * 1024 * 1024
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
+#: Why a tier refused a file: its byte budget, its filesystem's space, or another I/O error.
+OVER_BUDGET, OUT_OF_SPACE, IO_ERROR = "over budget", "out of space", "I/O error"
+
+_ADVICE = {
+    OVER_BUDGET: "raise VirtualFiles.memory_budget / VirtualFiles.disk_budget",
+    OUT_OF_SPACE: "free space or point VirtualFiles.memory_dir / VirtualFiles.disk_dir at a "
+    "filesystem with more room",
+    IO_ERROR: "fix the error above or point VirtualFiles.memory_dir / VirtualFiles.disk_dir at "
+    "a directory that can be written",
+}
+
+
 class _DoesNotFit(Exception):
     """This tier's budget is exhausted; try the next one."""
 
@@ -62,11 +74,20 @@ class _DoesNotFit(Exception):
 class _TierFailed(Exception):
     """A tier could not take the file; ``partial`` keeps what a non-rereadable source wrote."""
 
-    def __init__(self, reason: str, partial: _Partial | None, *, full: bool) -> None:
+    def __init__(self, reason: str, partial: _Partial | None, *, kind: str) -> None:
         super().__init__(reason)
         self.reason = reason
         self.partial = partial
-        self.full = full  # the filesystem ran out of space (rather than the tier's budget)
+        self.kind = kind  # OVER_BUDGET, OUT_OF_SPACE or IO_ERROR
+
+
+class _NoTier(VirtualFileError):
+    """No tier took the file; ``room_helps`` when some refused it for want of room (so evicting
+    older files may help), not only for I/O errors."""
+
+    def __init__(self, message: str, *, room_helps: bool) -> None:
+        super().__init__(message)
+        self.room_helps = room_helps
 
 
 @dataclass
@@ -86,6 +107,7 @@ class Owner:
         self.owner_id = owner_id
         self.key = owner_key(owner_id)
         self._lock_timeout = lock_timeout
+        self._pid = os.getpid()  # a child forked from this process does not own these files
         self._relock = threading.Lock()  # one thread re-takes a lock; flock is per open file
         self._lock_fds: list[int] = []
         self._releases = ReleaseQueue()
@@ -95,17 +117,24 @@ class Owner:
                 self._lock_fds.append(
                     locks.acquire(tier.root / self.key / OWNER_LOCK, lock_timeout)
                 )
+            for tier in store.tiers:
+                self._release_leftovers(tier)
         except BaseException:
             self.close()
             raise
-        for tier in store.tiers:  # left by a previous process of this owner that was killed
-            owner_dir = tier.root / self.key
-            for name in pending_dirs(owner_dir):
-                # Out of the way first: this process may keep spares of its own there soon.
-                released = owner_dir / (RELEASED_PREFIX + secrets.token_hex(8))
-                with contextlib.suppress(FileNotFoundError):
-                    os.rename(owner_dir / name, released)
-                    self._releases.submit(released)
+
+    def _release_leftovers(self, tier: Tier) -> None:
+        """Free the spares and released groups a killed previous process of this owner left,
+        moved out of the way first: this process may keep spares of its own there soon."""
+        owner_dir = tier.root / self.key
+        names = pending_dirs(owner_dir)
+        if not names:
+            return
+        with budget_lock(tier):  # an exact count must not miss the bytes in transit
+            released = [_set_aside(owner_dir / name) for name in names]
+        for path in released:
+            if path is not None:
+                self._releases.submit(path)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -118,8 +147,11 @@ class Owner:
         file removed. With ``evict``, this owner's oldest files of other groups are removed (and
         logged) to make room before giving up. Raises VirtualFileError when nothing fits.
         """
-        if not self._lock_fds:
-            raise ValueError("this Owner is closed; open a new one with Store.open_owner")
+        if not self._lock_fds or self._pid != os.getpid():
+            raise ValueError(
+                "this Owner is closed (or was inherited from the process that forked this one); "
+                "open a new one with Store.open_owner"
+            )
         source = open_source(data)
         try:
             max_size = self.store.config.max_file_size
@@ -129,8 +161,10 @@ class Owner:
             name = new_name(self.key, gkey, ext)
             try:
                 return self._write_tiers(source, gkey, name)
-            except VirtualFileError:
-                if not (evict and source.size is not None and source.restartable):
+            except _NoTier as exc:
+                if not (
+                    evict and exc.room_helps and source.size is not None and source.restartable
+                ):
                     raise
                 if not self._evict_for(source.size, gkey):
                     raise
@@ -140,9 +174,12 @@ class Owner:
             source.close()
 
     def _write_tiers(self, source: Source, gkey: str, name: str) -> FileInfo:
-        """Try each tier in order; a source that cannot be re-read continues from what landed."""
+        """Try each tier in order; a source that cannot be re-read continues from what landed.
+
+        A failure to read the source (SourceError) ends the write at once: no tier would do better.
+        """
         reasons: list[str] = []
-        full = over_budget = False
+        kinds: set[str] = set()
         partial: _Partial | None = None
         queue = list(self.store.tiers)
         attempts = 0
@@ -160,14 +197,13 @@ class Owner:
                         if partial is not None:
                             _unlink(partial.path)
                         partial = failed.partial
-                    if not settled:
+                    if not settled and failed.kind != IO_ERROR:
                         settled = True
                         if self._free_pending():  # released memory was not free yet: retry
                             queue.insert(0, tier)
                             continue
                     reasons.append(f"{tier.name}: {failed.reason}")
-                    full |= failed.full
-                    over_budget |= not failed.full
+                    kinds.add(failed.kind)
                     continue
                 if tier is not self.store.tiers[0]:
                     log.info("vfs_ext: %s fell back to the %s tier (%s)", name, tier.name, reasons)
@@ -179,19 +215,7 @@ class Owner:
             if partial is not None:
                 _unlink(partial.path)
         self.store.record_event("error", reasons=reasons)
-        advice = []
-        if over_budget or not full:
-            advice.append("raise VirtualFiles.memory_budget / VirtualFiles.disk_budget")
-        if full:
-            advice.append(
-                "free space or point VirtualFiles.memory_dir / VirtualFiles.disk_dir at a "
-                "filesystem with more room"
-            )
-        raise VirtualFileError(
-            f"the virtual file fits in no tier ({'; '.join(reasons)}). To fix it, "
-            + " or ".join(advice)
-            + " (in jupyter_server_config.py), or release files with %vfs clear."
-        )
+        raise _no_tier(reasons, kinds)
 
     def _write_tier(
         self, tier: Tier, source: Source, gkey: str, name: str, partial: _Partial | None
@@ -203,6 +227,7 @@ class Owner:
         directory = tier.root / self.key / gkey
         token = secrets.token_hex(8)
         tmp: Path | None = None
+        fd: int | None = None
         written = 0
         pending: memoryview | None = None
         spare: Spare | None = None
@@ -228,42 +253,41 @@ class Owner:
                 ledger.charge(reserved - held)
             # The reservation in the temporary name holds our place in the budget; a stream of
             # unknown size grows it step by step, so a stalled stream never blocks other writers.
-            try:
-                if partial is not None:
-                    written = _copy_prefix(partial, fd)
-                for chunk in source.chunks():
-                    pending = chunk
-                    if written + len(chunk) > reserved:
-                        reserved, tmp = self._reserve_more(
-                            tier, tmp, reserved, written + len(chunk)
-                        )
-                    _write_all(fd, chunk)
-                    written += len(chunk)
-                    pending = None
-                if reused:
-                    os.ftruncate(fd, written)  # the spare may have been larger
-            finally:
-                os.close(fd)
+            if partial is not None:
+                written = _copy_prefix(partial, fd)
+            for chunk in source.chunks():
+                pending = chunk
+                if written + len(chunk) > reserved:
+                    reserved, tmp = self._reserve_more(tier, tmp, reserved, written + len(chunk))
+                _write_all(fd, chunk)
+                written += len(chunk)
+                pending = None
+            if reused:
+                os.ftruncate(fd, written)  # the spare may have been larger
+            os.close(fd)
+            fd = None
             final = directory / name
             os.rename(tmp, final)
             return FileInfo(
                 name, final, written, tier.name, os.stat(final).st_mtime, self.key, gkey
             )
+        except SourceError:
+            if tmp is not None:
+                _unlink(tmp)
+            raise  # the source is at fault: no other tier would do better
         except (OSError, _DoesNotFit) as exc:
-            if isinstance(exc, OSError) and exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-                log.warning("vfs_ext: writing to the %s tier failed: %s", tier.name, exc)
             keep = not source.restartable and (written > 0 or pending is not None)
             if tmp is not None and not keep:
                 _unlink(tmp)
-            reason = str(exc) if isinstance(exc, _DoesNotFit) else (exc.strerror or str(exc))
             kept = _Partial(tmp, written, bytes(pending or b"")) if keep and tmp else None
-            full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
-            raise _TierFailed(reason, kept, full=full) from exc
+            raise _tier_failed(tier, exc, kept) from exc
         except BaseException:
             if tmp is not None:
                 _unlink(tmp)
             raise
         finally:
+            if fd is not None:
+                os.close(fd)
             if spare is not None:  # taken but not used (the tier did not fit): free it
                 os.close(spare.fd)
                 self._releases.submit(spare.path)
@@ -379,22 +403,24 @@ class Owner:
             files = _group_files(directory)
             if files is None:
                 continue
-            if reuse:
-                large = [(n, size) for n, size in files if size >= SPARE_MIN and NAME_RE.match(n)]
-                kept = set(self._spares.keep(owner_dir, directory, large))
-                files = [f for f in files if f[0] not in kept]
-                count += len(kept)
-            if wait or sum(size for _, size in files) < BACKGROUND_RELEASE_MIN:
+            large = {f for f in files if reuse and f[1] >= SPARE_MIN and NAME_RE.match(f[0])}
+            rest = [f for f in files if f not in large]
+            background = not wait and sum(size for _, size in rest) >= BACKGROUND_RELEASE_MIN
+            released = None
+            if large or background:
+                # Moved under the budget lock: an exact count must not miss the bytes in transit.
+                with budget_lock(tier):
+                    if large:
+                        count += len(self._spares.keep(owner_dir, directory, sorted(large)))
+                    if background:
+                        released = _set_aside(directory)
+            if released is not None:
+                self._releases.submit(released)
+            elif not background:
                 shutil.rmtree(directory, ignore_errors=True)
-                count += len(files)
-                continue
-            released = owner_dir / (RELEASED_PREFIX + secrets.token_hex(8))
-            try:
-                os.rename(directory, released)
-            except FileNotFoundError:
+            else:
                 continue  # released by someone else meanwhile
-            count += len(files)
-            self._releases.submit(released)
+            count += len(rest)
         return count
 
     def drop_spares(self) -> bool:
@@ -420,21 +446,66 @@ class Owner:
         return count
 
     def close(self, *, remove: bool = False) -> None:
-        """Drop the locks; with ``remove``, delete the owner's files first."""
-        self._spares.drop()
-        self._releases.close()
-        if remove:
-            for tier in self.store.tiers:
-                shutil.rmtree(tier.root / self.key, ignore_errors=True)
-        for fd in self._lock_fds:
-            locks.release(fd)
-        self._lock_fds = []
+        """Drop the locks; with ``remove``, delete the owner's files first.
+
+        In a child forked from the owning process only the child's placeholders of the locks go
+        (see vfs_ext.locks): the files, spares and locks are the parent's.
+        """
+        try:
+            if self._pid == os.getpid():
+                self._spares.drop()
+                self._releases.close()
+                if remove:
+                    for tier in self.store.tiers:
+                        shutil.rmtree(tier.root / self.key, ignore_errors=True)
+        finally:
+            fds, self._lock_fds = self._lock_fds, []
+            for fd in fds:
+                locks.release(fd)
 
     def __enter__(self) -> Owner:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _tier_failed(tier: Tier, exc: OSError | _DoesNotFit, partial: _Partial | None) -> _TierFailed:
+    """What to report of a tier's failure: budget, space, or an I/O error named with its path."""
+    if isinstance(exc, _DoesNotFit):
+        return _TierFailed(str(exc), partial, kind=OVER_BUDGET)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return _TierFailed(exc.strerror or str(exc), partial, kind=OUT_OF_SPACE)
+    code = errno.errorcode.get(exc.errno or 0, "error")
+    reason = f"writing in {tier.root} failed: {code} ({exc.strerror or exc})"
+    log.warning("vfs_ext: the %s tier: %s", tier.name, reason)
+    return _TierFailed(reason, partial, kind=IO_ERROR)
+
+
+def _no_tier(reasons: list[str], kinds: set[str]) -> _NoTier:
+    """The error for a file no tier took, with the fix for each kind of refusal."""
+    room_helps = bool(kinds & {OVER_BUDGET, OUT_OF_SPACE})
+    advice = " or ".join(
+        _ADVICE[kind] for kind in (OVER_BUDGET, OUT_OF_SPACE, IO_ERROR) if kind in kinds
+    )
+    head = "fits in no tier" if room_helps else "could not be written to any tier"
+    return _NoTier(
+        f"the virtual file {head} ({'; '.join(reasons)}). To fix it, {advice} "
+        "(in jupyter_server_config.py)"
+        + (", or release files with %vfs clear." if room_helps else "."),
+        room_helps=room_helps,
+    )
+
+
+def _set_aside(directory: Path) -> Path | None:
+    """Rename ``directory`` to a released name in its parent (its URLs fail from now on); None
+    if it is gone already. Call with the tier's budget lock held."""
+    released = directory.parent / (RELEASED_PREFIX + secrets.token_hex(8))
+    try:
+        os.rename(directory, released)
+    except FileNotFoundError:
+        return None
+    return released
 
 
 def _write_all(fd: int, chunk: memoryview) -> None:

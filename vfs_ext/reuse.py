@@ -134,7 +134,11 @@ class SparePool:
 
     def keep(self, owner_dir: Path, group_dir: Path, names: list[tuple[str, int]]) -> list[str]:
         """Move these files (name, size) of ``group_dir`` into the spares; returns the names
-        moved (not those released meanwhile by someone else)."""
+        moved (not those released meanwhile by someone else).
+
+        Call with the tier's budget lock held (vfs_ext.budget): an exact count of the tier
+        running meanwhile could otherwise miss a file in transit and under-count the budget.
+        """
         spares_dir = owner_dir / SPARES_DIR
         moved = []
         for name, size in names:

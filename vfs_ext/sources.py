@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import os
+import selectors
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Union
@@ -15,6 +17,25 @@ from typing import IO, Union
 CHUNK = 4 * 1024 * 1024
 
 Data = Union[bytes, bytearray, memoryview, str, os.PathLike, IO[bytes]]  # noqa: UP007 - py3.10 runtime alias
+
+#: How long a non-blocking stream may stay without data before the write gives up. A blocking
+#: stream would wait for ever; a write that waits must end some day, with an error, not cut short.
+STALL_TIMEOUT = 60.0
+
+
+class SourceError(OSError):
+    """Reading the data to store failed: the source is at fault, not a tier, so nothing is
+    retried in another tier and nothing is evicted to make room."""
+
+    @classmethod
+    def reading(cls, exc: OSError) -> SourceError:
+        """The error to raise for ``exc``, raised by the source's read or seek."""
+        if isinstance(exc, SourceError):
+            return exc
+        if isinstance(exc, io.UnsupportedOperation):
+            return cls(f"the file to store cannot be read ({exc}); open it for reading ('rb')")
+        message = f"reading the data to store failed: {exc.strerror or exc}; nothing was stored"
+        return cls(message) if exc.errno is None else cls(exc.errno, message)
 
 
 @dataclass
@@ -33,9 +54,13 @@ class Source:
 
     def rewind(self) -> None:
         if self.file is not None:
-            self.file.seek(self.start)
+            try:
+                self.file.seek(self.start)
+            except OSError as exc:
+                raise SourceError.reading(exc) from exc
 
     def chunks(self) -> Iterator[memoryview]:
+        """The bytes in order; SourceError if reading fails (never a silently shorter file)."""
         if self.view is not None:
             for off in range(0, len(self.view), CHUNK):
                 yield self.view[off : off + CHUNK]
@@ -44,10 +69,24 @@ class Source:
         buf = bytearray(CHUNK)
         mv = memoryview(buf)
         while True:
-            n = self.file.readinto(mv)  # type: ignore[attr-defined]
+            n = self._read_into(mv)
             if not n:
                 return
             yield mv[:n]
+
+    def _read_into(self, mv: memoryview) -> int:
+        """One read; a non-blocking stream without data ready (None) is waited for, not EOF."""
+        deadline = time.monotonic() + STALL_TIMEOUT
+        while True:
+            try:
+                n = self.file.readinto(mv)  # type: ignore[union-attr]
+            except BlockingIOError:
+                n = None  # some streams raise instead of returning None
+            except OSError as exc:
+                raise SourceError.reading(exc) from exc
+            if n is not None:
+                return n
+            _wait_readable(self.file, deadline)
 
     def close(self) -> None:
         if self.owns_file and self.file is not None:
@@ -87,6 +126,25 @@ def open_source(data: Data) -> Source:
     )
 
 
+def _wait_readable(file: object, deadline: float) -> None:
+    """Wait until a non-blocking stream has data (or its end) to read, until ``deadline``."""
+    try:
+        fd = file.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        raise SourceError(
+            "the stream to store has no data yet but is not at its end (non-blocking), and "
+            "gives no file descriptor to wait on; pass a blocking stream"
+        ) from None
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not selector.select(remaining):
+            raise SourceError(
+                f"the stream to store sent no data for {STALL_TIMEOUT:.0f} s and did not end "
+                "(a non-blocking stream that stalled); nothing was stored"
+            )
+
+
 def _as_bytes_view(data: object) -> memoryview | None:
     """A flat byte view of any buffer (bytes, memoryview, numpy array, array.array), or None.
 
@@ -114,9 +172,16 @@ class _ReadIntoAdapter(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b) -> int:  # type: ignore[override]
+    def fileno(self) -> int:
+        """The wrapped file's, to wait on when it is non-blocking."""
+        return self._f.fileno()  # type: ignore[attr-defined]
+
+    def readinto(self, b) -> int | None:  # type: ignore[override]
         data = self._f.read(len(b))
-        if not isinstance(data, (bytes, bytearray)):
+        if data is None:
+            return None  # non-blocking and nothing to read yet, like RawIOBase.readinto
+        if isinstance(data, str):
             raise TypeError("file object returned text; open it in binary mode ('rb')")
-        b[: len(data)] = data
-        return len(data)
+        n = len(data)
+        b[:n] = data
+        return n

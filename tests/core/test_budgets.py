@@ -5,8 +5,12 @@ cells; ``max_file_size`` caps one file. Writes check a running figure of the byt
 
 from __future__ import annotations
 
+import errno
+import os
+
 import pytest
 
+from vfs_ext.budget import Ledger
 from vfs_ext.config import DISK, MEMORY
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.tiers import BUDGET_LOCK, Tier
@@ -152,3 +156,24 @@ def test_writes_do_not_count_the_tier_while_the_figure_leaves_room(make_store, m
         assert counted == []
         assert owner.write(payload("big", 8 * MiB), "bin").tier == DISK  # counted, refused
         assert counted
+
+
+def test_a_tier_failing_after_its_file_was_opened_leaks_no_descriptor(make_store, monkeypatch):
+    """Fault injection: recording the reservation in the memory tier fails (EIO) after the file
+    was created. The write goes to disk, and no file descriptor is left open: a kernel that
+    leaked one per failed write would run out of them."""
+    store = make_store(memory_budget=8 * MiB, disk_budget=64 * MiB)
+    charge = Ledger.charge
+
+    def failing_charge(ledger: Ledger, nbytes: int) -> None:
+        if ledger._tier.name == MEMORY:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        charge(ledger, nbytes)
+
+    with store.open_owner("k") as owner:
+        owner.write(payload("warm-up", 1000), "bin")
+        fds = set(os.listdir("/proc/self/fd"))
+        monkeypatch.setattr(Ledger, "charge", failing_charge)
+        assert owner.write(payload("a", 100 * KiB), "bin").tier == DISK
+        assert set(os.listdir("/proc/self/fd")) == fds
+    assert no_partials(store)

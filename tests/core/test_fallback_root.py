@@ -133,3 +133,23 @@ def test_over_disk_budget_error_names_the_budget(shm_dir, tmp_path, spawn, sourc
         error = out["results"][case].get("error", "")
         assert "VirtualFiles.memory_budget" in error and "VirtualFiles.disk_budget" in error, case
     assert out["parts"] == {MEMORY: [], DISK: []}
+
+
+def test_a_read_only_tier_is_skipped_and_the_error_names_it(shm_dir, tmp_path, spawn):
+    """EROFS is neither a budget nor a space problem: the write falls back to the next tier,
+    and when every tier is read-only the error names their directories and the errno."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    config = StoreConfig(
+        tiers=(TierSpec(MEMORY, shm_dir / "mem", BIG_BUDGET), TierSpec(DISK, disk, BIG_BUDGET)),
+        namespace="sreadonly",
+    )
+    child = spawn(config, "readonly", shm_dir, disk, prefix=in_tiny_tmpfs(shm_dir, disk))
+    before, memory_read_only, all_read_only = child.read()["results"]
+    assert child.finish() == 0, child.stderr()
+
+    assert (before, memory_read_only) == (MEMORY, DISK)
+    for root in (shm_dir / "mem" / "sreadonly", disk / "sreadonly"):
+        assert f"writing in {root} failed: EROFS (Read-only file system)" in all_read_only
+    assert "budget" not in all_read_only and "free space" not in all_read_only
+    assert "a directory that can be written" in all_read_only

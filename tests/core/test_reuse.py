@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from vfs_ext.config import MEMORY
-from vfs_ext.reuse import SPARE_MIN
+from vfs_ext.reuse import SPARE_MIN, ReleaseQueue
 from vfs_ext.tiers import SPARES_DIR
 
 from .conftest import memory_used
@@ -153,6 +153,24 @@ def test_closing_the_owner_frees_its_spares(store):
     owner.close()
     assert spares(store) == []
     assert memory_used(store) == 0
+
+
+def test_closing_drops_the_locks_even_when_waiting_for_a_release_fails(store, monkeypatch):
+    """Fault injection: waiting for the background deletions fails (as a deletion outlasting
+    the wait would), so close() raises; the owner's locks go anyway, and a restarted kernel
+    takes the owner over at once instead of timing out."""
+    owner = store.open_owner("k")
+    owner.write(payload("a", 2 * MiB), "png", "cell")
+    owner.release_group("cell", wait=False, reuse=True)
+
+    def stuck(queue: ReleaseQueue, timeout: float = 60.0) -> bool:
+        raise TimeoutError("a deletion outlasted the wait")
+
+    monkeypatch.setattr(ReleaseQueue, "settle", stuck)
+    with pytest.raises(TimeoutError):
+        owner.close()
+    monkeypatch.undo()
+    store.open_owner("k", lock_timeout=1).close()
 
 
 LEASE_BREAK_PROBE = r"""

@@ -4,6 +4,7 @@ streamed: a 256 MiB file never sits in the writer's memory."""
 from __future__ import annotations
 
 import array
+import errno
 import io
 import os
 import subprocess
@@ -12,9 +13,11 @@ import threading
 import numpy as np
 import pytest
 
+from vfs_ext import sources
+from vfs_ext.sources import SourceError
 from vfs_ext.store import Store
 
-from .conftest import part_files
+from .conftest import CHILD_TIMEOUT, part_files
 from .worker import ReadOnly, payload
 
 DATA = payload("sources", 5 * 1024 * 1024 + 123)  # more than one 4 MiB chunk, not a multiple
@@ -181,3 +184,113 @@ def test_large_file_is_streamed_not_loaded(make_store, tmp_path, spawn, mode):
     assert out["size"] == size
     assert out["growth"] < 32 * 1024 * 1024, out  # one 4 MiB chunk buffer, not the file
     assert [f.size for t in store.tiers for f in t.iter_files()] == [size]
+
+
+class _ReadAndFileno:
+    """A stream object with ``read`` and ``fileno`` only (no ``readinto``, no seeking)."""
+
+    def __init__(self, f) -> None:
+        self.read = f.read
+        self.fileno = f.fileno
+
+
+class _OnlyRead:
+    def __init__(self, f) -> None:
+        self.read = f.read
+
+
+WRAPPERS = {"raw": (0, None), "buffered": (-1, None), "read and fileno": (-1, _ReadAndFileno)}
+
+
+def _feed_in_pieces(write_fd: int, data: bytes) -> threading.Thread:
+    """A producer on another thread that writes ``data`` in 64 KiB pieces, then closes."""
+
+    def feed() -> None:
+        with open(write_fd, "wb", buffering=0) as w:
+            for i in range(0, len(data), 64 * 1024):
+                w.write(data[i : i + 64 * 1024])
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    return feeder
+
+
+@pytest.mark.parametrize("kind", list(WRAPPERS))
+def test_a_non_blocking_pipe_is_read_to_its_end(store, owner, kind):
+    """A read that finds a non-blocking pipe empty waits for more: it is not the end."""
+    buffering, wrap = WRAPPERS[kind]
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    feeder = _feed_in_pieces(write_fd, DATA)
+    with open(read_fd, "rb", buffering=buffering) as r:
+        info = owner.write(wrap(r) if wrap else r, "bin")
+    feeder.join(CHILD_TIMEOUT)
+    assert stored_bytes(store, info.name) == DATA
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("raw", "sent no data for"),
+        ("buffered", "sent no data for"),
+        ("read and fileno", "sent no data for"),
+        ("only read", "no file descriptor to wait on"),
+    ],
+)
+def test_a_stalled_non_blocking_stream_is_an_error_not_a_short_file(
+    store, owner, monkeypatch, kind, message
+):
+    """1000 bytes, then nothing and no end: storing them as the whole file would be a lie."""
+    monkeypatch.setattr(sources, "STALL_TIMEOUT", 0.2)
+    buffering, wrap = WRAPPERS.get(kind, (-1, _OnlyRead))
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    os.write(write_fd, b"x" * 1000)
+    try:
+        with (
+            open(read_fd, "rb", buffering=buffering) as r,
+            pytest.raises(SourceError, match=message),
+        ):
+            owner.write(wrap(r) if wrap else r, "bin")
+    finally:
+        os.close(write_fd)
+    assert owner.files() == []
+    assert all(part_files(t.root) == [] for t in store.tiers)
+
+
+def _write_only_file(path):
+    f = open(path, "wb")  # noqa: SIM115 - closed by the test
+    f.write(payload("new", 2 * 1024 * 1024))
+    f.seek(0)
+    return f
+
+
+@pytest.mark.parametrize(
+    ("make_source", "message", "code"),
+    [
+        (lambda p: "/proc/self/mem", "reading the data to store failed: Input/output", errno.EIO),
+        (_write_only_file, "cannot be read .* open it for reading", None),
+    ],
+    ids=["EIO", "opened for writing"],
+)
+def test_a_source_that_cannot_be_read_fails_at_once_and_evicts_nothing(
+    make_store, tmp_path, make_source, message, code
+):
+    """Reading the user's data failed: no tier would do better, evicting older outputs would
+    only lose them, and "raise the budget" would send the user the wrong way."""
+    MiB = 1024 * 1024
+    store = make_store(memory_budget=4 * MiB, disk_budget=4 * MiB)
+    with store.open_owner("k") as owner:
+        old = owner.write(payload("old", 3 * MiB), "bin", "old")
+        source = make_source(tmp_path / "out.bin")
+        try:
+            with pytest.raises(SourceError, match=message) as err:
+                owner.write(source, "bin", "new", evict=True)
+        finally:
+            if hasattr(source, "close"):
+                source.close()
+        assert err.value.errno == code
+        assert "budget" not in str(err.value)
+        assert [f.name for f in owner.files()] == [old.name], "nothing evicted, nothing written"
+    assert store.stats()["events"] == {"fallback": 0, "evict": 0, "error": 0}
+    assert all(part_files(t.root) == [] for t in store.tiers)

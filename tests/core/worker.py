@@ -17,6 +17,7 @@ from pathlib import Path
 
 from vfs_ext.config import StoreConfig
 from vfs_ext.errors import VirtualFileError
+from vfs_ext.owner import Owner
 from vfs_ext.store import Store
 from vfs_ext.tiers import PART_PREFIX
 
@@ -252,6 +253,67 @@ def cmd_fallback(source_path: str) -> None:
         for tier in store.tiers
     }
     report(results=results, parts=parts, tiers=[t.name for t in store.tiers], stats=store.stats())
+
+
+def cmd_readonly(*mount_points: str) -> None:
+    """Write, then make each mount point read-only in turn and write again; report where each
+    write went, or its error. A read-only bind mount over the mount point: a remount of the
+    filesystem itself is refused while our lock files are open for writing."""
+    store = Store.from_env()
+    assert store is not None
+    owner = store.open_owner("readonly")
+    results = [owner.write(payload("before", 1000), "bin").tier]
+    for mount_point in mount_points:
+        subprocess.run(["mount", "--bind", mount_point, mount_point], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", mount_point], check=True)
+        try:
+            results.append(owner.write(payload(mount_point, 1000), "bin").tier)
+        except VirtualFileError as exc:
+            results.append(str(exc))
+    report(results=results)
+
+
+def cmd_forker(role: str, owner_id: str) -> None:
+    """As a kernel (store from the environment) or a server (a namespace of its own): write a
+    file, then fork a child that lives on, like a multiprocessing worker with the 'fork' start
+    method. A kernel's child also uses vfs_ext itself. Report (with what the child found), then
+    both wait for stdin's end."""
+    if role == "server":
+        config = StoreConfig.from_env()
+        assert config is not None
+        store = Store.for_server(config.tiers)
+    else:
+        store = Store.from_env()
+    assert store is not None
+    owner = store.open_owner(owner_id)
+    info = owner.write(payload(owner_id, 1000), "bin", "cell")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            found = _use_vfs_ext_in_child(store, owner, owner_id) if role == "kernel" else {}
+            os.write(write_end, json.dumps(found).encode())
+            os.close(write_end)
+            wait_for_stdin_eof()
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with open(read_end, "rb") as child:
+        found = json.loads(child.read())  # until the child closes its end
+    report(pid=os.getpid(), child=pid, namespace=store.namespace, name=info.name, **found)
+    wait_for_stdin_eof()
+
+
+def _use_vfs_ext_in_child(store: Store, inherited: Owner, owner_id: str) -> dict[str, str]:
+    """Write through the parent's owner (which must refuse) and through an owner of our own."""
+    try:
+        inherited.write(b"from the child", "bin")
+        refused = ""
+    except ValueError as exc:
+        refused = str(exc)
+    own = store.open_owner(f"{owner_id}-child", lock_timeout=10)
+    return {"child_name": own.write(payload("child", 1000), "bin").name, "refused": refused}
 
 
 COMMANDS = {name[4:]: fn for name, fn in globals().items() if name.startswith("cmd_")}
