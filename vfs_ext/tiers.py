@@ -153,6 +153,11 @@ class Tier:
                     try:
                         size = entry.stat(follow_symlinks=False).st_size
                     except FileNotFoundError:
+                        # A write in progress renamed to its final name since the listing, which
+                        # no longer shows either name: its reservation keeps the count from going
+                        # low (a figure too high only costs an exact count later).
+                        if entry.name.startswith(PART_PREFIX):
+                            total += part_reservation(entry.name)
                         continue
                     if entry.name.startswith(PART_PREFIX):
                         size = max(size, part_reservation(entry.name))

@@ -129,3 +129,24 @@ def test_a_count_during_a_move_does_not_let_the_budget_overflow(
     finally:
         for owner in opened:
             owner.close()
+
+
+def test_a_write_finishing_during_a_count_is_still_counted(make_store, monkeypatch) -> None:
+    """The count lists a group, then the writer renames its ``.part-<reserved>-*`` file to the
+    final name before the count looks at it: neither name is counted unless the vanished part
+    counts by its reservation."""
+    store = make_store()
+    tier = memory_tier(store)
+    with store.open_owner("k") as owner:
+        info = owner.write(payload("k", 5 * MiB), "bin", "cell")
+        in_progress = info.path.with_name(f".part-{5 * MiB}-{secrets.token_hex(8)}")
+        os.rename(info.path, in_progress)  # as it was just before the writer's final rename
+
+        def listed_then_renamed(path: Path) -> list[os.DirEntry[str]]:
+            entries = real_scan_dir(path)
+            if Path(path) == in_progress.parent and in_progress.exists():
+                os.rename(in_progress, info.path)  # the writer finishes meanwhile
+            return entries
+
+        monkeypatch.setattr(tiers_module, "scan_dir", listed_then_renamed)
+        assert tier.used_bytes() >= 5 * MiB
