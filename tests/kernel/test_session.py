@@ -64,20 +64,16 @@ def test_threads_share_one_owner_after_load_ext(fresh: Kernel, server: RunningSe
     assert_all_served(server, fresh)
 
 
-def test_the_first_using_cell_is_released_on_rerun(fresh: Kernel, server: RunningServer) -> None:
-    cell = new_cell_id()
-    code = f"import os, vfs_ext\n{IMAGE}"
-    first = fresh.execute(code, cell).url()
-    second = fresh.execute(code, cell).url()
-    assert fetch(server, first)[0] == 404
-    assert fetch(server, second)[0] == 200
-
-
-def test_a_cell_that_loads_and_writes_is_released_on_rerun(
-    fresh: Kernel, server: RunningServer
+@pytest.mark.parametrize(
+    "first_use",
+    ["import os, vfs_ext", "%load_ext vfs_ext\nimport os, vfs_ext"],
+    ids=["api-first", "load-and-write"],
+)
+def test_the_cell_that_creates_the_session_is_released_on_rerun(
+    fresh: Kernel, server: RunningServer, first_use: str
 ) -> None:
     cell = new_cell_id()
-    code = f"%load_ext vfs_ext\nimport os, vfs_ext\n{IMAGE}"
+    code = f"{first_use}\n{IMAGE}"
     first = fresh.execute(code, cell).url()
     second = fresh.execute(code, cell).url()
     assert fetch(server, first)[0] == 404

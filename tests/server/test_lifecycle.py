@@ -159,15 +159,20 @@ def test_files_of_a_killed_owner_are_swept(server: RunningServer) -> None:
         store.close()
 
 
+def namespace_with_a_file(running: RunningServer) -> list[Path]:
+    """Write a file into the server's namespace (as a kernel that has gone since); its roots."""
+    store = server_store(running)
+    with store.open_owner("someone") as owner:
+        owner.write(b"x" * 100, ext="bin")
+    roots = [t.root for t in store.tiers]
+    assert all(r.is_dir() for r in roots)
+    store.close()
+    return roots
+
+
 def test_stop_removes_the_namespace(tmp_path: Path) -> None:
     with jupyter_server(tmp_path) as running:
-        store = server_store(running)
-        owner = store.open_owner("someone")
-        owner.write(b"x" * 100, ext="bin")
-        roots = [t.root for t in store.tiers]
-        assert all(r.is_dir() for r in roots)
-        owner.close()
-        store.close()
+        roots = namespace_with_a_file(running)
     assert not any(r.exists() for r in roots)
     assert running.proc.returncode == 0
 
@@ -211,12 +216,7 @@ def test_ctrl_c_without_a_terminal_still_removes_the_namespace(tmp_path: Path) -
     # event loop and skips its clean-up (extensions are never stopped), e.g. Ctrl-C on
     # `docker run` without -t. The process still exits normally, and the namespace must go.
     with jupyter_server(tmp_path) as running:
-        store = server_store(running)
-        owner = store.open_owner("someone")
-        owner.write(b"x" * 100, ext="bin")
-        roots = [t.root for t in store.tiers]
-        owner.close()
-        store.close()
+        roots = namespace_with_a_file(running)
         running.proc.send_signal(signal.SIGINT)
         running.proc.wait(30)
         assert not any(r.exists() for r in roots)
