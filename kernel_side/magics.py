@@ -71,8 +71,10 @@ class VfsMagics(Magics):
         if cell is not None or args.cell:
             if args.command:
                 raise ValueError("%%vfs takes only --threshold and --html")
+            if not self.session.available:
+                self.session.notice_no_server()
             if cell is None:
-                self._start_vfs_cell(policy)
+                self.session.set_policy_for_this_cell(policy)
             else:
                 self._run_cell(cell, policy)
             return
@@ -96,14 +98,7 @@ class VfsMagics(Magics):
         else:
             raise ValueError(f"unknown %vfs command {' '.join(args.command)!r}\n{USAGE}")
 
-    def _start_vfs_cell(self, policy: Policy) -> None:
-        if not self.session.available:
-            self.session.notice_no_server()
-        self.session.set_policy_for_this_cell(policy)
-
     def _run_cell(self, cell: str, policy: Policy) -> None:
-        if not self.session.available:
-            self.session.notice_no_server()
         # The nested run_cell shows its own traceback; handing its error to the outer cell's
         # result (kept by the displayhook while it runs) makes the execute_reply say "error",
         # so "run all" stops there, without printing the traceback twice.

@@ -401,8 +401,6 @@ class Owner:
             owner_dir = tier.root / self.key
             directory = owner_dir / gkey
             files = _group_files(directory)
-            if files is None:
-                continue
             large = {f for f in files if reuse and f[1] >= SPARE_MIN and NAME_RE.match(f[0])}
             rest = [f for f in files if f not in large]
             background = not wait and sum(size for _, size in rest) >= BACKGROUND_RELEASE_MIN
@@ -535,24 +533,18 @@ def _unlink(path: Path) -> bool:
         return False
 
 
-def _group_files(path: Path) -> list[tuple[str, int]] | None:
+def _group_files(path: Path) -> list[tuple[str, int]]:
     """(name, size) of a group directory's virtual files (not writes in progress, whose names
-    start with a dot); None if the directory is gone."""
-    try:
-        with os.scandir(path) as entries:
-            found = []
-            for entry in entries:
-                if not entry.name.startswith("."):
-                    with contextlib.suppress(FileNotFoundError):
-                        found.append((entry.name, entry.stat(follow_symlinks=False).st_size))
-            return found
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+    start with a dot); empty if the directory is gone."""
+    found = []
+    for entry in scan_dir(path):
+        if not entry.name.startswith("."):
+            with contextlib.suppress(FileNotFoundError):
+                found.append((entry.name, entry.stat(follow_symlinks=False).st_size))
+    return found
 
 
 def _rmtree_count(path: Path) -> int:
     files = _group_files(path)
-    if files is None:
-        return 0
     shutil.rmtree(path, ignore_errors=True)
     return len(files)

@@ -150,18 +150,17 @@ class Tier:
             # Released groups and spares hold their pages until deleted: they count too.
             for group in _holding_dirs(self.root / owner):
                 for entry in scan_dir(self.root / owner / group):
+                    reserved = (
+                        part_reservation(entry.name) if entry.name.startswith(PART_PREFIX) else 0
+                    )
                     try:
                         size = entry.stat(follow_symlinks=False).st_size
                     except FileNotFoundError:
-                        # A write in progress renamed to its final name since the listing, which
-                        # no longer shows either name: its reservation keeps the count from going
-                        # low (a figure too high only costs an exact count later).
-                        if entry.name.startswith(PART_PREFIX):
-                            total += part_reservation(entry.name)
-                        continue
-                    if entry.name.startswith(PART_PREFIX):
-                        size = max(size, part_reservation(entry.name))
-                    total += size
+                        # Gone since the listing. A write in progress renamed to its final name
+                        # meanwhile shows under neither: its reservation keeps the count from
+                        # going low (a figure too high only costs an exact count later).
+                        size = 0
+                    total += max(size, reserved)
         return total
 
     def fs_free(self) -> int:
