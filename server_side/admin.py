@@ -49,6 +49,7 @@ async def build_report(app: VirtualFiles) -> dict[str, Any]:
         "refused": stats["refused"],
         "owners": owners,
         "events": stats["events"],
+        "recent_events": stats["recent_events"],
         "released": dict(app.released),
         "sweeps": dict(app.sweeps),
         "settings": {

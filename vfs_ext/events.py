@@ -1,18 +1,32 @@
 """Fallbacks, evictions and errors happen in kernels; the server counts them for the admin view.
 
 Each event is one JSON line appended (O_APPEND, so concurrent writers never interleave) to a
-file in the namespace's last tier.
+file in the namespace's last tier. The server reads it incrementally (``EventLog``) and keeps
+the counts itself, so the file can be rotated: a server running for weeks neither fills its disk
+nor re-reads every event on each admin request.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
+from typing import Any
 
 EVENTS_FILE = ".events.jsonl"
+#: The previous generation: read to its end once more after rotation, then replaced.
+ROTATED_FILE = ".events.jsonl.1"
+#: Rotate past this many bytes read (~5000 events); on disk at most about twice this.
+MAX_BYTES = 1024 * 1024
+#: Latest events kept for the admin view.
+RECENT = 20
+_READ_CHUNK = 1024 * 1024
+#: A "line" longer than this is not an event (writers append whole lines of a few hundred
+#: bytes): skipped, so a damaged file cannot make the server hold it all in memory.
+_MAX_LINE = 64 * 1024
 
 
 def record(root: Path, kind: str, **fields: object) -> None:
@@ -30,18 +44,100 @@ def record(root: Path, kind: str, **fields: object) -> None:
         pass
 
 
-def count(root: Path, since: float = 0.0) -> Counter[str]:
-    """Events per kind recorded at or after ``since``."""
-    counts: Counter[str] = Counter()
+def _inode(path: Path) -> int | None:
     try:
-        with open(root / EVENTS_FILE, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if event.get("t", 0) >= since:
-                    counts[str(event.get("kind"))] += 1
+        return os.stat(path).st_ino
     except OSError:
-        pass
-    return counts
+        return None
+
+
+class _Cursor:
+    """How far one file has been read: its inode (a new file starts over) and byte offset."""
+
+    def __init__(self) -> None:
+        self.inode: int | None = None
+        self.offset = 0
+
+
+class EventLog:
+    """The server's reader of the events file: every event counted once, the latest kept.
+
+    ``poll`` reads what was appended since the last call and rotates the file once it has read
+    ``max_bytes``: writers open the file by name for each event, so after the rename new events
+    go to a fresh file, and an event written into the old one meanwhile is still read, because
+    the old generation is read to its end at every poll until the next rotation replaces it.
+    A reader that does not rotate (a kernel's ``%vfs stats``) follows the server's rotations.
+    Thread-safe: the server polls from its sweeps (a worker thread) and from admin requests.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        since: float = 0.0,
+        max_bytes: int | None = MAX_BYTES,
+        recent: int = RECENT,
+    ) -> None:
+        self.root = root
+        self.since = since
+        self.max_bytes = max_bytes
+        self.counts: Counter[str] = Counter()
+        self.recent: deque[dict[str, Any]] = deque(maxlen=recent)
+        self._current = _Cursor()
+        self._rotated: _Cursor | None = None
+        self._lock = threading.Lock()
+
+    def poll(self) -> None:
+        """Count what was appended since the last poll; rotate a file read past ``max_bytes``
+        (never when it is None)."""
+        with self._lock:
+            rotated = self.root / ROTATED_FILE
+            if self._current.inode is not None and _inode(rotated) == self._current.inode:
+                # Rotated by the server while we (another reader) were reading it: follow it.
+                self._rotated, self._current = self._current, _Cursor()
+            if self._rotated is not None:
+                self._read(rotated, self._rotated)
+            current = self.root / EVENTS_FILE
+            self._read(current, self._current)
+            if self.max_bytes is not None and self._current.offset >= self.max_bytes:
+                try:
+                    os.replace(current, rotated)
+                except OSError:
+                    return  # tried again at the next poll
+                self._rotated, self._current = self._current, _Cursor()
+
+    def _read(self, path: Path, cursor: _Cursor) -> None:
+        """Count the complete lines of ``path`` after ``cursor``; a partial last line waits."""
+        try:
+            f = open(path, "rb")  # noqa: SIM115 - closed below, read in chunks
+        except OSError:
+            return
+        with f:
+            st = os.fstat(f.fileno())
+            # First read, or the file was replaced (a new inode, or the old number reused by a
+            # file shorter than what was read): start from its beginning.
+            if st.st_ino != cursor.inode or st.st_size < cursor.offset:
+                cursor.inode, cursor.offset = st.st_ino, 0
+            f.seek(cursor.offset)
+            pending = b""
+            while chunk := f.read(_READ_CHUNK):
+                pending += chunk
+                complete = pending.rfind(b"\n") + 1
+                for line in pending[:complete].splitlines():
+                    self._count(line)
+                cursor.offset += complete
+                pending = pending[complete:]
+                if len(pending) > _MAX_LINE:
+                    cursor.offset += len(pending)
+                    pending = b""
+
+    def _count(self, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(event, dict) or not isinstance(event.get("t"), (int, float)):
+            return
+        if event["t"] >= self.since:
+            self.counts[str(event.get("kind"))] += 1
+            self.recent.append(event)

@@ -69,6 +69,9 @@ class Store:
                 + "; ".join(f"{k}: {v}" for k, v in self.refused.items())
                 + "); set VirtualFiles.memory_dir / VirtualFiles.disk_dir to private directories"
             )
+        # Only the server that holds the namespace rotates its events file (for_server): a
+        # second reader rotating it would hide events from the server's reader.
+        self.events = events.EventLog(self.events_root, since=self.started, max_bytes=None)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Store | None:
@@ -93,6 +96,7 @@ class Store:
         except BaseException:
             store.close(remove=True)
             raise
+        store.events.max_bytes = events.MAX_BYTES
         return store
 
     def resolved_config(self) -> StoreConfig:
@@ -146,6 +150,7 @@ class Store:
         """
         keep = {owner_key(i) for i in keep_owner_ids}
         report = SweepReport()
+        self.events.poll()  # keeps the events file bounded even when no admin looks
         for tier in self.tiers:
             for namespace in subdirs(tier.base):
                 ns_root = tier.base / namespace
@@ -241,13 +246,15 @@ class Store:
                     "free": max(0, min(tier.budget - used, fs_free)),
                 }
             )
-        counts = events.count(self.events_root, since=self.started)
+        self.events.poll()
+        counts = self.events.counts
         return {
             "namespace": self.namespace,
             "tiers": tiers,
             "owners": owners,
             "refused": dict(self.refused),
             "events": {k: counts.get(k, 0) for k in ("fallback", "evict", "error")},
+            "recent_events": list(self.events.recent),
         }
 
     @property

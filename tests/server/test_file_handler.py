@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.server import RunningServer
 from vfs_ext.owner import Owner
+from vfs_ext.store import Store
 
 from .conftest import connect
 
@@ -223,6 +224,17 @@ def test_admin_view_counts_files_per_owner(server: RunningServer, owner: Owner) 
     assert set(report["events"]) == {"fallback", "evict", "error"}
     assert report["sweeps"]["runs"] >= 1
     assert report["refused"] == {}
+
+
+def test_admin_view_shows_what_kernels_recorded(server: RunningServer, store: Store) -> None:
+    """Kernels append events to the namespace's file; the server counts them and shows the last."""
+    before = server.api("GET", "api/vfs")["events"]
+    store.record_event("fallback", name="x.png", to="disk", reasons=["memory: over budget"])
+    report = server.api("GET", "api/vfs")
+    assert report["events"] == {**before, "fallback": before["fallback"] + 1}
+    latest = report["recent_events"][-1]
+    assert latest["kind"] == "fallback" and latest["reasons"] == ["memory: over budget"]
+    assert server.api("GET", "api/vfs")["events"] == report["events"]  # counted once
 
 
 def test_admin_view_requires_auth(server: RunningServer) -> None:
