@@ -171,7 +171,9 @@ def vfile(
         blob = _read_bytes(data, DATA_URL_LIMIT)
         return VirtualFile(None, _data_url(mime, blob), len(blob), mime, None, filename)
     info = session.write(data, ext)
-    return VirtualFile(info.name, session.url(info.name), info.size, mime, info.tier, filename)
+    vf = VirtualFile(info.name, session.url(info.name), info.size, mime, info.tier, filename)
+    session.referenced_by(info.name, vf)
+    return vf
 
 
 class VirtualOutput:

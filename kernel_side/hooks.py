@@ -13,9 +13,8 @@ The publisher hook also sees every ``update_display_data`` (display handles, ``u
 the files those outputs showed and the update does not are released then, and an animation
 updated a thousand times keeps one frame stored, not a thousand. A new ``display_data`` with an
 id already shown adds an output (JupyterLab keeps the earlier ones as they were), so it releases
-nothing. Outputs replaced through ``clear_output`` are not released either: an ipywidgets
-``Output`` shares its cell's parent header, so the kernel cannot tell which output area a
-``clear_output`` clears; they stay until their cell is re-run or ``%vfs clear``.
+nothing. It also sees every ``clear_output``: the outputs it removes release their files
+(kernel_side.cleared).
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from vfs_ext.mimes import mime_for_ext
 from vfs_ext.tiers import FileInfo
 
 from . import html
+from .cleared import ClearedOutputs
 from .externalize import Writer, externalize
 from .session import KernelSession
 
@@ -174,6 +174,7 @@ class PublishHook:
         self.session = session
         self.display_pub = display_pub if hasattr(display_pub, "register_hook") else None
         self.displays = DisplayFiles(session)
+        self.cleared = ClearedOutputs(session)
         self._local = threading.local()
         self._active = True
 
@@ -192,14 +193,22 @@ class PublishHook:
             self.display_pub.unregister_hook(self)
 
     def __call__(self, msg: dict[str, Any]) -> dict[str, Any]:
-        if self._active and msg.get("msg_type") in ("display_data", "update_display_data"):
+        msg_type = msg.get("msg_type")
+        if not self._active:
+            return msg
+        if msg_type == "clear_output":
+            self.cleared.cleared(msg)
+        elif msg_type in ("display_data", "update_display_data"):
             content = msg["content"]
             data, metadata = apply_policy(
                 self.session, content.get("data") or {}, content["metadata"]
             )
             content["data"], content["metadata"] = data, metadata
+            names = message_files(metadata)
             display_id = (content.get("transient") or {}).get("display_id")
+            update = msg_type == "update_display_data"
             if display_id:
-                update = msg["msg_type"] == "update_display_data"
-                self.displays.published(str(display_id), message_files(metadata), update=update)
+                self.displays.published(str(display_id), names, update=update)
+            if not update:
+                self.cleared.published(msg, names)
         return msg

@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,9 @@ class KernelSession:
         self._this_cell_policy: Policy | None = None  # a %%vfs cell's, until the cell ends
         self._notice_shown = False
         self.cell_ids: dict[str, str] = {}  # group key -> cell id, for %vfs ls
+        # Files whose Python object (a VirtualFile) is alive: it may be displayed again, so a
+        # clear_output does not release them (kernel_side.cleared).
+        self._referenced: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
 
     @classmethod
     def discover(cls) -> KernelSession:
@@ -119,6 +123,13 @@ class KernelSession:
         if owner is None:
             return False  # nothing was written in this process: no owner to claim for it
         return owner.release(name)
+
+    def referenced_by(self, name: str, obj: Any) -> None:
+        """Keep ``name`` from being released as a cleared output while ``obj`` lives."""
+        self._referenced[name] = obj
+
+    def is_referenced(self, name: str) -> bool:
+        return name in self._referenced
 
     def url(self, name: str) -> str:
         """Absolute path: JupyterLab rewrites relative ``src`` URLs but leaves these alone."""

@@ -1,0 +1,151 @@
+"""Outputs removed by ``clear_output`` release their files.
+
+A live plot redrawn with ``clear_output(wait=True); display(frame)`` a thousand times would
+otherwise keep a thousand frames stored until its cell is re-run, and auto mode, once the tiers
+fill, evicts other cells' visible outputs to make room. So the files each output area shows are
+tracked from the published messages, and released once the front end has dropped those
+outputs: a clear takes effect at once for ``clear_output()``, at the area's next output for
+``clear_output(wait=True)`` (the front end clears only then; until then the old frame stays on
+screen and must stay loadable), and what it removed is released at the area's following clear.
+
+Which area a message lands in is decided by the front end: the cell that sent its parent
+request, unless an ipywidgets ``Output`` is capturing that request's messages (its ``msg_id``
+equals the parent's), in which case the widget. Both are known in the kernel, so a widget's
+``clear_output`` releases the widget's outputs only. When it cannot be told (several widgets
+capturing one request, an ipywidgets whose registry we do not know), nothing is released.
+
+A file is kept while it is shown in another tracked area, or while the ``VirtualFile`` that
+holds it is still referenced from Python (it may be displayed again). Files in outputs not
+tracked here (``execute_result``, ``Output.append_display_data``) stay until their cell re-runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .session import KernelSession
+
+log = logging.getLogger("vfs_ext")
+
+#: Output areas remembered, most recently used last; an area forgotten only keeps its files
+#: until its cell re-runs (a clear can target only the areas of requests still running).
+MAX_AREAS = 256
+
+
+def capturing_widgets(parent_id: str) -> list[str] | None:
+    """Model ids of the ipywidgets ``Output`` widgets capturing the messages of request
+    ``parent_id``; None if ipywidgets is in use but its widget registry cannot be read."""
+    output_module = sys.modules.get("ipywidgets.widgets.widget_output")
+    if output_module is None:
+        return []  # no Output widget was ever created: nothing can capture
+    registry = getattr(sys.modules.get("ipywidgets.widgets.widget"), "_instances", None)
+    if registry is None:  # ipywidgets 7 keeps it on the class
+        widget_class = getattr(sys.modules.get("ipywidgets.widgets.widget"), "Widget", None)
+        registry = vars(widget_class).get("widgets") if widget_class is not None else None
+    output_class = getattr(output_module, "Output", None)
+    if not isinstance(registry, dict) or output_class is None:
+        return None
+    return [
+        str(model_id)
+        for model_id, widget in list(registry.items())
+        if isinstance(widget, output_class) and getattr(widget, "msg_id", "") == parent_id
+    ]
+
+
+def output_area(msg: dict[str, Any]) -> Hashable | None:
+    """Where the front end puts this message's output; None when that cannot be told."""
+    parent_id = (msg.get("parent_header") or {}).get("msg_id")
+    if not parent_id:
+        return None
+    widgets = capturing_widgets(parent_id)
+    if widgets is None or len(widgets) > 1:
+        return None
+    return ("widget", widgets[0]) if widgets else ("request", parent_id)
+
+
+@dataclass
+class _Area:
+    shown: set[str] = field(default_factory=set)  # since the last clear
+    retiring: set[str] = field(default_factory=set)  # removed by the last clear
+    clear_next: bool = False  # a clear_output(wait=True) waits for the next output
+
+
+class ClearedOutputs:
+    """The files shown in each output area; a clear releases them one clear later.
+
+    The grace of one clear is for the browser: the message that removes an output can reach it
+    after it asked for the output's file (a loop redraws faster than a page renders), and a
+    file released too early would flash as a broken image; one clear later the page has moved
+    on. So a redrawn plot keeps at most two frames stored, the one on screen and the one before.
+    """
+
+    def __init__(self, session: KernelSession) -> None:
+        self.session = session
+        self._areas: OrderedDict[Hashable, _Area] = OrderedDict()
+        self._lock = threading.Lock()  # outputs may come from several threads
+
+    def published(self, msg: dict[str, Any], names: frozenset[str]) -> None:
+        """A new output (``display_data``) showing ``names``: it first clears its area if a
+        ``clear_output(wait=True)`` is pending there, as the front end does."""
+        if not names and not self._areas:
+            return  # the common case: nothing tracked, so no clear can be pending
+        area_key = output_area(msg)
+        if area_key is None:
+            return
+        with self._lock:
+            area = self._areas.get(area_key)
+            gone = []
+            if area is not None and area.clear_next:
+                area.clear_next = False
+                gone = self._clear(area)
+            if names:
+                if area is None:
+                    area = self._areas[area_key] = _Area()
+                area.shown.update(names)
+            if area is not None:
+                self._areas.move_to_end(area_key)
+                while len(self._areas) > MAX_AREAS:
+                    self._areas.popitem(last=False)  # its files stay until their cell re-runs
+        self._release(gone)
+
+    def cleared(self, msg: dict[str, Any]) -> None:
+        """A ``clear_output`` message: the area is cleared now, or at its next output."""
+        if not self._areas:
+            return
+        area_key = output_area(msg)
+        if area_key is None:
+            return
+        with self._lock:
+            area = self._areas.get(area_key)
+            if area is None:
+                return
+            if (msg.get("content") or {}).get("wait"):
+                area.clear_next = True
+                return
+            area.clear_next = False
+            gone = self._clear(area)
+        self._release(gone)
+
+    def _clear(self, area: _Area) -> list[str]:
+        """Retire what ``area`` shows; the files retired by its previous clear that no other
+        area shows and no object holds, to release now."""
+        previous, area.retiring, area.shown = area.retiring, area.shown, set()
+        elsewhere: set[str] = set()
+        for other in self._areas.values():
+            elsewhere |= other.shown | other.retiring
+        return [
+            n for n in sorted(previous) if n not in elsewhere and not self.session.is_referenced(n)
+        ]
+
+    def _release(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                self.session.release(name)
+            except Exception:
+                log.exception("vfs_ext: could not release %s, cleared from its output area", name)
