@@ -30,12 +30,14 @@ from .reuse import SPARE_MIN, ReleaseQueue, Spare, SparePool
 from .sources import CHUNK, Data, Source, SourceError, open_source
 from .tiers import (
     OWNER_LOCK,
+    PART_PREFIX,
     RELEASED_PREFIX,
     FileInfo,
     Tier,
     part_name,
     pending_dirs,
     scan_dir,
+    subdirs,
 )
 
 if TYPE_CHECKING:
@@ -124,14 +126,26 @@ class Owner:
             raise
 
     def _release_leftovers(self, tier: Tier) -> None:
-        """Free the spares and released groups a killed previous process of this owner left,
-        moved out of the way first: this process may keep spares of its own there soon."""
+        """Free what a killed previous process of this owner left: spares, released groups and
+        writes it never finished (``.part-*``, counted by their reservation until then).
+
+        Moved out of the way first: this process may keep spares of its own there soon. We hold
+        the owner's lock, so no write of this owner is in progress anywhere.
+        """
         owner_dir = tier.root / self.key
         names = pending_dirs(owner_dir)
-        if not names:
+        parts = [
+            owner_dir / group / entry.name
+            for group in subdirs(owner_dir)
+            for entry in scan_dir(owner_dir / group)
+            if entry.name.startswith(PART_PREFIX)
+        ]
+        if not names and not parts:
             return
         with budget_lock(tier):  # an exact count must not miss the bytes in transit
             released = [_set_aside(owner_dir / name) for name in names]
+            if parts:
+                released.append(_gather(parts, owner_dir))
         for path in released:
             if path is not None:
                 self._releases.submit(path)
@@ -503,6 +517,21 @@ def _set_aside(directory: Path) -> Path | None:
         os.rename(directory, released)
     except FileNotFoundError:
         return None
+    return released
+
+
+def _gather(files: list[Path], owner_dir: Path) -> Path | None:
+    """Move ``files`` (keeping their names, so the budget still counts them) into one new
+    released directory of ``owner_dir``; None if it cannot be made. Call with the tier's budget
+    lock held."""
+    released = owner_dir / (RELEASED_PREFIX + secrets.token_hex(8))
+    try:
+        released.mkdir(mode=0o700)
+    except OSError:
+        return None
+    for path in files:
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(path, released / path.name)
     return released
 
 

@@ -4,6 +4,7 @@ overrun or a write fall back to disk only because the freeing had not finished y
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from vfs_ext.config import MEMORY
 from vfs_ext.names import owner_key
 from vfs_ext.tiers import RELEASED_PREFIX, SPARES_DIR
 
-from .conftest import memory_used
+from .conftest import memory_used, part_files
 from .worker import payload
 
 MiB = 1024 * 1024
@@ -112,4 +113,26 @@ def test_a_reopened_owner_frees_what_a_killed_process_left_released(store, left)
     with store.open_owner("k") as owner:
         owner.settle_releases()
         assert not leftover.exists()
+        assert memory_used(store) == 0
+
+
+def test_a_reopened_owner_frees_the_write_a_killed_process_left_unfinished(store, spawn, tmp_path):
+    """A kernel killed in the middle of a write leaves its ``.part-*`` file, counted by its
+    reservation; the restarted kernel (same owner) frees it instead of carrying it until the
+    cell re-runs."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = spawn(store, "stream", "k", fifo)
+    with open(fifo, "wb") as w:
+        # Returns once the writer has read all but a pipe buffer of it: two 4 MiB chunks
+        # (sources.CHUNK), so it has written the first.
+        w.write(payload("a", 9 * MiB))
+        w.flush()
+        writer.kill()
+    assert part_files(store.tiers[0].root)
+    assert memory_used(store) >= 4 * MiB
+    with store.open_owner("k") as owner:
+        owner.settle_releases()
+        assert [part_files(t.root) for t in store.tiers] == [[], []]
+        assert released(store) == []
         assert memory_used(store) == 0
