@@ -12,6 +12,7 @@ from typing import Any
 from .config import StoreConfig, TierSpec, format_size, parse_size
 from .errors import VirtualFileError
 from .names import NAME_PATTERN, is_valid_name
+from .sources import SourceError
 from .store import Store, SweepReport
 from .tiers import FileInfo
 
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "NAME_PATTERN",
     "FileInfo",
+    "SourceError",
     "Store",
     "StoreConfig",
     "SweepReport",

@@ -13,8 +13,7 @@ import threading
 import numpy as np
 import pytest
 
-from vfs_ext import sources
-from vfs_ext.sources import SourceError
+from vfs_ext import SourceError, sources
 from vfs_ext.store import Store
 
 from .conftest import CHILD_TIMEOUT, part_files

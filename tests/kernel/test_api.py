@@ -188,6 +188,23 @@ def test_bad_arguments_are_errors_not_crashes(k: Kernel) -> None:
     assert k.value("1 + 1") == 2
 
 
+def test_an_unreadable_source_is_a_catchable_error(k: Kernel) -> None:
+    """A file opened for writing cannot be stored: ``vfs_ext.SourceError`` (an ``OSError``)
+    says how to open it, the kernel carries on, and nothing half-written stays behind."""
+    k.execute("from kernel_side.extension import current_session as _cs")
+    parts = "[str(p) for t in _cs().store.tiers for p in t.root.rglob('.part-*')]"
+    out = k.execute(
+        "try:\n"
+        "    with open(path + '.out', 'wb') as f:\n"
+        "        vfs_ext.image(f)\n"
+        "except vfs_ext.SourceError as e:\n"
+        "    print(isinstance(e, OSError), e)",
+        new_cell_id(),
+    )
+    assert out.stream().startswith("True ") and "open it for reading" in out.stream()
+    assert k.value(parts) == []
+
+
 def test_unload_removes_everything_and_load_restores(k: Kernel) -> None:
     try:
         k.execute("%unload_ext vfs_ext")
