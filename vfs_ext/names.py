@@ -15,6 +15,7 @@ OWNER_KEY_LEN = 16
 GROUP_KEY_LEN = 12
 TOKEN_LEN = 32  # hex digits: 128 random bits
 MAX_EXT_LEN = 16
+NAMESPACE_LEN = 16  # hex digits after the "s"
 
 #: The one pattern every virtual file name matches; the server checks it before touching disk.
 NAME_PATTERN = (
@@ -26,7 +27,7 @@ NAME_PATTERN = (
 NAME_RE = re.compile(rf"\A{NAME_PATTERN}\Z")
 #: Directories a sweep may remove: a server's namespace and an owner's directory. Anything else
 #: in a tier directory (an admin may point it at a shared one) is not ours and is left alone.
-NAMESPACE_RE = re.compile(r"\As[0-9a-f]{16}\Z")
+NAMESPACE_RE = re.compile(rf"\As[0-9a-f]{{{NAMESPACE_LEN}}}\Z")
 OWNER_KEY_RE = re.compile(rf"\A[0-9a-f]{{{OWNER_KEY_LEN}}}\Z")
 _EXT_RE = re.compile(rf"\A[a-z0-9]{{1,{MAX_EXT_LEN}}}\Z")
 
@@ -58,6 +59,11 @@ def normalize_ext(ext: str | None) -> str:
             f"invalid extension {ext!r}: use 1-{MAX_EXT_LEN} lower-case letters or digits"
         )
     return ext
+
+
+def new_namespace() -> str:
+    """A fresh namespace for one server run (matches NAMESPACE_RE)."""
+    return f"s{secrets.token_hex(NAMESPACE_LEN // 2)}"
 
 
 def new_name(owner: str, group: str, ext: str | None) -> str:

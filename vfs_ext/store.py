@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
 import shutil
 import time
 from collections.abc import Iterable
@@ -19,7 +18,7 @@ from typing import Any
 from . import events, locks
 from .config import StoreConfig, TierSpec, default_tiers
 from .errors import VirtualFileError
-from .names import NAMESPACE_RE, OWNER_KEY_RE, owner_key, parse_name
+from .names import NAMESPACE_RE, OWNER_KEY_RE, new_namespace, owner_key, parse_name
 from .owner import Owner
 from .tiers import OWNER_LOCK, SERVER_LOCK, FileInfo, Tier, TierRefused, scan_dir, subdirs
 
@@ -36,11 +35,6 @@ class SweepReport:
     owners: list[str] = field(default_factory=list)
     files: int = 0
     bytes: int = 0
-
-
-def new_namespace() -> str:
-    """A fresh namespace for one server run."""
-    return f"s{secrets.token_hex(8)}"
 
 
 class Store:

@@ -9,8 +9,8 @@ import hashlib
 import pytest
 
 from vfs_ext.config import StoreConfig
-from vfs_ext.names import owner_key
-from vfs_ext.store import Store, new_namespace
+from vfs_ext.names import new_namespace, owner_key
+from vfs_ext.store import Store
 
 from .conftest import backdate, tier_files
 
