@@ -3,10 +3,10 @@
 A live plot redrawn with ``clear_output(wait=True); display(frame)`` a thousand times would
 otherwise keep a thousand frames stored until its cell is re-run, and auto mode, once the tiers
 fill, evicts other cells' visible outputs to make room. So the files each output area shows are
-tracked from the published messages, and released once the front end has dropped those
-outputs: a clear takes effect at once for ``clear_output()``, at the area's next output for
-``clear_output(wait=True)`` (the front end clears only then; until then the old frame stays on
-screen and must stay loadable), and what it removed is released at the area's following clear.
+tracked from the published messages, and retired (released after a grace, vfs_ext.retire) once
+the front end has dropped those outputs: at once for ``clear_output()``, at the area's next
+output for ``clear_output(wait=True)`` (the front end clears only then; until then the old
+frame stays on screen and must stay loadable).
 
 Which area a message lands in is decided by the front end: the cell that sent its parent
 request, unless an ipywidgets ``Output`` is capturing that request's messages (its ``msg_id``
@@ -21,7 +21,6 @@ tracked here (``execute_result``, ``Output.append_display_data``) stay until the
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 from collections import OrderedDict
@@ -30,8 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .session import KernelSession
-
-log = logging.getLogger("vfs_ext")
 
 #: Output areas remembered, most recently used last; an area forgotten only keeps its files
 #: until its cell re-runs (a clear can target only the areas of requests still running).
@@ -72,18 +69,12 @@ def output_area(msg: dict[str, Any]) -> Hashable | None:
 @dataclass
 class _Area:
     shown: set[str] = field(default_factory=set)  # since the last clear
-    retiring: set[str] = field(default_factory=set)  # removed by the last clear
     clear_next: bool = False  # a clear_output(wait=True) waits for the next output
 
 
 class ClearedOutputs:
-    """The files shown in each output area; a clear releases them one clear later.
-
-    The grace of one clear is for the browser: the message that removes an output can reach it
-    after it asked for the output's file (a loop redraws faster than a page renders), and a
-    file released too early would flash as a broken image; one clear later the page has moved
-    on. So a redrawn plot keeps at most two frames stored, the one on screen and the one before.
-    """
+    """The files shown in each output area; a clear retires those it removed (released after
+    a grace, vfs_ext.retire: a browser behind the loop may still ask for them)."""
 
     def __init__(self, session: KernelSession) -> None:
         self.session = session
@@ -112,7 +103,7 @@ class ClearedOutputs:
                 self._areas.move_to_end(area_key)
                 while len(self._areas) > MAX_AREAS:
                     self._areas.popitem(last=False)  # its files stay until their cell re-runs
-        self._release(gone)
+        self.session.retire(gone)
 
     def cleared(self, msg: dict[str, Any]) -> None:
         """A ``clear_output`` message: the area is cleared now, or at its next output."""
@@ -130,22 +121,14 @@ class ClearedOutputs:
                 return
             area.clear_next = False
             gone = self._clear(area)
-        self._release(gone)
+        self.session.retire(gone)
 
     def _clear(self, area: _Area) -> list[str]:
-        """Retire what ``area`` shows; the files retired by its previous clear that no other
-        area shows and no object holds, to release now."""
-        previous, area.retiring, area.shown = area.retiring, area.shown, set()
+        """Empty ``area``; the files it showed that no other area shows and no object holds."""
+        names, area.shown = area.shown, set()
         elsewhere: set[str] = set()
         for other in self._areas.values():
-            elsewhere |= other.shown | other.retiring
+            elsewhere |= other.shown
         return [
-            n for n in sorted(previous) if n not in elsewhere and not self.session.is_referenced(n)
+            n for n in sorted(names) if n not in elsewhere and not self.session.is_referenced(n)
         ]
-
-    def _release(self, names: list[str]) -> None:
-        for name in names:
-            try:
-                self.session.release(name)
-            except Exception:
-                log.exception("vfs_ext: could not release %s, cleared from its output area", name)

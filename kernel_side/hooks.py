@@ -10,8 +10,9 @@ formats an output, so a thread that only ever displays raw bundles keeps them in
 
 The publisher hook also sees every ``update_display_data`` (display handles, ``update_display``,
 ``display(..., display_id=..., update=True)``): it replaces every output with that display id, so
-the files those outputs showed and the update does not are released then, and an animation
-updated a thousand times keeps one frame stored, not a thousand. A new ``display_data`` with an
+the files those outputs showed and the update does not are retired then (released after a
+grace, vfs_ext.retire), and an animation updated a thousand times keeps one frame stored, not a
+thousand. A new ``display_data`` with an
 id already shown adds an output (JupyterLab keeps the earlier ones as they were), so it releases
 nothing. It also sees every ``clear_output``: the outputs it removes release their files
 (kernel_side.cleared).
@@ -133,7 +134,8 @@ def message_files(metadata: dict[str, Any] | None) -> frozenset[str]:
 
 
 class DisplayFiles:
-    """The files each display id's outputs show; an update releases those it no longer shows.
+    """The files each display id's outputs show; an update retires those it no longer shows
+    (released after a grace: a browser behind the updates may still ask for them).
 
     Without this, every version of an updated display stays stored until its cell is re-run,
     and filling the tiers then evicts other cells' visible outputs first. A file shown under a
@@ -153,11 +155,7 @@ class DisplayFiles:
             shown = names if update else before | names
             if shown:
                 self._shown[display_id] = shown
-        for name in before - shown:
-            try:
-                self.session.release(name)
-            except Exception:
-                log.exception("vfs_ext: could not release %s, replaced in its display", name)
+        self.session.retire(sorted(before - shown))
 
 
 class PublishHook:

@@ -124,6 +124,13 @@ class KernelSession:
             return False  # nothing was written in this process: no owner to claim for it
         return owner.release(name)
 
+    def retire(self, names: list[str]) -> None:
+        """Release files taken off the page, after a grace for browsers still fetching them
+        (vfs_ext.retire)."""
+        owner = self._owner
+        if owner is not None and names:
+            owner.retire(names)
+
     def referenced_by(self, name: str, obj: Any) -> None:
         """Keep ``name`` from being released as a cleared output while ``obj`` lives."""
         self._referenced[name] = obj

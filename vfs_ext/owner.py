@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from .budget import budget_lock
 from .config import format_size
 from .errors import VirtualFileError
 from .names import DEFAULT_GROUP, NAME_RE, group_key, new_name, owner_key, parse_name
+from .retire import Retirement
 from .reuse import SPARE_MIN, ReleaseQueue, Spare, SparePool
 from .sources import CHUNK, Data, Source, SourceError, open_source
 from .tiers import (
@@ -114,6 +116,7 @@ class Owner:
         self._lock_fds: list[int] = []
         self._releases = ReleaseQueue()
         self._spares = SparePool(self._releases)
+        self._retired = Retirement(self.release)
         try:
             for tier in store.tiers:
                 self._lock_fds.append(
@@ -400,6 +403,16 @@ class Owner:
             removed |= _unlink(tier.file_path(self.key, match["group"], name))
         return removed
 
+    def retire(self, names: Iterable[str]) -> None:
+        """Release these files of ours once the front end cannot ask for them any more: after
+        ``retire.RETIRE_GRACE_S``, or sooner when a write needs their room (vfs_ext.retire)."""
+        if self._pid == os.getpid():
+            self._retired.retire(names)
+
+    def settle_retired(self, timeout: float = 60.0) -> bool:
+        """Wait until every retired file was released; False if that took over ``timeout``."""
+        return self._retired.settle(timeout)
+
     def release_group(self, group: str, *, wait: bool = True, reuse: bool = False) -> int:
         """Remove every file of one group (e.g. a cell's previous run); returns how many.
 
@@ -440,9 +453,11 @@ class Owner:
         return self._spares.drop()
 
     def _free_pending(self) -> bool:
-        """Free spares and wait for background releases; whether any memory was pending."""
+        """Free spares and retired files, wait for background releases; whether any memory
+        was pending."""
         dropped = self._spares.drop()
-        return self._releases.settle() or dropped
+        retired = self._retired.release_now()
+        return self._releases.settle() or dropped or retired
 
     def settle_releases(self) -> bool:
         """Wait for background releases to free their memory; False if none were pending."""
@@ -465,6 +480,7 @@ class Owner:
         """
         try:
             if self._pid == os.getpid():
+                self._retired.close()
                 self._spares.drop()
                 self._releases.close()
                 if remove:

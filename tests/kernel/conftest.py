@@ -18,6 +18,9 @@ from tests.support.messages import cell_metadata, execute_content
 from tests.support.server import RunningServer, jupyter_server
 
 TIMEOUT = 60.0
+#: Replaced outputs' files go at once instead of after vfs_ext.retire's grace, so a test can
+#: check right after its cell which files were released (the grace has tests of its own).
+NO_GRACE = "import vfs_ext.retire\nvfs_ext.retire.RETIRE_GRACE_S = 0\n"
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.server import RunningServer
 
-from .conftest import Kernel, fetch, new_cell_id
+from .conftest import NO_GRACE, Kernel, fetch, new_cell_id
 
 SETUP = """
 import hashlib, io, json
@@ -36,7 +36,7 @@ def sha(data): return hashlib.sha256(data).hexdigest()
 
 @pytest.fixture(scope="module")
 def k(kernel: Kernel) -> Kernel:
-    kernel.execute(SETUP)
+    kernel.execute(NO_GRACE + SETUP)
     return kernel
 
 

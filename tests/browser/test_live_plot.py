@@ -1,0 +1,66 @@
+"""A live plot in JupyterLab: a cell redrawing its image with ``clear_output(wait=True)`` as fast
+as the kernel can shows its last frame, the browser (which renders the frames well after the
+kernel replaced them) never gets a 404, and once the grace is over (vfs_ext.retire) the kernel
+keeps the frame on screen only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import jupyter_env
+from tests.browser.jupyter_ui import NotebookUI
+from tests.browser.test_notebook_e2e import write_notebook
+from tests.support.server import RunningServer, jupyter_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+FRAMES = 40
+SETUP = """%load_ext vfs_ext
+import io
+import numpy as np
+from PIL import Image
+from IPython.display import clear_output, display
+import vfs_ext
+from kernel_side.extension import current_session
+
+def frame(i):  # ~300 KiB of noise, a new picture each time
+    pixels = np.random.default_rng(i).integers(0, 256, (320, 320, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "png", compress_level=0)
+    return buf.getvalue()
+
+frames = [frame(i) for i in range(FRAMES)]
+""".replace("FRAMES", str(FRAMES))
+LOOP = "for f in frames:\n    clear_output(wait=True)\n    display(vfs_ext.image(f))"
+AUTO_LOOP = (
+    "%%vfs --threshold 64KiB\nfrom IPython.display import Image as IPyImage\n"
+    "for f in frames:\n    clear_output(wait=True)\n    display(IPyImage(f))"
+)
+STORED = "current_session().owner().settle_retired(60)\nprint(len(current_session().files()))"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    tmp = tmp_path_factory.mktemp("live-plot")
+    with jupyter_server(tmp, app="lab", env=jupyter_env(tmp / "jupyter")) as srv:
+        yield srv
+
+
+def test_a_live_plot_redraws_without_broken_frames(server: RunningServer, context: Any) -> None:
+    write_notebook(Path(server.root_dir) / "live.ipynb", [SETUP, LOOP, AUTO_LOOP, STORED])
+    ui = NotebookUI(context, "lab", server.url, server.token, "live.ipynb").open()
+    ui.run_cells(range(4))
+    for cell in (1, 2):
+        imgs = ui.outputs(cell).locator("img[src*='@file/']")
+        assert imgs.count() == 1, f"cell {cell}: the last frame only"
+        assert ui.wait_image(imgs.first) == 320, f"cell {cell}"
+    fetched = {r.url for r in ui.file_responses}
+    assert len(fetched) >= 2
+    assert ui.problems.ours() == []
+    stored = ui.outputs(3).inner_text().strip()
+    assert stored == "2", f"{stored} files: the two loops' last frames only"
+    ui.close()

@@ -1,0 +1,90 @@
+"""A replaced output's file stays servable for a grace period (a browser behind the kernel may
+still ask for it), then goes; sooner when a write needs its room; and an owner that closes
+releases what waits and leaves no thread behind."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from vfs_ext import retire
+from vfs_ext.config import MEMORY
+
+from .conftest import memory_used
+from .worker import payload
+
+KiB = 1024
+MiB = 1024 * KiB
+
+
+def retire_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "vfs_ext-retire"]
+
+
+def test_a_retired_file_is_served_through_its_grace_then_released(store, monkeypatch):
+    monkeypatch.setattr(retire, "RETIRE_GRACE_S", 0.2)
+    with store.open_owner("k") as owner:
+        kept = owner.write(payload("kept", 1000), "bin")
+        replaced = [owner.write(payload(str(i), 5000), "bin") for i in range(3)]
+        owner.retire(f.name for f in replaced)
+        assert owner.settle_retired(timeout=30)
+        assert [store.lookup(f.name) for f in replaced] == [None] * 3
+        assert store.lookup(kept.name) is not None
+        assert memory_used(store) == 1000
+
+
+def test_the_grace_holds_until_a_write_needs_the_room(make_store, monkeypatch):
+    """A retired file is still served while its grace lasts; a write that would otherwise fall
+    back to disk frees it first and stays in memory."""
+    monkeypatch.setattr(retire, "RETIRE_GRACE_S", 3600.0)
+    store = make_store(memory_budget=3 * MiB, disk_budget=64 * MiB)
+    with store.open_owner("k") as owner:
+        old = owner.write(payload("old", 2 * MiB), "bin")
+        owner.retire([old.name])
+        found = store.lookup(old.name)
+        assert found is not None and found.path.read_bytes() == payload("old", 2 * MiB)
+        new = owner.write(payload("new", 2 * MiB), "bin")
+        assert new.tier == MEMORY
+        assert store.lookup(old.name) is None
+        assert store.stats()["events"]["fallback"] == 0
+
+
+def test_no_grace_releases_at_once(store, monkeypatch):
+    monkeypatch.setattr(retire, "RETIRE_GRACE_S", 0)
+    with store.open_owner("k") as owner:
+        info = owner.write(payload("a", 100), "bin")
+        owner.retire([info.name])
+        assert store.lookup(info.name) is None
+    assert retire_threads() == []
+
+
+def test_closing_releases_what_waits_and_stops_the_thread(store, monkeypatch):
+    monkeypatch.setattr(retire, "RETIRE_GRACE_S", 3600.0)
+    owner = store.open_owner("k")
+    info = owner.write(payload("a", 100), "bin")
+    owner.retire([info.name, "not-a-name", info.name])  # junk and repeats are harmless
+    assert len(retire_threads()) == 1
+    owner.close()
+    assert store.lookup(info.name) is None
+    assert retire_threads() == []
+
+
+def test_many_retirements_share_one_thread(store, monkeypatch):
+    monkeypatch.setattr(retire, "RETIRE_GRACE_S", 0.05)
+    with store.open_owner("k") as owner:
+        for i in range(50):
+            owner.retire([owner.write(payload(str(i), 100), "bin").name])
+            assert len(retire_threads()) <= 1
+        assert owner.settle_retired(timeout=30)
+        assert owner.files() == []
+
+
+@pytest.mark.parametrize("grace", [0.0, 3600.0])
+def test_a_released_file_retired_later_is_no_error(store, monkeypatch, grace):
+    monkeypatch.setattr(retire, "RETIRE_GRACE_S", grace)
+    with store.open_owner("k") as owner:
+        info = owner.write(payload("a", 100), "bin", "cell")
+        owner.release_group("cell")  # the cell re-ran before the grace was over
+        owner.retire([info.name])
+    assert retire_threads() == []
