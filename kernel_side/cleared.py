@@ -124,11 +124,9 @@ class ClearedOutputs:
         self.session.retire(gone)
 
     def _clear(self, area: _Area) -> list[str]:
-        """Empty ``area``; the files it showed that no other area shows and no object holds."""
+        """Empty ``area``; the files it showed that no other area shows."""
         names, area.shown = area.shown, set()
         elsewhere: set[str] = set()
         for other in self._areas.values():
             elsewhere |= other.shown
-        return [
-            n for n in sorted(names) if n not in elsewhere and not self.session.is_referenced(n)
-        ]
+        return sorted(names - elsewhere)

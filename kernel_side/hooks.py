@@ -138,8 +138,8 @@ class DisplayFiles:
     (released after a grace: a browser behind the updates may still ask for them).
 
     Without this, every version of an updated display stays stored until its cell is re-run,
-    and filling the tiers then evicts other cells' visible outputs first. A file shown under a
-    display id belongs to it: a ``VirtualFile`` displayed there goes when an update replaces it.
+    and filling the tiers then evicts other cells' visible outputs first. A ``VirtualFile``
+    still referenced from Python stays (KernelSession.retire): it may be displayed again.
     """
 
     def __init__(self, session: KernelSession) -> None:

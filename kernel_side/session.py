@@ -126,17 +126,16 @@ class KernelSession:
 
     def retire(self, names: list[str]) -> None:
         """Release files taken off the page, after a grace for browsers still fetching them
-        (vfs_ext.retire)."""
+        (vfs_ext.retire); a file whose ``VirtualFile`` is still referenced stays (it may be
+        displayed again) until its cell re-runs."""
         owner = self._owner
+        names = [n for n in names if n not in self._referenced]
         if owner is not None and names:
             owner.retire(names)
 
     def referenced_by(self, name: str, obj: Any) -> None:
         """Keep ``name`` from being released as a cleared output while ``obj`` lives."""
         self._referenced[name] = obj
-
-    def is_referenced(self, name: str) -> bool:
-        return name in self._referenced
 
     def url(self, name: str) -> str:
         """Absolute path: JupyterLab rewrites relative ``src`` URLs but leaves these alone."""

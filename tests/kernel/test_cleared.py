@@ -28,9 +28,10 @@ def k(kernel: Kernel) -> Kernel:
     return kernel
 
 
-def urls(execution) -> list[str]:
+def urls(execution, *types: str) -> list[str]:
     """The virtual file of each output that has one (a widget's own view has none)."""
-    records = (m["content"]["metadata"].get("vfs_ext") for m in execution.outputs("display_data"))
+    messages = execution.outputs(*(types or ("display_data",)))
+    records = (m["content"]["metadata"].get("vfs_ext") for m in messages)
     return [r["url"] for r in records if r]
 
 
@@ -83,6 +84,22 @@ def test_a_virtual_file_still_referenced_may_be_shown_again(
         new_cell_id(),
     )
     assert statuses(server, out) == [200, 404, 200]
+
+
+def test_a_virtual_file_still_referenced_survives_an_update(
+    k: Kernel, server: RunningServer
+) -> None:
+    """The same rule when ``update_display`` replaces it: kept while referenced."""
+    out = k.execute(
+        "kept = vfs_ext.image(frame(1))\nh = display(kept, display_id=True)\n"
+        "h.update(vfs_ext.image(frame(2)))\nh.update(vfs_ext.image(frame(3)))",
+        new_cell_id(),
+    )
+    assert [fetch(server, url)[0] for url in urls(out, "display_data", "update_display_data")] == [
+        200,
+        404,
+        200,
+    ]
 
 
 def test_an_object_rebound_each_frame_is_released(k: Kernel, server: RunningServer) -> None:
