@@ -12,10 +12,9 @@ The publisher hook also sees every ``update_display_data`` (display handles, ``u
 ``display(..., display_id=..., update=True)``): it replaces every output with that display id, so
 the files those outputs showed and the update does not are retired then (released after a
 grace, vfs_ext.retire), and an animation updated a thousand times keeps one frame stored, not a
-thousand. A new ``display_data`` with an
-id already shown adds an output (JupyterLab keeps the earlier ones as they were), so it releases
-nothing. It also sees every ``clear_output``: the outputs it removes release their files
-(kernel_side.cleared).
+thousand. A new ``display_data`` with an id already shown adds an output (JupyterLab keeps the
+earlier ones as they were), so it releases nothing. It also sees every ``clear_output``: the
+outputs it removes are retired too (kernel_side.cleared).
 """
 
 from __future__ import annotations

@@ -78,8 +78,8 @@ class KernelSession:
         self._this_cell_policy: Policy | None = None  # a %%vfs cell's, until the cell ends
         self._notice_shown = False
         self.cell_ids: dict[str, str] = {}  # group key -> cell id, for %vfs ls
-        # Files whose Python object (a VirtualFile) is alive: it may be displayed again, so a
-        # clear_output does not release them (kernel_side.cleared).
+        # Files whose Python object (a VirtualFile) is alive: it may be displayed again, so
+        # replacing or clearing an output that shows one does not release it (retire).
         self._referenced: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
 
     @classmethod
@@ -134,7 +134,7 @@ class KernelSession:
             owner.retire(names)
 
     def referenced_by(self, name: str, obj: Any) -> None:
-        """Keep ``name`` from being released as a cleared output while ``obj`` lives."""
+        """Keep ``name`` from being retired while ``obj`` lives."""
         self._referenced[name] = obj
 
     def url(self, name: str) -> str:
