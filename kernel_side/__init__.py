@@ -10,8 +10,8 @@ output externalization.
   ``JPY_PARENT_PID`` server published in the runtime dir; else no server.
 - ``hooks`` + ``externalize`` (+ ``vega``): large payloads become virtual files at
   ``display_formatter.format`` (before any base64) and, for raw bundles, in a publisher hook.
-  An ``update_display_data`` releases the files of the versions it replaces; outputs replaced
-  through ``clear_output`` stay stored until their cell is re-run or ``%vfs clear``.
+  The versions an ``update_display_data`` replaces and (``cleared``) the outputs a
+  ``clear_output`` removes are retired: released after vfs_ext.retire's grace.
 - ``magics``: ``%%vfs``, ``%vfs auto|ls|stats|rm|clear``; ``api``: ``vfile()`` and helpers.
 
 Without a server everything stays inline (one notice per kernel); ``vfile()`` then returns a
