@@ -25,7 +25,6 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 from typing import Any
 
 from .session import KernelSession
@@ -66,67 +65,51 @@ def output_area(msg: dict[str, Any]) -> Hashable | None:
     return ("widget", widgets[0]) if widgets else ("request", parent_id)
 
 
-@dataclass
-class _Area:
-    shown: set[str] = field(default_factory=set)  # since the last clear
-    clear_next: bool = False  # a clear_output(wait=True) waits for the next output
-
-
 class ClearedOutputs:
     """The files shown in each output area; a clear retires those it removed (released after
     a grace, vfs_ext.retire: a browser behind the loop may still ask for them)."""
 
     def __init__(self, session: KernelSession) -> None:
         self.session = session
-        self._areas: OrderedDict[Hashable, _Area] = OrderedDict()
+        self._areas: OrderedDict[Hashable, set[str]] = OrderedDict()  # files shown since a clear
+        self._clear_next: set[Hashable] = set()  # areas a clear_output(wait=True) waits in
         self._lock = threading.Lock()  # outputs may come from several threads
 
     def published(self, msg: dict[str, Any], names: frozenset[str]) -> None:
         """A new output (``display_data``) showing ``names``: it first clears its area if a
         ``clear_output(wait=True)`` is pending there, as the front end does."""
-        if not names and not self._areas:
-            return  # the common case: nothing tracked, so no clear can be pending
-        area_key = output_area(msg)
-        if area_key is None:
+        if not names and not self._clear_next:
+            return  # the common case: no file to track, no clear waiting for this output
+        area = output_area(msg)
+        if area is None:
             return
         with self._lock:
-            area = self._areas.get(area_key)
-            gone = []
-            if area is not None and area.clear_next:
-                area.clear_next = False
-                gone = self._clear(area)
+            gone = self._clear(area) if area in self._clear_next else []
             if names:
-                if area is None:
-                    area = self._areas[area_key] = _Area()
-                area.shown.update(names)
-            if area is not None:
-                self._areas.move_to_end(area_key)
+                self._areas.setdefault(area, set()).update(names)
+                self._areas.move_to_end(area)
                 while len(self._areas) > MAX_AREAS:
-                    self._areas.popitem(last=False)  # its files stay until their cell re-runs
+                    oldest, _ = self._areas.popitem(last=False)  # files stay until a re-run
+                    self._clear_next.discard(oldest)
         self.session.retire(gone)
 
     def cleared(self, msg: dict[str, Any]) -> None:
         """A ``clear_output`` message: the area is cleared now, or at its next output."""
         if not self._areas:
             return
-        area_key = output_area(msg)
-        if area_key is None:
+        area = output_area(msg)
+        if area is None or area not in self._areas:
             return
         with self._lock:
-            area = self._areas.get(area_key)
-            if area is None:
-                return
             if (msg.get("content") or {}).get("wait"):
-                area.clear_next = True
+                self._clear_next.add(area)
                 return
-            area.clear_next = False
             gone = self._clear(area)
         self.session.retire(gone)
 
-    def _clear(self, area: _Area) -> list[str]:
-        """Empty ``area``; the files it showed that no other area shows."""
-        names, area.shown = area.shown, set()
-        elsewhere: set[str] = set()
-        for other in self._areas.values():
-            elsewhere |= other.shown
+    def _clear(self, area: Hashable) -> list[str]:
+        """Forget ``area`` (its clear is done); the files it showed that no other area shows."""
+        self._clear_next.discard(area)
+        names = self._areas.pop(area, set())
+        elsewhere = set().union(*self._areas.values())
         return sorted(names - elsewhere)
