@@ -10,8 +10,9 @@ output externalization.
   ``JPY_PARENT_PID`` server published in the runtime dir; else no server.
 - ``hooks`` + ``externalize`` (+ ``vega``): large payloads become virtual files at
   ``display_formatter.format`` (before any base64) and, for raw bundles, in a publisher hook.
-  The versions an ``update_display_data`` replaces and (``cleared``) the outputs a
-  ``clear_output`` removes are retired: released after vfs_ext.retire's grace.
+  ``shown`` replays the published messages as the front end applies them: files no output
+  shows any more (replaced by an update, cleared) are retired, released after vfs_ext.retire's
+  grace.
 - ``magics``: ``%%vfs``, ``%vfs auto|ls|stats|rm|clear``; ``api``: ``vfile()`` and helpers.
 
 Without a server everything stays inline (one notice per kernel); ``vfile()`` then returns a

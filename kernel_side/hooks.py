@@ -9,12 +9,10 @@ thread: the hook is registered on the thread that loads the extension and on eve
 formats an output, so a thread that only ever displays raw bundles keeps them inline.
 
 The publisher hook also sees every ``update_display_data`` (display handles, ``update_display``,
-``display(..., display_id=..., update=True)``): it replaces every output with that display id, so
-the files those outputs showed and the update does not are retired then (released after a
-grace, vfs_ext.retire), and an animation updated a thousand times keeps one frame stored, not a
-thousand. A new ``display_data`` with an id already shown adds an output (JupyterLab keeps the
-earlier ones as they were), so it releases nothing. It also sees every ``clear_output``: the
-outputs it removes are retired too (kernel_side.cleared).
+``display(..., display_id=..., update=True)``) and ``clear_output``, and replays them in
+kernel_side.shown: files no output shows any more are retired (released after a grace,
+vfs_ext.retire), so an animation or a live plot redrawn a thousand times keeps the frame on
+screen stored, not a thousand.
 """
 
 from __future__ import annotations
@@ -30,9 +28,9 @@ from vfs_ext.mimes import mime_for_ext
 from vfs_ext.tiers import FileInfo
 
 from . import html
-from .cleared import ClearedOutputs
 from .externalize import Writer, externalize
 from .session import KernelSession
+from .shown import ShownFiles
 
 log = logging.getLogger("vfs_ext")
 
@@ -132,34 +130,9 @@ def message_files(metadata: dict[str, Any] | None) -> frozenset[str]:
     return frozenset(r["name"] for r in records if isinstance(r.get("name"), str) and r["name"])
 
 
-class DisplayFiles:
-    """The files each display id's outputs show; an update retires those it no longer shows
-    (released after a grace: a browser behind the updates may still ask for them).
-
-    Without this, every version of an updated display stays stored until its cell is re-run,
-    and filling the tiers then evicts other cells' visible outputs first. A ``VirtualFile``
-    still referenced from Python stays (KernelSession.retire): it may be displayed again.
-    """
-
-    def __init__(self, session: KernelSession) -> None:
-        self.session = session
-        self._shown: dict[str, frozenset[str]] = {}
-        self._lock = threading.Lock()  # displays may be updated from several threads
-
-    def published(self, display_id: str, names: frozenset[str], *, update: bool) -> None:
-        """A message for ``display_id`` showing ``names`` was published: an update replaced
-        all its outputs, so what they showed before and no longer show is released."""
-        with self._lock:
-            before = self._shown.pop(display_id, frozenset())
-            shown = names if update else before | names
-            if shown:
-                self._shown[display_id] = shown
-        self.session.retire(sorted(before - shown))
-
-
 class PublishHook:
     """The ``ZMQDisplayPublisher`` hook: applies the policy to bundles that did not pass the
-    formatter, and releases the files of replaced display versions.
+    formatter, and tells kernel_side.shown what each output shows, replaces or clears.
 
     ipykernel keeps hooks per thread (``register_hook`` is the only supported way in), so it is
     registered on the thread that loads the extension and, through ``register_here``, on each
@@ -170,8 +143,7 @@ class PublishHook:
     def __init__(self, session: KernelSession, display_pub: Any) -> None:
         self.session = session
         self.display_pub = display_pub if hasattr(display_pub, "register_hook") else None
-        self.displays = DisplayFiles(session)
-        self.cleared = ClearedOutputs(session)
+        self.shown = ShownFiles(session)
         self._local = threading.local()
         self._active = True
 
@@ -194,7 +166,7 @@ class PublishHook:
         if not self._active:
             return msg
         if msg_type == "clear_output":
-            self.cleared.cleared(msg)
+            self.shown.cleared(msg)
         elif msg_type in ("display_data", "update_display_data"):
             content = msg["content"]
             data, metadata = apply_policy(
@@ -203,9 +175,9 @@ class PublishHook:
             content["data"], content["metadata"] = data, metadata
             names = message_files(metadata)
             display_id = (content.get("transient") or {}).get("display_id")
-            update = msg_type == "update_display_data"
-            if display_id:
-                self.displays.published(str(display_id), names, update=update)
-            if not update:
-                self.cleared.published(msg, names)
+            display_id = str(display_id) if display_id else None
+            if msg_type == "display_data":
+                self.shown.displayed(msg, names, display_id)
+            elif display_id:
+                self.shown.updated(names, display_id)
         return msg

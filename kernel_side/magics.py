@@ -29,7 +29,7 @@ USAGE = """\
 %%vfs [--threshold SIZE] [--html]   run this cell with large outputs as virtual files
 %vfs auto on|off [--threshold SIZE] [--html]   the same for every following cell
 %vfs ls                             this kernel's virtual files
-%vfs stats                          per-tier usage, budgets and fallbacks
+%vfs stats                          per-tier usage, budgets and this kernel's fallbacks
 %vfs rm NAME                        remove one virtual file
 %vfs clear                          remove all of this kernel's virtual files
 SIZE: 4096, 256KB, 10MiB, 1G (KB = 1000 bytes, KiB/K = 1024)."""
@@ -191,7 +191,7 @@ class VfsMagics(Magics):
         ev = stats["events"]
         lines.append(
             f"fallbacks {ev['fallback']}, evictions {ev['evict']}, errors {ev['error']}"
-            " (since this kernel started)"
+            " (this kernel's)"
         )
         for name, reason in stats["refused"].items():
             lines.append(f"{name} tier disabled: {reason}")

@@ -12,6 +12,7 @@ import re
 import sys
 import threading
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ class KernelSession:
         self._notice_shown = False
         self.cell_ids: dict[str, str] = {}  # group key -> cell id, for %vfs ls
         # Files whose Python object (a VirtualFile) is alive: it may be displayed again, so
-        # replacing or clearing an output that shows one does not release it (retire).
+        # an output that shows one leaving the page does not retire it (kernel_side.shown).
         self._referenced: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
 
     @classmethod
@@ -126,16 +127,24 @@ class KernelSession:
 
     def retire(self, names: list[str]) -> None:
         """Release files taken off the page, after a grace for browsers still fetching them
-        (vfs_ext.retire); a file whose ``VirtualFile`` is still referenced stays (it may be
-        displayed again) until its cell re-runs."""
+        (vfs_ext.retire)."""
         owner = self._owner
-        names = [n for n in names if n not in self._referenced]
         if owner is not None and names:
             owner.retire(names)
 
+    def unretire(self, names: Iterable[str]) -> None:
+        """These files are shown again: take back their pending retirement."""
+        owner = self._owner
+        if owner is not None:
+            owner.unretire(names)
+
     def referenced_by(self, name: str, obj: Any) -> None:
-        """Keep ``name`` from being retired while ``obj`` lives."""
+        """Remember ``obj`` (a VirtualFile) as the holder of ``name`` while it lives."""
         self._referenced[name] = obj
+
+    def holder(self, name: str) -> Any | None:
+        """The live VirtualFile of ``name``: it may be displayed again, so its file stays."""
+        return self._referenced.get(name)
 
     def url(self, name: str) -> str:
         """Absolute path: JupyterLab rewrites relative ``src`` URLs but leaves these alone."""

@@ -29,9 +29,11 @@ _READ_CHUNK = 1024 * 1024
 _MAX_LINE = 64 * 1024
 
 
-def record(root: Path, kind: str, **fields: object) -> None:
-    """Append one event; never raises (losing a counter must not lose an output)."""
-    line = json.dumps({"t": time.time(), "kind": kind, **fields}, default=str) + "\n"
+def record(root: Path, kind: str, **fields: object) -> dict[str, Any]:
+    """Append one event and return it; never raises (losing a counter must not lose an
+    output)."""
+    event = {"t": time.time(), "kind": kind, **fields}
+    line = json.dumps(event, default=str) + "\n"
     try:
         fd = os.open(
             root / EVENTS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
@@ -42,13 +44,7 @@ def record(root: Path, kind: str, **fields: object) -> None:
             os.close(fd)
     except OSError:
         pass
-
-
-def _inode(path: Path) -> int | None:
-    try:
-        return os.stat(path).st_ino
-    except OSError:
-        return None
+    return event
 
 
 class _Cursor:
@@ -66,7 +62,7 @@ class EventLog:
     ``max_bytes``: writers open the file by name for each event, so after the rename new events
     go to a fresh file, and an event written into the old one meanwhile is still read, because
     the old generation is read to its end at every poll until the next rotation replaces it.
-    A reader that does not rotate (a kernel's ``%vfs stats``) follows the server's rotations.
+    The only reader: kernels count what they record themselves (Store.record_event).
     Thread-safe: the server polls from its sweeps (a worker thread) and from admin requests.
     """
 
@@ -75,7 +71,7 @@ class EventLog:
         root: Path,
         *,
         since: float = 0.0,
-        max_bytes: int | None = MAX_BYTES,
+        max_bytes: int = MAX_BYTES,
         recent: int = RECENT,
     ) -> None:
         self.root = root
@@ -88,18 +84,14 @@ class EventLog:
         self._lock = threading.Lock()
 
     def poll(self) -> None:
-        """Count what was appended since the last poll; rotate a file read past ``max_bytes``
-        (never when it is None)."""
+        """Count what was appended since the last poll; rotate a file read past ``max_bytes``."""
         with self._lock:
             rotated = self.root / ROTATED_FILE
-            if self._current.inode is not None and _inode(rotated) == self._current.inode:
-                # Rotated by the server while we (another reader) were reading it: follow it.
-                self._rotated, self._current = self._current, _Cursor()
             if self._rotated is not None:
                 self._read(rotated, self._rotated)
             current = self.root / EVENTS_FILE
             self._read(current, self._current)
-            if self.max_bytes is not None and self._current.offset >= self.max_bytes:
+            if self._current.offset >= self.max_bytes:
                 try:
                     os.replace(current, rotated)
                 except OSError:
@@ -134,7 +126,7 @@ class EventLog:
     def _count(self, line: bytes) -> None:
         try:
             event = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # not an event (a damaged or foreign line)
             return
         if not isinstance(event, dict) or not isinstance(event.get("t"), (int, float)):
             return

@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,26 @@ BACKGROUND_RELEASE_MIN = 32 * 1024 * 1024
 
 #: How far ahead a stream of unknown size reserves budget (one budget-lock round trip per step).
 RESERVE_STEP = 16 * 1024 * 1024
+
+#: Writes in progress in this process, per (namespace, owner key): a closed Owner's writes may
+#: still run on other threads when a new Owner of the same key opens (``%reload_ext``), and
+#: their ``.part-*`` files are not a dead predecessor's leftovers.
+_writing: Counter[tuple[str, str]] = Counter()
+_writing_lock = threading.Lock()
+
+
+def _writing_in_child() -> None:
+    """A forked child runs none of its parent's writes (and its copy of the lock is ours)."""
+    _writing.clear()
+    _writing_lock.release()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(
+        before=_writing_lock.acquire,
+        after_in_parent=_writing_lock.release,
+        after_in_child=_writing_in_child,
+    )
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -133,13 +154,16 @@ class Owner:
         writes it never finished (``.part-*``, counted by their reservation until then).
 
         Moved out of the way first: this process may keep spares of its own there soon. We hold
-        the owner's lock, so no write of this owner is in progress anywhere.
+        the owner's lock, so no other process writes for this owner; in this process, a closed
+        Owner's writes may still be running (``_writing``): their files are left alone.
         """
         owner_dir = tier.root / self.key
         names = pending_dirs(owner_dir)
+        with _writing_lock:
+            writing_here = _writing[self.store.namespace, self.key] > 0
         parts = [
             owner_dir / group / entry.name
-            for group in subdirs(owner_dir)
+            for group in ([] if writing_here else subdirs(owner_dir))
             for entry in scan_dir(owner_dir / group)
             if entry.name.startswith(PART_PREFIX)
         ]
@@ -169,6 +193,15 @@ class Owner:
                 "this Owner is closed (or was inherited from the process that forked this one); "
                 "open a new one with Store.open_owner"
             )
+        with _writing_lock:
+            _writing[self.store.namespace, self.key] += 1
+        try:
+            return self._write(data, ext, group, evict)
+        finally:
+            with _writing_lock:
+                _writing[self.store.namespace, self.key] -= 1
+
+    def _write(self, data: Data, ext: str | None, group: str, evict: bool) -> FileInfo:
         source = open_source(data)
         try:
             max_size = self.store.config.max_file_size
@@ -200,7 +233,7 @@ class Owner:
         partial: _Partial | None = None
         queue = list(self.store.tiers)
         attempts = 0
-        settled = False
+        settled: set[str] = set()  # tiers whose pending releases were freed for this write
         try:
             while queue:
                 tier = queue.pop(0)
@@ -214,9 +247,9 @@ class Owner:
                         if partial is not None:
                             _unlink(partial.path)
                         partial = failed.partial
-                    if not settled and failed.kind != IO_ERROR:
-                        settled = True
-                        if self._free_pending():  # released memory was not free yet: retry
+                    if tier.name not in settled and failed.kind != IO_ERROR:
+                        settled.add(tier.name)
+                        if self._free_pending(tier):  # released memory was not free yet: retry
                             queue.insert(0, tier)
                             continue
                     reasons.append(f"{tier.name}: {failed.reason}")
@@ -315,6 +348,8 @@ class Owner:
         index = self.store.tiers.index(tier)
         path = tier.root / self.key / OWNER_LOCK
         with self._relock:
+            if not self._lock_fds:
+                raise ValueError("this Owner was closed while writing; nothing was stored")
             try:
                 if os.fstat(self._lock_fds[index]).st_ino == os.lstat(path).st_ino:
                     return
@@ -409,6 +444,10 @@ class Owner:
         if self._pid == os.getpid():
             self._retired.retire(names)
 
+    def unretire(self, names: Iterable[str]) -> None:
+        """Take back the pending retirement of files shown again."""
+        self._retired.cancel(names)
+
     def settle_retired(self, timeout: float = 60.0) -> bool:
         """Wait until every retired file was released; False if that took over ``timeout``."""
         return self._retired.settle(timeout)
@@ -452,12 +491,21 @@ class Owner:
         """Free the spares no write took (in the background); False if there were none."""
         return self._spares.drop()
 
-    def _free_pending(self) -> bool:
-        """Free spares and retired files, wait for background releases; whether any memory
-        was pending."""
+    def _free_pending(self, tier: Tier) -> bool:
+        """Free spares and the retired files in ``tier``, wait for background releases;
+        whether any memory was pending."""
         dropped = self._spares.drop()
-        retired = self._retired.release_now()
+        retired = self._retired.release_now(lambda name: self._holds(tier, name))
         return self._releases.settle() or dropped or retired
+
+    def _holds(self, tier: Tier, name: str) -> bool:
+        """Whether ``tier`` holds this file of ours."""
+        match = parse_name(name)
+        return (
+            match is not None
+            and match["owner"] == self.key
+            and os.path.lexists(tier.file_path(self.key, match["group"], name))
+        )
 
     def settle_releases(self) -> bool:
         """Wait for background releases to free their memory; False if none were pending."""

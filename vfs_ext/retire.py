@@ -5,11 +5,13 @@ faster than it draws: a JupyterLab tab asked for nearly every one of the 40 fram
 ``clear_output(wait=True)`` loop only after the kernel had replaced it, and each request for a
 file released at once was a 404 in the browser's console (tests/browser/test_live_plot.py).
 So a replaced output's file stays servable for ``RETIRE_GRACE_S`` seconds, then goes; sooner
-when a write needs its room.
+when a write needs its room in the same tier; at once when the process exits (a restarted
+kernel could not know them).
 """
 
 from __future__ import annotations
 
+import atexit
 import heapq
 import logging
 import threading
@@ -24,7 +26,7 @@ RETIRE_GRACE_S = 5.0
 
 class Retirement:
     """Releases retired names when their grace is over, on one daemon thread started on first
-    use; ``release_now`` and ``close`` release the rest at once."""
+    use; ``release_now`` and ``close`` release them sooner."""
 
     def __init__(self, release: Callable[[str], object]) -> None:
         self._release = release
@@ -48,15 +50,29 @@ class Retirement:
                         target=self._run, name="vfs_ext-retire", daemon=True
                     )
                     self._thread.start()
+                    atexit.register(self.close)
                 self._cond.notify_all()
                 return
         self._release_all(names)
 
-    def release_now(self) -> bool:
-        """Release every retired name now (their room is needed); False if there was none."""
-        names = self._take(float("inf"))
-        self._release_all(names)
-        self._done(len(names))
+    def cancel(self, names: Iterable[str]) -> None:
+        """Take back the pending retirement of ``names`` (shown again)."""
+        wanted = set(names)
+        with self._cond:
+            if wanted and any(name in wanted for _, name in self._due):
+                self._due = [entry for entry in self._due if entry[1] not in wanted]
+                heapq.heapify(self._due)
+
+    def release_now(self, which: Callable[[str], bool] | None = None) -> bool:
+        """Release the retired names (those ``which`` accepts) now, their room being needed, and
+        wait for releases in progress; False if there was nothing to release."""
+        names = self._take(float("inf"), which)
+        try:
+            self._release_all(names)
+        finally:
+            self._done(len(names))
+        with self._cond:
+            self._cond.wait_for(lambda: not self._releasing, 60.0)
         return bool(names)
 
     def settle(self, timeout: float = 60.0) -> bool:
@@ -65,13 +81,15 @@ class Retirement:
             return self._cond.wait_for(lambda: not self._due and not self._releasing, timeout)
 
     def close(self) -> None:
-        """Release what is left now and stop the thread."""
+        """Release what is left now and stop the thread (idempotent)."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
             thread, self._thread = self._thread, None
         if thread is not None:
-            thread.join()
+            atexit.unregister(self.close)
+            if thread is not threading.current_thread():
+                thread.join()
         self.release_now()
 
     def _run(self) -> None:
@@ -83,17 +101,23 @@ class Retirement:
                 if self._closed:
                     return
             names = self._take(time.monotonic())
-            self._release_all(names)
-            self._done(len(names))
+            try:
+                self._release_all(names)
+            finally:
+                self._done(len(names))
 
-    def _take(self, until: float) -> list[str]:
-        """Pop the names due by ``until``, counted as being released."""
+    def _take(self, until: float, which: Callable[[str], bool] | None = None) -> list[str]:
+        """Pop the names due by ``until`` (and accepted by ``which``), counted as being
+        released."""
         with self._cond:
-            names = []
+            names, kept = [], []
             while self._due and self._due[0][0] <= until:
-                names.append(heapq.heappop(self._due)[1])
+                entry = heapq.heappop(self._due)
+                (names if which is None or which(entry[1]) else kept).append(entry)
+            for entry in kept:
+                heapq.heappush(self._due, entry)
             self._releasing += len(names)
-            return names
+            return [name for _, name in names]
 
     def _done(self, count: int) -> None:
         with self._cond:

@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,9 +64,11 @@ class Store:
                 + "; ".join(f"{k}: {v}" for k, v in self.refused.items())
                 + "); set VirtualFiles.memory_dir / VirtualFiles.disk_dir to private directories"
             )
-        # Only the server that holds the namespace rotates its events file (for_server): a
-        # second reader rotating it would hide events from the server's reader.
-        self.events = events.EventLog(self.events_root, since=self.started, max_bytes=None)
+        # The server reads (and rotates) the namespace's events file (for_server); a kernel
+        # counts what it recorded itself.
+        self.events: events.EventLog | None = None
+        self._recorded: Counter[str] = Counter()
+        self._recent: deque[dict[str, Any]] = deque(maxlen=events.RECENT)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Store | None:
@@ -90,7 +93,7 @@ class Store:
         except BaseException:
             store.close(remove=True)
             raise
-        store.events.max_bytes = events.MAX_BYTES
+        store.events = events.EventLog(store.events_root, since=store.started)
         return store
 
     def resolved_config(self) -> StoreConfig:
@@ -144,7 +147,7 @@ class Store:
         """
         keep = {owner_key(i) for i in keep_owner_ids}
         report = SweepReport()
-        self.events.poll()  # keeps the events file bounded even when no admin looks
+        self._poll_events()  # keeps the events file bounded even when no admin looks
         for tier in self.tiers:
             for namespace in subdirs(tier.base):
                 ns_root = tier.base / namespace
@@ -240,15 +243,19 @@ class Store:
                     "free": max(0, min(tier.budget - used, fs_free)),
                 }
             )
-        self.events.poll()
-        counts = self.events.counts
+        self._poll_events()
+        counts, recent = (
+            (self.events.counts, self.events.recent)
+            if self.events is not None
+            else (self._recorded, self._recent)
+        )
         return {
             "namespace": self.namespace,
             "tiers": tiers,
             "owners": owners,
             "refused": dict(self.refused),
             "events": {k: counts.get(k, 0) for k in ("fallback", "evict", "error")},
-            "recent_events": list(self.events.recent),
+            "recent_events": list(recent),
         }
 
     @property
@@ -257,7 +264,18 @@ class Store:
         return self.tiers[-1].root
 
     def record_event(self, kind: str, **fields: object) -> None:
-        events.record(self.events_root, kind, **fields)
+        event = events.record(self.events_root, kind, **fields)
+        self._recorded[kind] += 1
+        self._recent.append(event)
+
+    def _poll_events(self) -> None:
+        """The server's reading of the events file; a damaged file must not stop sweeps."""
+        if self.events is None:
+            return
+        try:
+            self.events.poll()
+        except Exception:
+            log.exception("vfs_ext: could not read the events file in %s", self.events_root)
 
     # -- shutdown ------------------------------------------------------------------------------
 

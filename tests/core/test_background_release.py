@@ -136,3 +136,39 @@ def test_a_reopened_owner_frees_the_write_a_killed_process_left_unfinished(store
         assert [part_files(t.root) for t in store.tiers] == [[], []]
         assert released(store) == []
         assert memory_used(store) == 0
+
+
+def test_a_reopened_owner_leaves_this_processs_running_write_alone(store, tmp_path):
+    """``%reload_ext`` closes the kernel's owner while a thread may still be writing: the new
+    owner must not take that write's ``.part-*`` file for a dead predecessor's."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    first = store.open_owner("k")
+    result: dict = {}
+
+    def write() -> None:
+        with open(fifo, "rb") as source:
+            try:
+                result["info"] = first.write(source, "bin")
+            except BaseException as exc:
+                result["error"] = exc
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    data = payload("a", 12 * MiB)
+    try:
+        with open(fifo, "wb") as w:
+            w.write(data[: 9 * MiB])  # two 4 MiB chunks read: the first is written
+            w.flush()
+            first.close()
+            with store.open_owner("k") as second:
+                second.settle_releases()
+                w.write(data[9 * MiB :])
+                w.close()
+                writer.join(TIMEOUT)
+                assert "error" not in result, result
+                info = result["info"]
+                assert info.tier == MEMORY
+                assert store.lookup(info.name).path.read_bytes() == data
+    finally:
+        writer.join(TIMEOUT)

@@ -98,23 +98,39 @@ def test_a_file_replaced_under_the_reader_is_read_from_its_start(tmp_path: Path)
     assert log.counts == {"error": 2, "fallback": 1}
 
 
-def test_only_the_server_rotates_and_a_kernels_reader_follows(make_store) -> None:
-    """Kernels open the same namespace; their reading must not take events from the server."""
+def test_the_server_counts_every_kernels_events_and_rotates(make_store) -> None:
     server = make_store()
-    kernel = Store(StoreConfig(tiers=server.config.tiers, namespace=server.namespace))
     root = server.events_root
     n = events.MAX_BYTES // 60 + 10  # more than MAX_BYTES of lines
     with open(root / events.EVENTS_FILE, "ab") as f:
         f.write(b"".join(b'{"t": 1e12, "kind": "fallback", "x": "%030d"}\n' % i for i in range(n)))
-    assert kernel.stats()["events"]["fallback"] == n
-    assert not (root / events.ROTATED_FILE).exists()
     events.record(root, "error")
     stats = server.stats()
     assert stats["events"] == {"fallback": n, "evict": 0, "error": 1}
     assert stats["recent_events"][-1]["kind"] == "error"
-    assert (root / events.ROTATED_FILE).exists()  # the server's own reader rotated it
+    assert (root / events.ROTATED_FILE).exists()  # read past MAX_BYTES: rotated
     events.record(root, "evict")
     server.sweep()  # sweeps read (and rotate) too, so the file stays bounded unwatched
     assert server.stats()["events"] == {"fallback": n, "evict": 1, "error": 1}
-    # The kernel's reader followed the rotation: nothing lost, nothing counted twice.
-    assert kernel.stats()["events"] == {"fallback": n, "evict": 1, "error": 1}
+
+
+def test_a_kernel_counts_its_own_events_and_leaves_the_file_alone(make_store) -> None:
+    """``%vfs stats`` in a kernel: what this kernel recorded, never another reader of the file."""
+    server = make_store()
+    kernel = Store(StoreConfig(tiers=server.config.tiers, namespace=server.namespace))
+    events.record(server.events_root, "evict")  # another kernel's
+    kernel.record_event("fallback", name="a.png", to="disk")
+    kernel.record_event("fallback", name="b.png", to="disk")
+    stats = kernel.stats()
+    assert stats["events"] == {"fallback": 2, "evict": 0, "error": 0}
+    assert [e["name"] for e in stats["recent_events"]] == ["a.png", "b.png"]
+    assert server.stats()["events"] == {"fallback": 2, "evict": 1, "error": 0}
+
+
+def test_a_damaged_line_stops_neither_counting_nor_sweeps(make_store) -> None:
+    server = make_store()
+    with open(server.events_root / events.EVENTS_FILE, "ab") as f:
+        f.write(b"[" * 100_000 + b"\n")  # json.loads: RecursionError, not ValueError
+    events.record(server.events_root, "error")
+    server.sweep()
+    assert server.stats()["events"]["error"] == 1

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from vfs_ext import retire
-from vfs_ext.config import MEMORY
+from vfs_ext.config import DISK, MEMORY
 
 from .conftest import memory_used
 from .worker import payload
@@ -88,3 +88,65 @@ def test_a_released_file_retired_later_is_no_error(store, monkeypatch, grace):
         owner.release_group("cell")  # the cell re-ran before the grace was over
         owner.retire([info.name])
     assert retire_threads() == []
+
+
+def test_room_is_made_from_the_refusing_tiers_retired_files_only(make_store, monkeypatch):
+    """A write that does not fit memory frees the retired files in memory; retired files on
+    disk keep their grace (freeing them would not help and would break a lagging browser)."""
+    monkeypatch.setattr(retire, "RETIRE_GRACE_S", 3600.0)
+    store = make_store(memory_budget=3 * MiB, disk_budget=64 * MiB)
+    with store.open_owner("k") as owner:
+        in_memory = owner.write(payload("m", 2 * MiB), "bin")
+        on_disk = owner.write(payload("d", 4 * MiB), "bin")  # over the memory budget
+        assert (in_memory.tier, on_disk.tier) == (MEMORY, DISK)
+        owner.retire([in_memory.name, on_disk.name])
+        assert owner.write(payload("new", 2 * MiB), "bin").tier == MEMORY
+        assert store.lookup(in_memory.name) is None
+        assert store.lookup(on_disk.name) is not None
+
+
+def test_a_process_that_exits_releases_what_it_retired(store, spawn):
+    """A kernel restarted (same owner) could not know which of its files were retired."""
+    child = spawn(store, "retirer", "k", "3")
+    names = child.read()["names"]
+    assert all(store.lookup(n) is not None for n in names)
+    assert child.finish() == 0
+    assert [store.lookup(n) for n in names] == [None] * 3
+
+
+def test_making_room_waits_for_releases_in_progress(store, monkeypatch):
+    """The retire thread is freeing a file when a write needs room: the write waits for it
+    rather than falling back to disk while the memory is about to be free."""
+    monkeypatch.setattr(retire, "RETIRE_GRACE_S", 0.01)
+    entered, go = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def slow_release(name: str) -> None:
+        entered.set()
+        assert go.wait(30)
+        order.append(f"released {name}")
+
+    retirement = retire.Retirement(slow_release)
+    retirement.retire(["a"])
+    assert entered.wait(30)
+    waiter = threading.Thread(target=lambda: order.append(f"now {retirement.release_now()}"))
+    waiter.start()
+    waiter.join(0.5)  # still waiting for "a" (without the wait it would be done already)
+    go.set()
+    waiter.join(30)
+    retirement.close()
+    assert order == ["released a", "now False"]
+
+
+def test_an_interrupted_release_does_not_wedge_settling(monkeypatch):
+    monkeypatch.setattr(retire, "RETIRE_GRACE_S", 3600.0)
+
+    def interrupted(name: str) -> None:
+        raise KeyboardInterrupt
+
+    retirement = retire.Retirement(interrupted)
+    retirement.retire(["a", "b"])
+    with pytest.raises(KeyboardInterrupt):
+        retirement.release_now()
+    assert retirement.settle(timeout=5)
+    retirement.close()

@@ -316,6 +316,22 @@ def _use_vfs_ext_in_child(store: Store, inherited: Owner, owner_id: str) -> dict
     return {"child_name": own.write(payload("child", 1000), "bin").name, "refused": refused}
 
 
+def cmd_retirer(owner_id: str, count: str) -> None:
+    """Write ``count`` files and retire them with an hour's grace; report them; then exit
+    without closing the owner (as a kernel restarted or shut down does)."""
+    from vfs_ext import retire
+
+    retire.RETIRE_GRACE_S = 3600.0
+    store = Store.from_env()
+    assert store is not None
+    owner = store.open_owner(owner_id)
+    names = [owner.write(payload(str(i), 100_000), "bin").name for i in range(int(count))]
+    owner.retire(names)
+    report(names=names)
+    wait_for_stdin_eof()
+    sys.exit(0)
+
+
 COMMANDS = {name[4:]: fn for name, fn in globals().items() if name.startswith("cmd_")}
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""Outputs removed by ``clear_output`` give their memory back, and nothing still on screen goes:
-a live plot redrawn a hundred times keeps one frame stored, not a hundred. (Released here as
-soon as they are replaced: vfs_ext.retire's grace for lagging browsers is off, NO_GRACE.)"""
+"""Outputs that leave the page (cleared, replaced by an update) give their memory back, and
+nothing still shown goes: a live plot redrawn a hundred times keeps one frame stored, not a
+hundred. (Released here as soon as they leave: vfs_ext.retire's grace for lagging browsers is
+off, NO_GRACE, except where a test turns it on.)"""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ SETUP = """
 import os
 from IPython.display import Image, clear_output, display
 import vfs_ext
+import vfs_ext.retire
+from kernel_side.extension import current_session as _cs
 
 def frame(seed):  # a PNG signature and random bytes: served as image/png, never decoded
     return b"\\x89PNG\\r\\n\\x1a\\n" + os.urandom(64 * 1024) + bytes([seed % 256])
@@ -167,3 +170,78 @@ def test_interact_keeps_only_its_current_frame(k: Kernel, server: RunningServer)
     moves = k.execute(VFS + "for s in (1, 2, 3):\n    ui.children[0].value = s", new_cell_id())
     assert len(moves.outputs("clear_output")) == 3
     assert statuses(server, first) + statuses(server, moves) == [404, 404, 404, 200]
+
+
+def test_a_captured_output_shown_again_after_a_clear_stays(
+    k: Kernel, server: RunningServer
+) -> None:
+    """``%%capture`` keeps the bundle (with its vfs_ext record), not a VirtualFile: showing it
+    again right after the clear must not lose its file."""
+    captured = k.execute("%%capture cap\n" + VFS + "display(Image(frame(1)))", new_cell_id())
+    assert captured.outputs() == []
+    out = k.execute(
+        "for i in range(3):\n    clear_output(wait=True)\n    cap.show()", new_cell_id()
+    )
+    assert statuses(server, out) == [200, 200, 200]
+
+
+def test_a_file_shown_again_within_the_grace_is_kept(k: Kernel, server: RunningServer) -> None:
+    """``clear_output()`` retires at once; showing the file again takes the retirement back."""
+    k.execute("%%capture cap2\n" + VFS + "display(Image(frame(2)))", new_cell_id())
+    try:
+        out = k.execute(
+            "vfs_ext.retire.RETIRE_GRACE_S = 0.5\ncap2.show()\nclear_output()\ncap2.show()\n"
+            "assert _cs().owner().settle_retired(30)",
+            new_cell_id(),
+        )
+    finally:
+        k.execute("vfs_ext.retire.RETIRE_GRACE_S = 0")
+    assert statuses(server, out) == [200, 200]
+
+
+def test_a_display_id_shown_again_elsewhere_keeps_what_both_show(
+    k: Kernel, server: RunningServer
+) -> None:
+    """JupyterLab relays a display_data whose id was shown before as an update to the earlier
+    output: the new image shows in both cells, so clearing one keeps it."""
+    first = k.execute(VFS + "display(Image(frame(1)), display_id='shared-id')", new_cell_id())
+    second = k.execute(
+        VFS + "display(Image(frame(2)), display_id='shared-id')\nclear_output()", new_cell_id()
+    )
+    assert statuses(server, first) + statuses(server, second) == [404, 200]
+
+
+def test_an_update_does_not_reach_into_an_output_widget(k: Kernel, server: RunningServer) -> None:
+    """An ipywidgets Output ignores update_display_data: what it shows stays."""
+    pytest.importorskip("ipywidgets", reason="ipywidgets is in the test extras")
+    out = k.execute(
+        VFS + "import ipywidgets\nbox = ipywidgets.Output()\ndisplay(box)\n"
+        "with box:\n    handle = display(Image(frame(1)), display_id=True)\n"
+        "handle.update(Image(frame(2)))",
+        new_cell_id(),
+    )
+    assert statuses(server, out)[0] == 200
+
+
+def test_a_held_frame_goes_once_its_object_does(k: Kernel, server: RunningServer) -> None:
+    """At each clear the previous frame is still held by ``img``; rebinding ``img`` lets it go."""
+    out = k.execute(
+        "for i in range(5):\n    clear_output()\n    img = vfs_ext.image(frame(i))\n"
+        "    display(img)",
+        new_cell_id(),
+    )
+    assert statuses(server, out) == [404] * 4 + [200]
+
+
+def test_display_handles_redrawn_after_clears_keep_the_last_version(
+    k: Kernel, server: RunningServer
+) -> None:
+    out = k.execute(
+        VFS + "for run in range(3):\n    clear_output(wait=True)\n"
+        "    h = display(Image(frame(10 * run)), display_id=True)\n"
+        "    for step in (1, 2):\n        h.update(Image(frame(10 * run + step)))",
+        new_cell_id(),
+    )
+    urls_all = urls(out, "display_data", "update_display_data")
+    assert len(urls_all) == 9
+    assert [fetch(server, u)[0] for u in urls_all] == [404] * 8 + [200]
