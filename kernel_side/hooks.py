@@ -166,7 +166,7 @@ class PublishHook:
         if not self._active:
             return msg
         if msg_type == "clear_output":
-            self.shown.cleared(msg)
+            self._track(self.shown.cleared, msg)
         elif msg_type in ("display_data", "update_display_data"):
             content = msg["content"]
             data, metadata = apply_policy(
@@ -177,7 +177,15 @@ class PublishHook:
             display_id = (content.get("transient") or {}).get("display_id")
             display_id = str(display_id) if display_id else None
             if msg_type == "display_data":
-                self.shown.displayed(msg, names, display_id)
+                self._track(self.shown.displayed, msg, names, display_id)
             elif display_id:
-                self.shown.updated(names, display_id)
+                self._track(self.shown.updated, names, display_id)
         return msg
+
+    @staticmethod
+    def _track(method: Callable[..., None], *args: Any) -> None:
+        """Tell kernel_side.shown; a bug there costs stored bytes, never the output."""
+        try:
+            method(*args)
+        except Exception:
+            log.exception("vfs_ext: could not track which files the outputs show")

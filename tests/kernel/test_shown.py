@@ -245,3 +245,17 @@ def test_display_handles_redrawn_after_clears_keep_the_last_version(
     urls_all = urls(out, "display_data", "update_display_data")
     assert len(urls_all) == 9
     assert [fetch(server, u)[0] for u in urls_all] == [404] * 8 + [200]
+
+
+def test_a_fault_in_the_tracking_never_costs_the_output(k: Kernel, server: RunningServer) -> None:
+    k.execute("import kernel_side.shown as _shown\n_area = _shown.output_area")
+    try:
+        out = k.execute(
+            VFS + "_shown.output_area = lambda msg: 1 / 0\n"
+            "display(Image(frame(1)))\nclear_output(wait=True)\ndisplay(Image(frame(2)))",
+            new_cell_id(),
+        )
+    finally:
+        k.execute("_shown.output_area = _area")
+    assert statuses(server, out) == [200, 200]
+    assert "ZeroDivisionError" in out.stream("stderr")
