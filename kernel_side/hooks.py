@@ -123,10 +123,14 @@ class FormatterWrapper:
 
 def message_files(metadata: dict[str, Any] | None) -> frozenset[str]:
     """The virtual files a message shows, from its ``vfs_ext`` record (several for Vega)."""
-    record = (metadata or {}).get(html.METADATA_KEY)
+    record = metadata.get(html.METADATA_KEY) if isinstance(metadata, dict) else None
     if not isinstance(record, dict):
         return frozenset()
-    records = [record, *(r for r in record.get("files") or () if isinstance(r, dict))]
+    files = record.get("files")
+    records = [
+        record,
+        *(r for r in (files if isinstance(files, list) else ()) if isinstance(r, dict)),
+    ]
     return frozenset(r["name"] for r in records if isinstance(r.get("name"), str) and r["name"])
 
 
@@ -173,18 +177,23 @@ class PublishHook:
                 self.session, content.get("data") or {}, content["metadata"]
             )
             content["data"], content["metadata"] = data, metadata
-            names = message_files(metadata)
-            display_id = (content.get("transient") or {}).get("display_id")
-            display_id = str(display_id) if display_id else None
-            if msg_type == "display_data":
-                self._track(self.shown.displayed, msg, names, display_id)
-            elif display_id:
-                self._track(self.shown.updated, names, display_id)
+            self._track(self._shown_by, msg)
         return msg
+
+    def _shown_by(self, msg: dict[str, Any]) -> None:
+        content = msg["content"]
+        names = message_files(content.get("metadata"))
+        display_id = (content.get("transient") or {}).get("display_id")
+        display_id = str(display_id) if display_id else None
+        if msg["msg_type"] == "display_data":
+            self.shown.displayed(msg, names, display_id)
+        elif display_id:
+            self.shown.updated(names, display_id)
 
     @staticmethod
     def _track(method: Callable[..., None], *args: Any) -> None:
-        """Tell kernel_side.shown; a bug there costs stored bytes, never the output."""
+        """Tell kernel_side.shown; a fault there (or in a message's metadata) costs stored
+        bytes, never the output."""
         try:
             method(*args)
         except Exception:

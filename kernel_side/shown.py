@@ -105,23 +105,22 @@ class ShownFiles:
         key = output_area(msg)
         with self._lock:
             left = self._clear(key) if key in self._clear_next else set()
-            area = self._areas.setdefault(key, _Area())
-            self._areas.move_to_end(key)
-            if display_id:
-                left |= self._replace(display_id, names)
-                area.ids[display_id] = area.ids.get(display_id, frozenset()) | names
-                self._id_areas.setdefault(display_id, set()).add(key)
-            else:
-                area.plain |= names
-            self._forget_oldest()
-            gone = self._gone(left)
-        self._retire(gone, shown=names)
+            if names or display_id:
+                area = self._areas.setdefault(key, _Area())
+                self._areas.move_to_end(key)
+                if display_id:
+                    left |= self._replace(display_id, names)
+                    area.ids[display_id] = area.ids.get(display_id, frozenset()) | names
+                    self._id_areas.setdefault(display_id, set()).add(key)
+                else:
+                    area.plain |= names
+                self._forget_oldest()
+            self._retire(self._gone(left), shown=names)
 
     def updated(self, names: frozenset[str], display_id: str) -> None:
         """An ``update_display_data``: the id's outputs in cell areas now show ``names``."""
         with self._lock:
-            gone = self._gone(self._replace(display_id, names))
-        self._retire(gone, shown=names)
+            self._retire(self._gone(self._replace(display_id, names)), shown=names)
 
     def cleared(self, msg: dict[str, Any]) -> None:
         """A ``clear_output``: its area empties now, or at its next output with ``wait``."""
@@ -134,17 +133,20 @@ class ShownFiles:
             if (msg.get("content") or {}).get("wait"):
                 self._clear_next.add(key)
                 return
-            gone = self._gone(self._clear(key))
-        self._retire(gone)
+            self._retire(self._gone(self._clear(key)))
 
     # -- bookkeeping (with the lock held) -------------------------------------------------------
 
     def _replace(self, display_id: str, names: frozenset[str]) -> set[str]:
-        """Show ``names`` for ``display_id`` in the cell areas showing it; what they showed."""
+        """Show ``names`` for ``display_id`` in the cell areas showing it; what they showed.
+
+        Not in widget areas, nor in a cell whose request an ``Output`` captures right now: the
+        widget's hook takes the update there and ignores it."""
         left: set[str] = set()
-        for key in self._id_areas.get(display_id, ()):
-            area = self._areas[key]
-            if _takes_updates(key):
+        for key in list(self._id_areas.get(display_id, ())):
+            self._areas.move_to_end(key)  # still in use: not the oldest to forget
+            if _takes_updates(key) and capturing_widgets(key[1]) == []:  # type: ignore[index]
+                area = self._areas[key]
                 left |= area.ids.get(display_id, frozenset())
                 area.ids[display_id] = names
         return left
@@ -186,11 +188,10 @@ class ShownFiles:
         candidates = left | died
         return candidates - self._on_page() if candidates else set()
 
-    # -- retiring -------------------------------------------------------------------------------
-
     def _retire(self, gone: Iterable[str], shown: Iterable[str] = ()) -> None:
         """Retire ``gone``, except files a live VirtualFile holds (retired when it dies); take
-        back a pending retirement of files shown again (``shown``)."""
+        back a pending retirement of files shown again (``shown``). Under our lock, so another
+        thread showing a file again cannot come between the decision and the retirement."""
         self.session.unretire(shown)
         now = []
         for name in sorted(gone):

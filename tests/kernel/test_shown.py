@@ -17,6 +17,7 @@ from IPython.display import Image, clear_output, display
 import vfs_ext
 import vfs_ext.retire
 from kernel_side.extension import current_session as _cs
+import kernel_side.shown as _shown
 
 def frame(seed):  # a PNG signature and random bytes: served as image/png, never decoded
     return b"\\x89PNG\\r\\n\\x1a\\n" + os.urandom(64 * 1024) + bytes([seed % 256])
@@ -248,7 +249,7 @@ def test_display_handles_redrawn_after_clears_keep_the_last_version(
 
 
 def test_a_fault_in_the_tracking_never_costs_the_output(k: Kernel, server: RunningServer) -> None:
-    k.execute("import kernel_side.shown as _shown\n_area = _shown.output_area")
+    k.execute("_area = _shown.output_area")
     try:
         out = k.execute(
             VFS + "_shown.output_area = lambda msg: 1 / 0\n"
@@ -259,3 +260,46 @@ def test_a_fault_in_the_tracking_never_costs_the_output(k: Kernel, server: Runni
         k.execute("_shown.output_area = _area")
     assert statuses(server, out) == [200, 200]
     assert "ZeroDivisionError" in out.stream("stderr")
+
+
+def test_an_update_made_while_an_output_widget_captures_leaves_the_cell_as_it_was(
+    k: Kernel, server: RunningServer
+) -> None:
+    """Inside ``with out:`` (``interact`` runs its callback so) the widget's hook takes the
+    update of the cell's own display and ignores it: the cell still shows the first image."""
+    pytest.importorskip("ipywidgets", reason="ipywidgets is in the test extras")
+    out = k.execute(
+        VFS + "import ipywidgets\nh = display(Image(frame(1)), display_id=True)\n"
+        "box = ipywidgets.Output()\nwith box:\n    h.update(Image(frame(2)))",
+        new_cell_id(),
+    )
+    assert statuses(server, out)[0] == 200
+
+
+def test_a_display_updated_from_later_cells_stays_tracked(k: Kernel, server: RunningServer) -> None:
+    """Updates keep their display's area among the remembered ones, however many cells show
+    outputs meanwhile."""
+    k.execute("_shown_max = _shown.MAX_AREAS\n_shown.MAX_AREAS = 2")
+    try:
+        k.execute(VFS + "anim = display(Image(frame(0)), display_id=True)", new_cell_id())
+        runs = [
+            k.execute(
+                VFS + f"display(Image(frame({10 * n})))\nanim.update(Image(frame({10 * n + 1})))",
+                new_cell_id(),
+            )
+            for n in (1, 2, 3)
+        ]
+    finally:
+        k.execute("_shown.MAX_AREAS = _shown_max")
+    versions = [u for run in runs for u in urls(run, "update_display_data")]
+    assert [fetch(server, u)[0] for u in versions] == [404, 404, 200]
+
+
+def test_odd_metadata_and_transient_are_shown_as_given(k: Kernel) -> None:
+    out = k.execute(
+        "display({'text/plain': 'a'}, metadata={'vfs_ext': {'files': 5}}, raw=True)\n"
+        "display({'text/plain': 'b'}, metadata={'vfs_ext': 'x'}, raw=True, display_id='odd');",
+        new_cell_id(),
+    )
+    assert [m["content"]["data"]["text/plain"] for m in out.outputs()] == ["a", "b"]
+    assert "could not track" not in out.stream("stderr")
