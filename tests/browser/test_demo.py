@@ -114,7 +114,9 @@ def test_demo_runs_and_stops_cleanly(demo: Demo, context: Any) -> None:
     html = ui.page.locator(CELLS).evaluate_all("cells => cells.map(c => c.innerHTML)")
     outputs = ui.page.locator(f"{CELLS} .jp-OutputArea-output")
     imgs = outputs.locator("img[src*='@file/']")
-    assert imgs.count() >= 3, "image helper, %vfs auto plot and %%vfs image"
+    assert imgs.count() >= 4, "image helper, live plot, %vfs auto plot and %%vfs image"
+    frames = outputs.locator("img[alt^='frame ']")  # the live plot shows its last frame only
+    assert frames.count() == 1 and frames.first.get_attribute("alt") == "frame 39"
     for n in range(imgs.count()):
         assert ui.wait_image(imgs.nth(n)) > 0, imgs.nth(n).get_attribute("src")
     assert ui.wait_media_ready(outputs.locator("video").first, play=False) >= 2
