@@ -60,7 +60,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--kernel-setup",
         type=Path,
         metavar="FILE",
-        help="Python run in the kernel after %%load_ext vfs_ext (bench/prototypes/)",
+        action="append",
+        default=[],
+        help="Python run in the kernel after %%load_ext vfs_ext, repeatable, in order "
+        "(bench/prototypes/)",
     )
     p.add_argument(
         "--quickack",
@@ -117,9 +120,8 @@ async def run_all(a: argparse.Namespace, results: Results) -> None:
     kernel.KernelSession.quickack = a.quickack
     if a.quickack:
         results.notes.append("--quickack: the client ACKs at once (not what a browser does)")
-    for path in [*a.server_config, a.kernel_setup]:
-        if path is not None:
-            results.notes.append(f"prototype loaded: {path} (a what-if, not the shipped code)")
+    for path in [*a.server_config, *a.kernel_setup]:
+        results.notes.append(f"prototype loaded: {path} (a what-if, not the shipped code)")
     async with harness.running(a.server_arg, a.server_config, a.kernel_setup) as bench:
         results.notes.append(
             f"server_side exported env: {bench.has_env}; kernel_side loads: {bench.has_kernel_side}"

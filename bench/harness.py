@@ -100,7 +100,7 @@ class Bench:
         return self.vfiles[size]
 
 
-async def _probe(bench: Bench, kernel_setup: Path | None) -> None:
+async def _probe(bench: Bench, kernel_setup: list[Path]) -> None:
     await bench.kernel.execute(KERNEL_SETUP)
     run = await bench.kernel.execute("print(_os.environ.get('VFS_EXT_TIERS') is not None)")
     bench.has_env = run.stdout.strip() == "True"
@@ -109,15 +109,15 @@ async def _probe(bench: Bench, kernel_setup: Path | None) -> None:
         "except Exception as e:\n    print('no:', type(e).__name__, e)"
     )
     bench.has_kernel_side = run.stdout.strip() == "ok"
-    if kernel_setup is not None:
-        await bench.kernel.execute(kernel_setup.read_text())
+    for path in kernel_setup:
+        await bench.kernel.execute(path.read_text())
 
 
 @asynccontextmanager
 async def running(
     extra_args: list[str] | None = None,
     server_config: list[Path] | None = None,
-    kernel_setup: Path | None = None,
+    kernel_setup: list[Path] | None = None,
 ) -> AsyncIterator[Bench]:
     """Start the server (optionally with a jupyter_server_config.py) and a kernel; remove
     everything afterwards."""
@@ -135,7 +135,7 @@ async def running(
             kernel = await KernelSession.start(server)
             bench = Bench(server, kernel, work)
             try:
-                await _probe(bench, kernel_setup)
+                await _probe(bench, kernel_setup or [])
                 yield bench
             finally:
                 await kernel.shutdown()
