@@ -16,6 +16,7 @@ import os
 from IPython.display import Image, clear_output, display
 import vfs_ext
 import vfs_ext.retire
+import ipywidgets
 from kernel_side.extension import current_session as _cs
 import kernel_side.shown as _shown
 
@@ -106,19 +107,9 @@ def test_a_virtual_file_still_referenced_survives_an_update(
     ]
 
 
-def test_an_object_rebound_each_frame_is_released(k: Kernel, server: RunningServer) -> None:
-    out = k.execute(
-        "for i in range(5):\n    img = vfs_ext.image(frame(i))\n    clear_output(wait=True)\n"
-        "    display(img)",
-        new_cell_id(),
-    )
-    assert statuses(server, out) == [404] * 4 + [200]
-
-
 WIDGET = (
     VFS
-    + """import ipywidgets
-out = ipywidgets.Output()
+    + """out = ipywidgets.Output()
 display(out)
 display(Image(frame(0)))  # in the cell, beside the widget
 for i in range(1, 5):
@@ -130,7 +121,6 @@ for i in range(1, 5):
 
 
 def test_an_output_widget_clears_only_its_own_outputs(k: Kernel, server: RunningServer) -> None:
-    pytest.importorskip("ipywidgets", reason="ipywidgets is in the test extras")
     cell = new_cell_id()
     out = k.execute(WIDGET, cell)
     assert statuses(server, out) == [200, 404, 404, 404, 200]
@@ -161,10 +151,9 @@ def test_a_file_shown_in_another_cell_stays(k: Kernel, server: RunningServer) ->
 
 def test_interact_keeps_only_its_current_frame(k: Kernel, server: RunningServer) -> None:
     """ipywidgets' interact redraws into its Output with clear_output(wait=True) per change."""
-    pytest.importorskip("ipywidgets", reason="ipywidgets is in the test extras")
     first = k.execute(
-        VFS + "import ipywidgets\n"
-        "ui = ipywidgets.interactive(lambda seed: display(Image(frame(seed))), seed=(0, 10))\n"
+        VFS
+        + "ui = ipywidgets.interactive(lambda seed: display(Image(frame(seed))), seed=(0, 10))\n"
         "display(ui)",
         new_cell_id(),
     )
@@ -214,9 +203,8 @@ def test_a_display_id_shown_again_elsewhere_keeps_what_both_show(
 
 def test_an_update_does_not_reach_into_an_output_widget(k: Kernel, server: RunningServer) -> None:
     """An ipywidgets Output ignores update_display_data: what it shows stays."""
-    pytest.importorskip("ipywidgets", reason="ipywidgets is in the test extras")
     out = k.execute(
-        VFS + "import ipywidgets\nbox = ipywidgets.Output()\ndisplay(box)\n"
+        VFS + "box = ipywidgets.Output()\ndisplay(box)\n"
         "with box:\n    handle = display(Image(frame(1)), display_id=True)\n"
         "handle.update(Image(frame(2)))",
         new_cell_id(),
@@ -224,13 +212,19 @@ def test_an_update_does_not_reach_into_an_output_widget(k: Kernel, server: Runni
     assert statuses(server, out)[0] == 200
 
 
-def test_a_held_frame_goes_once_its_object_does(k: Kernel, server: RunningServer) -> None:
-    """At each clear the previous frame is still held by ``img``; rebinding ``img`` lets it go."""
-    out = k.execute(
-        "for i in range(5):\n    clear_output()\n    img = vfs_ext.image(frame(i))\n"
-        "    display(img)",
-        new_cell_id(),
-    )
+@pytest.mark.parametrize(
+    "loop",
+    [
+        "img = vfs_ext.image(frame(i))\n    clear_output(wait=True)\n    display(img)",
+        # at each clear the previous frame is still held by img: it goes when img is rebound
+        "clear_output()\n    img = vfs_ext.image(frame(i))\n    display(img)",
+    ],
+    ids=["made-then-cleared", "held-while-cleared"],
+)
+def test_a_frame_held_in_a_variable_goes_once_rebound(
+    k: Kernel, server: RunningServer, loop: str
+) -> None:
+    out = k.execute(f"for i in range(5):\n    {loop}", new_cell_id())
     assert statuses(server, out) == [404] * 4 + [200]
 
 
@@ -267,9 +261,8 @@ def test_an_update_made_while_an_output_widget_captures_leaves_the_cell_as_it_wa
 ) -> None:
     """Inside ``with out:`` (``interact`` runs its callback so) the widget's hook takes the
     update of the cell's own display and ignores it: the cell still shows the first image."""
-    pytest.importorskip("ipywidgets", reason="ipywidgets is in the test extras")
     out = k.execute(
-        VFS + "import ipywidgets\nh = display(Image(frame(1)), display_id=True)\n"
+        VFS + "h = display(Image(frame(1)), display_id=True)\n"
         "box = ipywidgets.Output()\nwith box:\n    h.update(Image(frame(2)))",
         new_cell_id(),
     )
