@@ -25,6 +25,7 @@ from typing import Any
 from IPython.display import Image
 
 from vfs_ext.mimes import mime_for_ext
+from vfs_ext.records import shown_names
 from vfs_ext.tiers import FileInfo
 
 from . import html
@@ -121,19 +122,6 @@ class FormatterWrapper:
             del self.formatter.format
 
 
-def message_files(metadata: dict[str, Any] | None) -> frozenset[str]:
-    """The virtual files a message shows, from its ``vfs_ext`` record (several for Vega)."""
-    record = metadata.get(html.METADATA_KEY) if isinstance(metadata, dict) else None
-    if not isinstance(record, dict):
-        return frozenset()
-    files = record.get("files")
-    records = [
-        record,
-        *(r for r in (files if isinstance(files, list) else ()) if isinstance(r, dict)),
-    ]
-    return frozenset(r["name"] for r in records if isinstance(r.get("name"), str) and r["name"])
-
-
 class PublishHook:
     """The ``ZMQDisplayPublisher`` hook: applies the policy to bundles that did not pass the
     formatter, and tells kernel_side.shown what each output shows, replaces or clears.
@@ -182,7 +170,7 @@ class PublishHook:
 
     def _shown_by(self, msg: dict[str, Any]) -> None:
         content = msg["content"]
-        names = message_files(content.get("metadata"))
+        names = shown_names(content.get("metadata"))
         display_id = (content.get("transient") or {}).get("display_id")
         display_id = str(display_id) if display_id else None
         if msg["msg_type"] == "display_data":

@@ -9,16 +9,12 @@ Only what JupyterLab's sanitizer keeps in untrusted outputs (a reopened notebook
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from vfs_ext.config import format_size
 
-#: Key of the record every bundle carries in its metadata, for export tools.
-METADATA_KEY = "vfs_ext"
-
-
-def record(name: str, url: str, mime: str, size: int) -> dict[str, Any]:
-    return {"name": name, "url": url, "mime": mime, "size": size}
+# The record every bundle carries in its metadata, shared with the server: vfs_ext.records.
+from vfs_ext.records import METADATA_KEY as METADATA_KEY
+from vfs_ext.records import record as record
 
 
 def _attr(name: str, value: object) -> str:
