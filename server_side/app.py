@@ -33,7 +33,7 @@ from vfs_ext.config import (
 )
 from vfs_ext.store import Store, SweepReport
 
-from . import admin, handlers, nodelay
+from . import admin, handlers, nodelay, pins
 from .traits import ByteSize
 
 #: jupyter_server emits this after every kernel action (start, shutdown, restart, interrupt).
@@ -132,6 +132,7 @@ class VirtualFiles(ExtensionApp):
     _sweeper: PeriodicCallback | None = None
     _sweeping: asyncio.Future[Any] | None = None
     _record: Path | None = None  # the kernel record in the runtime dir, once published
+    _pin_on_save: pins.PinOnSave | None = None
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -156,7 +157,8 @@ class VirtualFiles(ExtensionApp):
         return specs
 
     def initialize_settings(self) -> None:
-        """Claim a namespace, sweep orphans, export the kernels' environment, watch kernels."""
+        """Claim a namespace, sweep orphans, export the kernels' environment, watch kernels,
+        pin what saved notebooks show."""
         self.released: dict[str, int] = {"kernels": 0, "files": 0}
         self.sweeps: dict[str, Any] = {"runs": 0, "owners": 0, "files": 0, "bytes": 0, "last": None}
         self.store = Store.for_server(
@@ -188,6 +190,8 @@ class VirtualFiles(ExtensionApp):
         self.serverapp.event_logger.add_listener(
             schema_id=KERNEL_ACTIONS, listener=self._on_kernel_action
         )
+        self._pin_on_save = pins.PinOnSave(self.store)
+        self.serverapp.contents_manager.register_pre_save_hook(self._pin_on_save)
         for tier in self.store.tiers:
             self.log.info(
                 "vfs_ext: %s tier %s (budget %d bytes)", tier.name, tier.root, tier.budget
@@ -267,6 +271,8 @@ class VirtualFiles(ExtensionApp):
         store = getattr(self, "store", None)
         if store is None:
             return
+        if self._pin_on_save is not None:
+            self._pin_on_save.stop()
         store.close(remove=True)
         if self._record is not None:
             with contextlib.suppress(OSError):

@@ -34,6 +34,7 @@ from .sources import CHUNK, Data, Source, SourceError, open_source
 from .tiers import (
     OWNER_LOCK,
     PART_PREFIX,
+    PIN_PREFIX,
     RELEASED_PREFIX,
     FileInfo,
     Tier,
@@ -137,7 +138,7 @@ class Owner:
         self._lock_fds: list[int] = []
         self._releases = ReleaseQueue()
         self._spares = SparePool(self._releases)
-        self._retired = Retirement(self.release)
+        self._retired = Retirement(self._release_unpinned)
         try:
             for tier in store.tiers:
                 self._lock_fds.append(
@@ -440,7 +441,8 @@ class Owner:
 
     def retire(self, names: Iterable[str]) -> None:
         """Release these files of ours once the front end cannot ask for them any more: after
-        ``retire.RETIRE_GRACE_S``, or sooner when a write needs their room (vfs_ext.retire)."""
+        ``retire.RETIRE_GRACE_S``, or sooner when a write needs their room (vfs_ext.retire).
+        Files a saved notebook shows (``Store.pin``) stay until their group is released."""
         if self._pid == os.getpid():
             self._retired.retire(names)
 
@@ -497,6 +499,14 @@ class Owner:
         dropped = self._spares.drop()
         retired = self._retired.release_now(lambda name: self._holds(tier, name))
         return self._releases.settle() or dropped or retired
+
+    def _release_unpinned(self, name: str) -> bool:
+        match = parse_name(name)
+        if match is not None and match["owner"] == self.key:
+            for tier in self.store.tiers:
+                if os.path.lexists(tier.file_path(self.key, match["group"], PIN_PREFIX + name)):
+                    return False
+        return self.release(name)
 
     def _holds(self, tier: Tier, name: str) -> bool:
         """Whether ``tier`` holds this file of ours."""

@@ -21,7 +21,16 @@ from .config import StoreConfig, TierSpec, default_tiers
 from .errors import VirtualFileError
 from .names import NAMESPACE_RE, OWNER_KEY_RE, new_namespace, owner_key, parse_name
 from .owner import Owner
-from .tiers import OWNER_LOCK, SERVER_LOCK, FileInfo, Tier, TierRefused, scan_dir, subdirs
+from .tiers import (
+    OWNER_LOCK,
+    PIN_PREFIX,
+    SERVER_LOCK,
+    FileInfo,
+    Tier,
+    TierRefused,
+    scan_dir,
+    subdirs,
+)
 
 log = logging.getLogger("vfs_ext")
 
@@ -124,6 +133,24 @@ class Store:
             if found is not None:
                 return found
         return None
+
+    def pin(self, names: Iterable[str]) -> int:
+        """Mark these files as shown by a saved notebook: replacing their outputs on the page
+        then does not free them (a page reloaded from that save shows them); they go with their
+        cell's next run or their kernel. Returns how many of ours were pinned."""
+        pinned = 0
+        for name in names:
+            match = parse_name(name)
+            if match is None:
+                continue
+            for tier in self.tiers:
+                if tier.find(match["owner"], match["group"], match.string) is None:
+                    continue
+                marker = tier.file_path(match["owner"], match["group"], PIN_PREFIX + name)
+                with contextlib.suppress(OSError):
+                    os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
+                    pinned += 1
+        return pinned
 
     def open_owner(self, owner_id: str, *, lock_timeout: float = 10.0) -> Owner:
         """Claim ``owner_id`` (waiting for a previous process of the same id to let go)."""

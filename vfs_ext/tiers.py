@@ -28,6 +28,8 @@ log = logging.getLogger("vfs_ext")
 PART_PREFIX = ".part-"
 RELEASED_PREFIX = ".released-"
 SPARES_DIR = ".spares"
+#: ``.pin-<name>`` beside a file: a saved notebook shows it, so it is not retired (vfs_ext.retire).
+PIN_PREFIX = ".pin-"
 OWNER_LOCK = ".lock"
 SERVER_LOCK = ".server.lock"
 BUDGET_LOCK = ".budget.lock"

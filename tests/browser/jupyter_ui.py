@@ -149,7 +149,12 @@ class NotebookUI:
         return self.cell(index).locator(".jp-InputPrompt").inner_text().strip()
 
     def run_cell(self, index: int, timeout: float = CELL_TIMEOUT) -> int:
-        """Run one cell with Shift+Enter; wait until it finished; return its execution count.
+        """Run one cell with Shift+Enter; wait until it finished; return its execution count."""
+        self.start_cell(index)
+        return self.wait_cell(index, timeout)
+
+    def start_cell(self, index: int) -> None:
+        """Shift+Enter on one cell, returning once it runs (or already finished).
 
         A MutationObserver watches the prompt go ``[*]:`` then ``[n]:`` (after a restart ``n``
         can equal the previous count, so "the text changed" would not do). While JupyterLab
@@ -168,6 +173,9 @@ class NotebookUI:
             except PlaywrightTimeout:
                 if attempt == 2:
                     raise
+
+    def wait_cell(self, index: int, timeout: float = CELL_TIMEOUT) -> int:
+        """Wait until a started cell finished; its execution count (its error raised)."""
         self._wait_run_state(index, ("done",), timeout)
         done = _PROMPT_DONE.match(self.prompt(index))
         assert done, self.prompt(index)

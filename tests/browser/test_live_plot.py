@@ -64,3 +64,39 @@ def test_a_live_plot_redraws_without_broken_frames(server: RunningServer, contex
     stored = ui.outputs(3).inner_text().strip()
     assert stored == "2", f"{stored} files: the two loops' last frames only"
     ui.close()
+
+
+SAVED_MID_LOOP = """import os, time
+for i, f in enumerate(frames[:20]):
+    if i == 10:  # the test saves the notebook, then lets the loop go on
+        deadline = time.monotonic() + 120
+        while not os.path.exists("go") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    clear_output(wait=True)
+    display(vfs_ext.image(f, alt=f"frame {i}"))
+assert current_session().owner().settle_retired(60)"""
+
+
+def test_a_notebook_saved_mid_loop_shows_the_saved_frame(
+    server: RunningServer, context: Any, browser: Any
+) -> None:
+    """The save holds the frame on screen then; the loop replaces it and the kernel frees what
+    left the page, but not what a saved notebook shows (server_side.pins). Reopened in a fresh
+    browser (no cached copy of the frame), the saved frame still loads."""
+    write_notebook(Path(server.root_dir) / "reload.ipynb", [SETUP, SAVED_MID_LOOP])
+    ui = NotebookUI(context, "lab", server.url, server.token, "reload.ipynb").open()
+    ui.run_cells([0])
+    ui.start_cell(1)
+    ui.outputs(1).locator("img[alt='frame 9']").wait_for(state="visible")
+    ui.save()
+    (Path(server.root_dir) / "go").touch()
+    ui.wait_cell(1)
+    assert ui.outputs(1).locator("img[alt='frame 19']").count() == 1
+    ui.close()
+    fresh = browser.new_context(viewport={"width": 1280, "height": 1800})
+    try:
+        again = NotebookUI(fresh, "lab", server.url, server.token, "reload.ipynb").open()
+        assert again.wait_image(again.outputs(1).locator("img[alt='frame 9']")) == 320
+        assert again.problems.ours() == []
+    finally:
+        fresh.close()

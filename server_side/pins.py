@@ -1,0 +1,42 @@
+"""Files shown by a notebook being saved are pinned: freeing replaced outputs spares them.
+
+The kernel frees the files of outputs that left the page (kernel_side.shown). A page reloaded
+while a cell still redraws its plot, though, shows the notebook as last saved: its frames are
+not on any page the kernel knows of, but they are what the user sees. So every notebook save
+pins the virtual files its outputs show (``Store.pin``); they stay until their cell re-runs
+or their kernel goes, like any current output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vfs_ext.records import shown_names
+from vfs_ext.store import Store
+
+
+def notebook_files(notebook: object) -> set[str]:
+    """The virtual files the outputs of a notebook model (nbformat 4 JSON) show."""
+    names: set[str] = set()
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    for cell in cells if isinstance(cells, list) else ():
+        outputs = cell.get("outputs") if isinstance(cell, dict) else None
+        for output in outputs if isinstance(outputs, list) else ():
+            if isinstance(output, dict):
+                names |= shown_names(output.get("metadata"))
+    return names
+
+
+class PinOnSave:
+    """A ``ContentsManager`` pre-save hook; inert once ``stop`` is called."""
+
+    def __init__(self, store: Store) -> None:
+        self.store: Store | None = store
+
+    def __call__(self, model: dict[str, Any], **kwargs: Any) -> None:
+        store = self.store
+        if store is not None and model.get("type") == "notebook":
+            store.pin(notebook_files(model.get("content")))
+
+    def stop(self) -> None:
+        self.store = None

@@ -1,0 +1,57 @@
+"""A notebook saved through the server pins the virtual files its outputs show: the kernel's
+freeing of replaced outputs then spares them, so a page reloaded from that save shows them."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from tests.support.server import RunningServer
+from vfs_ext import retire
+from vfs_ext.owner import Owner
+from vfs_ext.records import record
+
+from .test_file_handler import get
+
+
+def notebook_showing(*names: str) -> dict:
+    outputs = [
+        new_output(
+            "display_data",
+            data={"text/html": f'<img src="/@file/{n}">', "text/plain": n},
+            metadata={"vfs_ext": record(n, f"/@file/{n}", "image/png", 3)},
+        )
+        for n in names
+    ]
+    return nbformat.validator.normalize(new_notebook(cells=[new_code_cell("x", outputs=outputs)]))[
+        1
+    ]
+
+
+@pytest.fixture
+def no_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retire, "RETIRE_GRACE_S", 0)
+
+
+def test_a_saved_notebooks_files_survive_their_replacement(
+    server: RunningServer, owner: Owner, no_grace: None
+) -> None:
+    saved, unsaved = (owner.write(b"png", "png").name for _ in range(2))
+    server.api(
+        "PUT", "api/contents/pinned.ipynb", {"type": "notebook", "content": notebook_showing(saved)}
+    )
+    owner.retire([saved, unsaved])
+    assert get(server, saved)[0] == 200
+    assert get(server, unsaved)[0] == 404
+    assert owner.release(saved)  # an explicit release (%vfs rm, a re-run) still frees it
+    assert get(server, saved)[0] == 404
+
+
+def test_other_saves_pin_nothing(server: RunningServer, owner: Owner, no_grace: None) -> None:
+    name = owner.write(b"png", "png").name
+    server.api("PUT", "api/contents/notes.txt", {"type": "file", "format": "text", "content": name})
+    other = notebook_showing("0" * 16 + "-" + "0" * 12 + "-" + "0" * 32 + ".png")  # nobody's
+    server.api("PUT", "api/contents/other.ipynb", {"type": "notebook", "content": other})
+    owner.retire([name])
+    assert get(server, name)[0] == 404
