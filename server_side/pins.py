@@ -3,8 +3,10 @@
 The kernel frees the files of outputs that left the page (kernel_side.shown). A page reloaded
 while a cell still redraws its plot, though, shows the notebook as last saved: its frames are
 not on any page the kernel knows of, but they are what the user sees. So every notebook save
-pins the virtual files its outputs show (``Store.pin``); they stay until their cell re-runs
-or their kernel goes, like any current output.
+pins the virtual files its outputs show (``Store.pin``), and unpins those the previous save of
+the same notebook showed and this one does not: a file its kernel already took off the page
+goes then (``Store.unpin``), so a loop autosaved for hours keeps the last saved frame, not one
+per save.
 """
 
 from __future__ import annotations
@@ -32,11 +34,18 @@ class PinOnSave:
 
     def __init__(self, store: Store) -> None:
         self.store: Store | None = store
+        self._saved: dict[str, set[str]] = {}  # notebook path -> files its last save showed
 
-    def __call__(self, model: dict[str, Any], **kwargs: Any) -> None:
+    def __call__(self, model: dict[str, Any], path: str = "", **kwargs: Any) -> None:
         store = self.store
-        if store is not None and model.get("type") == "notebook":
-            store.pin(notebook_files(model.get("content")))
+        if store is None or model.get("type") != "notebook":
+            return
+        names = notebook_files(model.get("content"))
+        store.pin(names)
+        previous = self._saved.get(path, set())
+        self._saved[path] = names
+        still_saved = set().union(*self._saved.values())
+        store.unpin(previous - still_saved)
 
     def stop(self) -> None:
         self.store = None

@@ -36,6 +36,7 @@ from .tiers import (
     PART_PREFIX,
     PIN_PREFIX,
     RELEASED_PREFIX,
+    UNSHOWN_PREFIX,
     FileInfo,
     Tier,
     part_name,
@@ -501,11 +502,17 @@ class Owner:
         return self._releases.settle() or dropped or retired
 
     def _release_unpinned(self, name: str) -> bool:
+        """Release a retired file, unless a saved notebook shows it: then mark it unshown by
+        its kernel, for the server to free once no saved notebook shows it (Store.unpin)."""
         match = parse_name(name)
         if match is not None and match["owner"] == self.key:
             for tier in self.store.tiers:
-                if os.path.lexists(tier.file_path(self.key, match["group"], PIN_PREFIX + name)):
+                group_dir = tier.root / self.key / match["group"]
+                try:
+                    os.rename(group_dir / (PIN_PREFIX + name), group_dir / (UNSHOWN_PREFIX + name))
                     return False
+                except FileNotFoundError:
+                    continue
         return self.release(name)
 
     def _holds(self, tier: Tier, name: str) -> bool:

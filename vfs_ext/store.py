@@ -11,7 +11,7 @@ import os
 import shutil
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from .tiers import (
     OWNER_LOCK,
     PIN_PREFIX,
     SERVER_LOCK,
+    UNSHOWN_PREFIX,
     FileInfo,
     Tier,
     TierRefused,
@@ -136,21 +137,47 @@ class Store:
 
     def pin(self, names: Iterable[str]) -> int:
         """Mark these files as shown by a saved notebook: replacing their outputs on the page
-        then does not free them (a page reloaded from that save shows them); they go with their
-        cell's next run or their kernel. Returns how many of ours were pinned."""
+        then does not free them (a page reloaded from that save shows them). Returns how many
+        of ours were pinned."""
         pinned = 0
+        for tier, group_dir, name in self._placed(names):
+            if tier.find(group_dir.parent.name, group_dir.name, name) is None:
+                continue
+            with contextlib.suppress(OSError):
+                os.close(
+                    os.open(
+                        group_dir / (PIN_PREFIX + name),
+                        os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW,
+                        0o600,
+                    )
+                )
+                pinned += 1
+        return pinned
+
+    def unpin(self, names: Iterable[str]) -> int:
+        """No saved notebook shows these files any more: those their kernel has already taken
+        off the page (``.unshown-``) are freed now, the others go back to the usual rules.
+        Returns how many were freed."""
+        freed = 0
+        for _tier, group_dir, name in self._placed(names):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(group_dir / (PIN_PREFIX + name))
+            try:
+                os.unlink(group_dir / (UNSHOWN_PREFIX + name))
+            except FileNotFoundError:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(group_dir / name)
+                freed += 1
+        return freed
+
+    def _placed(self, names: Iterable[str]) -> Iterator[tuple[Tier, Path, str]]:
+        """(tier, group directory, name) for each valid name, in every tier."""
         for name in names:
             match = parse_name(name)
-            if match is None:
-                continue
-            for tier in self.tiers:
-                if tier.find(match["owner"], match["group"], match.string) is None:
-                    continue
-                marker = tier.file_path(match["owner"], match["group"], PIN_PREFIX + name)
-                with contextlib.suppress(OSError):
-                    os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
-                    pinned += 1
-        return pinned
+            if match is not None:
+                for tier in self.tiers:
+                    yield tier, tier.root / match["owner"] / match["group"], name
 
     def open_owner(self, owner_id: str, *, lock_timeout: float = 10.0) -> Owner:
         """Claim ``owner_id`` (waiting for a previous process of the same id to let go)."""

@@ -30,6 +30,9 @@ RELEASED_PREFIX = ".released-"
 SPARES_DIR = ".spares"
 #: ``.pin-<name>`` beside a file: a saved notebook shows it, so it is not retired (vfs_ext.retire).
 PIN_PREFIX = ".pin-"
+#: What a pin becomes when its kernel would have retired the file: the file goes once no saved
+#: notebook shows it any more (Store.unpin).
+UNSHOWN_PREFIX = ".unshown-"
 OWNER_LOCK = ".lock"
 SERVER_LOCK = ".server.lock"
 BUDGET_LOCK = ".budget.lock"

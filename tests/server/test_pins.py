@@ -55,3 +55,38 @@ def test_other_saves_pin_nothing(server: RunningServer, owner: Owner, no_grace: 
     server.api("PUT", "api/contents/other.ipynb", {"type": "notebook", "content": other})
     owner.retire([name])
     assert get(server, name)[0] == 404
+
+
+def save(server: RunningServer, path: str, *names: str) -> None:
+    server.api(
+        "PUT", f"api/contents/{path}", {"type": "notebook", "content": notebook_showing(*names)}
+    )
+
+
+def test_a_later_save_frees_what_only_the_earlier_one_showed(
+    server: RunningServer, owner: Owner, no_grace: None
+) -> None:
+    """A loop autosaved for hours keeps its last saved frame, not one per save."""
+    frames = [owner.write(b"png", "png").name for _ in range(4)]
+    save(server, "loop.ipynb", frames[0])
+    owner.retire([frames[0]])  # the loop went on
+    save(server, "loop.ipynb", frames[1])
+    assert get(server, frames[0])[0] == 404
+    assert get(server, frames[1])[0] == 200
+    save(server, "loop.ipynb", frames[2])  # frames[1] still on the kernel's page: stays
+    assert get(server, frames[1])[0] == 200
+    owner.retire([frames[1], frames[2], frames[3]])  # the kernel leaves frames[2] to the save
+    assert [get(server, f)[0] for f in frames[1:]] == [404, 200, 404]
+
+
+def test_a_file_two_notebooks_show_goes_when_neither_does(
+    server: RunningServer, owner: Owner, no_grace: None
+) -> None:
+    name = owner.write(b"png", "png").name
+    save(server, "one.ipynb", name)
+    save(server, "two.ipynb", name)
+    owner.retire([name])
+    save(server, "one.ipynb")
+    assert get(server, name)[0] == 200
+    save(server, "two.ipynb")
+    assert get(server, name)[0] == 404
