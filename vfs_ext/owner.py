@@ -448,8 +448,18 @@ class Owner:
             self._retired.retire(names)
 
     def unretire(self, names: Iterable[str]) -> None:
-        """Take back the pending retirement of files shown again."""
+        """Take back the retirement of files shown again: pending, or done but kept by a saved
+        notebook (``.unshown-``, which would let the server free them)."""
+        names = list(names)
         self._retired.cancel(names)
+        for name in names:
+            match = parse_name(name)
+            if match is None or match["owner"] != self.key:
+                continue
+            for tier in self.store.tiers:
+                group_dir = tier.root / self.key / match["group"]
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(group_dir / (UNSHOWN_PREFIX + name), group_dir / (PIN_PREFIX + name))
 
     def settle_retired(self, timeout: float = 60.0) -> bool:
         """Wait until every retired file was released; False if that took over ``timeout``."""

@@ -90,3 +90,14 @@ def test_a_file_two_notebooks_show_goes_when_neither_does(
     assert get(server, name)[0] == 200
     save(server, "two.ipynb")
     assert get(server, name)[0] == 404
+
+
+def test_a_retired_file_shown_again_is_not_freed_by_a_later_save(
+    server: RunningServer, owner: Owner, no_grace: None
+) -> None:
+    name = owner.write(b"png", "png").name
+    save(server, "again.ipynb", name)
+    owner.retire([name])  # kept for the save
+    owner.unretire([name])  # the kernel shows it again (e.g. a captured output re-shown)
+    save(server, "again.ipynb")
+    assert get(server, name)[0] == 200
