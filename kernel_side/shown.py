@@ -153,28 +153,25 @@ class ShownFiles:
 
     def _clear(self, key: Hashable) -> set[str]:
         """Forget the area ``key`` (the front end emptied it); the files it showed."""
-        self._clear_next.discard(key)
+        self._clear_next.discard(key)  # also when the area is gone already
         area = self._areas.pop(key, None)
-        if area is None:
-            return set()
-        for display_id in area.ids:
-            self._forget_id_area(display_id, key)
-        return area.files()
+        return set() if area is None else self._detach(key, area)
 
     def _forget_oldest(self) -> None:
         while len(self._areas) > MAX_AREAS:
             key, area = self._areas.popitem(last=False)
-            self._clear_next.discard(key)
-            for display_id in area.ids:
-                self._forget_id_area(display_id, key)
-            self._pinned |= area.files() & self._on_page()  # still shown elsewhere: kept
+            self._pinned |= self._detach(key, area) & self._on_page()  # shown elsewhere: kept
 
-    def _forget_id_area(self, display_id: str, key: Hashable) -> None:
-        keys = self._id_areas.get(display_id)
-        if keys is not None:
-            keys.discard(key)
-            if not keys:
-                del self._id_areas[display_id]
+    def _detach(self, key: Hashable, area: _Area) -> set[str]:
+        """Drop what refers to an area taken out of ``_areas``; the files it showed."""
+        self._clear_next.discard(key)
+        for display_id in area.ids:
+            keys = self._id_areas.get(display_id)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._id_areas[display_id]
+        return area.files()
 
     def _on_page(self) -> set[str]:
         return self._pinned.union(*(area.files() for area in self._areas.values()))

@@ -140,6 +140,7 @@ class Owner:
         self._releases = ReleaseQueue()
         self._spares = SparePool(self._releases)
         self._retired = Retirement(self._release_unpinned)
+        self._unshown: set[str] = set()  # retired but pinned: marked unshown by us
         try:
             for tier in store.tiers:
                 self._lock_fds.append(
@@ -452,14 +453,11 @@ class Owner:
         notebook (``.unshown-``, which would let the server free them)."""
         names = list(names)
         self._retired.cancel(names)
-        for name in names:
-            match = parse_name(name)
-            if match is None or match["owner"] != self.key:
-                continue
-            for tier in self.store.tiers:
-                group_dir = tier.root / self.key / match["group"]
-                with contextlib.suppress(FileNotFoundError):
-                    os.rename(group_dir / (UNSHOWN_PREFIX + name), group_dir / (PIN_PREFIX + name))
+        again = [name for name in names if name in self._unshown]  # no syscall per display
+        for _tier, group_dir, name in self.store.placed(again, self.key):
+            self._unshown.discard(name)
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(group_dir / (UNSHOWN_PREFIX + name), group_dir / (PIN_PREFIX + name))
 
     def settle_retired(self, timeout: float = 60.0) -> bool:
         """Wait until every retired file was released; False if that took over ``timeout``."""
@@ -514,15 +512,13 @@ class Owner:
     def _release_unpinned(self, name: str) -> bool:
         """Release a retired file, unless a saved notebook shows it: then mark it unshown by
         its kernel, for the server to free once no saved notebook shows it (Store.unpin)."""
-        match = parse_name(name)
-        if match is not None and match["owner"] == self.key:
-            for tier in self.store.tiers:
-                group_dir = tier.root / self.key / match["group"]
-                try:
-                    os.rename(group_dir / (PIN_PREFIX + name), group_dir / (UNSHOWN_PREFIX + name))
-                    return False
-                except FileNotFoundError:
-                    continue
+        for _tier, group_dir, _name in self.store.placed([name], self.key):
+            try:
+                os.rename(group_dir / (PIN_PREFIX + name), group_dir / (UNSHOWN_PREFIX + name))
+            except FileNotFoundError:
+                continue
+            self._unshown.add(name)
+            return False
         return self.release(name)
 
     def _holds(self, tier: Tier, name: str) -> bool:

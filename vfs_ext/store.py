@@ -140,7 +140,7 @@ class Store:
         then does not free them (a page reloaded from that save shows them). Returns how many
         of ours were pinned."""
         pinned = 0
-        for tier, group_dir, name in self._placed(names):
+        for tier, group_dir, name in self.placed(names):
             if tier.find(group_dir.parent.name, group_dir.name, name) is None:
                 continue
             with contextlib.suppress(OSError):
@@ -159,7 +159,7 @@ class Store:
         off the page (``.unshown-``) are freed now, the others go back to the usual rules.
         Returns how many were freed."""
         freed = 0
-        for _tier, group_dir, name in self._placed(names):
+        for _tier, group_dir, name in self.placed(names):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(group_dir / (PIN_PREFIX + name))
             try:
@@ -171,11 +171,14 @@ class Store:
                 freed += 1
         return freed
 
-    def _placed(self, names: Iterable[str]) -> Iterator[tuple[Tier, Path, str]]:
-        """(tier, group directory, name) for each valid name, in every tier."""
+    def placed(
+        self, names: Iterable[str], owner: str | None = None
+    ) -> Iterator[tuple[Tier, Path, str]]:
+        """(tier, group directory, name) for each valid name (of ``owner``'s key, if given), in
+        every tier: where the file and its markers would be."""
         for name in names:
             match = parse_name(name)
-            if match is not None:
+            if match is not None and owner in (None, match["owner"]):
                 for tier in self.tiers:
                     yield tier, tier.root / match["owner"] / match["group"], name
 
