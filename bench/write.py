@@ -38,6 +38,21 @@ def bare_write(path: str, data: bytes) -> None:
     os.unlink(path)
 
 
+def bare_overwrite(path: str, data: bytes) -> None:
+    """``data`` over an existing file at ``path`` of at least its size, with pwrite(2) alone:
+    the floor of a re-run, whose outputs overwrite the pages of the previous run's
+    (vfs_ext/reuse.py) instead of taking fresh ones. Self-contained, like ``bare_write``."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+    try:
+        view, offset = memoryview(data), 0
+        while offset < len(view):
+            offset += os.pwrite(fd, view[offset:], offset)
+    finally:
+        os.close(fd)
+
+
 def run(results: Results, size: int, repeats: int) -> None:
     if not MEMORY_ROOT.is_dir():
         results.add(Row("4 kernel write", "memory tier", "n/a", "", verdict="n/a: no /dev/shm"))
