@@ -161,14 +161,17 @@ class VfsMagics(Magics):
             "  ".join(row[c].ljust(widths[c]) for c in cols)
             for row in [{c: c for c in cols}, *rows]
         )
-        head = "".join(f"<th>{c}</th>" for c in cols)
+        # In HTML the name links to the file instead of a URL column repeating it: the table
+        # then fits an output area (the URLs were cut off at its edge).
+        shown = [c for c in cols if c != "url"]
+        head = "".join(f"<th>{c}</th>" for c in shown)
         body = "".join(
             "<tr>"
             + "".join(
-                f'<td><a href="{escape(r[c])}" target="_blank">{escape(r[c])}</a></td>'
-                if c == "url"
+                f'<td><a href="{escape(r["url"])}" target="_blank">{escape(r[c])}</a></td>'
+                if c == "name"
                 else f"<td>{escape(r[c])}</td>"
-                for c in cols
+                for c in shown
             )
             + "</tr>"
             for r in rows
