@@ -130,7 +130,10 @@ async def run_all(a: argparse.Namespace, results: Results) -> None:
         if a.only & {1, 6}:
             print("figure 1/6: display latency", flush=True)
             sizes = a.sizes if 6 in a.only else [s for s in a.sizes if s in HEADLINE] or a.sizes
-            headline = [s for s in sizes if s in HEADLINE] or sizes
+            # Headline rows compare with inline: only sizes that are measured inline qualify.
+            headline = [s for s in sizes if s in HEADLINE] or [
+                s for s in sizes if s <= a.inline_max
+            ]
             await display.run(bench, results, sizes, headline, a.repeats, a.inline_max)
         if a.only & {2, 6}:
             print("figure 2/6: serving", flush=True)

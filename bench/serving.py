@@ -120,7 +120,7 @@ async def run(
         for name, (seconds, _) in med.items():
             results.point(f"GET {name}", size, seconds)
         if size == headline:
-            _rows(results, size, med)
+            _rows(results, size, med, vfile["tier"] if vfile else None)
     urls = await endpoints(bench, 64 * 1024)
     ttfb = range_times(urls, bench.auth, max(repeats * 4, 10))
     files = ttfb["/files/"]
@@ -149,8 +149,12 @@ async def run(
         )
 
 
-def _rows(results: Results, size: int, med: dict[str, tuple[float, float]]) -> None:
-    label = f"{size_label(size)}"
+def _rows(
+    results: Results, size: int, med: dict[str, tuple[float, float]], tier: str | None
+) -> None:
+    # The tier the virtual file landed in (the sendfile responder serves the same file): a
+    # memory tier filled by earlier figures sends it to disk, like /files/.
+    label = size_label(size) + (f" ({tier} tier)" if tier else "")
     (files, files_cpu), (ceil, ceil_cpu) = med["/files/"], med["sendfile"]
     if "/@file/" not in med:
         results.add(
