@@ -190,6 +190,7 @@ class VfsMagics(Magics):
                 f"{t['name']:<7} used {format_size(t['used']):>10}"
                 f" of {format_size(t['budget']):>10}  free {format_size(t['free']):>10}"
                 f"  files {t['files']:>5}  {t['path']}"
+                + (f"  (tmpfs, huge pages: {t['huge_pages']})" if t.get("huge_pages") else "")
             )
         ev = stats["events"]
         lines.append(

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .mounts import is_on_tmpfs
+
 ENV_TIERS = "VFS_EXT_TIERS"  # JSON list of {"name", "path", "budget"}, in fall-back order
 ENV_BASE_URL = "VFS_EXT_BASE_URL"
 ENV_NAMESPACE = "VFS_EXT_NAMESPACE"
@@ -98,33 +100,6 @@ def _opt_int(value: object, default: int | None = None) -> int | None:
     if number < 0:
         raise ValueError(f"expected a non-negative number, got {value!r}")
     return number
-
-
-def _mounts() -> list[tuple[Path, str]]:
-    """(mount point, filesystem type) of every mount this process sees (Linux); empty elsewhere."""
-    try:
-        with open("/proc/self/mountinfo", encoding="utf-8") as f:
-            lines = f.readlines()
-    except OSError:
-        return []
-    mounts = []
-    for line in lines:
-        left, _, right = line.partition(" - ")
-        mount_point = left.split(" ")[4].replace("\\040", " ")
-        mounts.append((Path(mount_point), right.split(" ", 1)[0]))
-    return mounts
-
-
-def is_on_tmpfs(path: Path) -> bool:
-    """Whether ``path`` lives on a tmpfs mount (the innermost mount containing it decides)."""
-    path = Path(os.path.abspath(path))
-    best: tuple[Path, str] | None = None
-    for mount, fstype in _mounts():
-        if (path == mount or mount in path.parents) and (
-            best is None or len(mount.parts) >= len(best[0].parts)
-        ):
-            best = (mount, fstype)
-    return best is not None and best[1] == "tmpfs"
 
 
 def default_memory_dir() -> Path | None:

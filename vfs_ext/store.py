@@ -19,6 +19,7 @@ from typing import Any
 from . import events, locks
 from .config import StoreConfig, TierSpec, default_tiers
 from .errors import VirtualFileError
+from .mounts import tmpfs_huge_pages
 from .names import NAMESPACE_RE, OWNER_KEY_RE, new_namespace, owner_key, parse_name
 from .owner import Owner
 from .tiers import (
@@ -298,6 +299,7 @@ class Store:
                     "used": used,
                     "files": files,
                     "free": max(0, min(tier.budget - used, fs_free)),
+                    "huge_pages": tmpfs_huge_pages(tier.root),  # None: not on tmpfs
                 }
             )
         self._poll_events()

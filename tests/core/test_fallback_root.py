@@ -7,61 +7,31 @@ SIGBUS here; vfs_ext writes with write(2) and gets ENOSPC.
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support.mounts import NEEDS_PRIVATE_MOUNTS, in_private_tmpfs
 from vfs_ext.config import DISK, MEMORY, StoreConfig, TierSpec
 from vfs_ext.names import is_valid_name
 
 from .conftest import part_files, tier_files
 from .worker import payload
 
-
-def _can_unshare() -> bool:
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(
-        ["unshare", "-m", "--propagation", "private", "true"], capture_output=True, timeout=30
-    )
-    return probe.returncode == 0
-
-
-pytestmark = [
-    pytest.mark.root,
-    pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tiny tmpfs needs root"),
-    pytest.mark.skipif(
-        not _can_unshare(), reason="unshare -m (a private mount namespace) is not available here"
-    ),
-]
+pytestmark = NEEDS_PRIVATE_MOUNTS
 
 SIZE = 4 * 1024 * 1024
 BIG_BUDGET = 1 << 30  # larger than the 1 MiB filesystem: only ENOSPC can stop the write
 CASES = ("bytes", "file", "stream", "pipe")
-
-MOUNT_SCRIPT = (
-    'while [ "$1" != -- ]; do mount -t tmpfs -o size=1m tmpfs "$1" || exit 97; shift; done;'
-    ' shift; exec "$@"'
-)
+#: A tmpfs with transparent huge pages fills 2 MiB at a time: it must fail as cleanly.
+MEMORY_MOUNTS = {"small-pages": "size=1m", "huge-pages": "size=3m,huge=within_size"}
 
 
-def in_tiny_tmpfs(*mount_points: Path) -> list[str]:
-    """Command prefix: a private mount namespace with a 1 MiB tmpfs on each mount point."""
-    return [
-        "unshare",
-        *("-m", "--propagation", "private"),
-        *("sh", "-c", MOUNT_SCRIPT, "sh"),
-        *map(str, mount_points),
-        "--",
-    ]
-
-
-def run_fallback(spawn, config: StoreConfig, source: Path, mounts: list[Path]) -> dict:
-    child = spawn(config, "fallback", source, prefix=in_tiny_tmpfs(*mounts))
+def run_fallback(
+    spawn, config: StoreConfig, source: Path, mounts: list[Path], options: str = "size=1m"
+) -> dict:
+    child = spawn(config, "fallback", source, prefix=in_private_tmpfs(*mounts, options=options))
     out = child.read()
     rc = child.finish()
     assert rc == 0, f"writer died (rc {rc}, SIGBUS is {-signal.SIGBUS}): {child.stderr()}"
@@ -75,17 +45,21 @@ def source(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("mount", list(MEMORY_MOUNTS))
 @pytest.mark.parametrize(
     "memory_budget", [BIG_BUDGET, None], ids=["out-of-space", "derived-budget"]
 )
-def test_full_memory_tier_falls_back_to_disk(shm_dir, tmp_path, spawn, source, memory_budget):
-    """4 MiB into a 1 MiB memory tier lands on disk whole, whatever the source; no partials."""
+def test_full_memory_tier_falls_back_to_disk(
+    shm_dir, tmp_path, spawn, source, memory_budget, mount
+):
+    """4 MiB into a 1 MiB memory tier (3 MiB with huge pages) lands on disk whole, whatever
+    the source; no partials."""
     disk = tmp_path / "disk"
     config = StoreConfig(
         tiers=(TierSpec(MEMORY, shm_dir / "mem", memory_budget), TierSpec(DISK, disk)),
         namespace="sfallback",
     )
-    out = run_fallback(spawn, config, source, [shm_dir])
+    out = run_fallback(spawn, config, source, [shm_dir], MEMORY_MOUNTS[mount])
 
     assert out["tiers"] == [MEMORY, DISK]
     for case in CASES:
@@ -144,7 +118,7 @@ def test_a_read_only_tier_is_skipped_and_the_error_names_it(shm_dir, tmp_path, s
         tiers=(TierSpec(MEMORY, shm_dir / "mem", BIG_BUDGET), TierSpec(DISK, disk, BIG_BUDGET)),
         namespace="sreadonly",
     )
-    child = spawn(config, "readonly", shm_dir, disk, prefix=in_tiny_tmpfs(shm_dir, disk))
+    child = spawn(config, "readonly", shm_dir, disk, prefix=in_private_tmpfs(shm_dir, disk))
     before, memory_read_only, all_read_only = child.read()["results"]
     assert child.finish() == 0, child.stderr()
 

@@ -18,9 +18,9 @@ from vfs_ext.config import (
     default_disk_dir,
     default_memory_dir,
     default_tiers,
-    is_on_tmpfs,
 )
 from vfs_ext.errors import VirtualFileError
+from vfs_ext.mounts import is_on_tmpfs
 from vfs_ext.store import Store
 
 from .conftest import backdate

@@ -104,8 +104,12 @@ def jupyter_server(
     env: dict[str, str] | None = None,
     memory_dir: Path | None = None,
     disk_dir: Path | None = None,
+    prefix: list[str] | None = None,
 ) -> Iterator[RunningServer]:
-    """Start ``jupyter <app>`` with the extension on a free loopback port; stop it afterwards."""
+    """Start ``jupyter <app>`` with the extension on a free loopback port; stop it afterwards.
+
+    ``prefix`` goes before the command, e.g. ``tests.support.mounts.in_private_tmpfs(...)``; it
+    must exec the command in its own process (signals go to that pid)."""
     tag = secrets.token_hex(4)
     root_dir = tmp_path / f"root-{tag}"
     runtime_dir = tmp_path / f"runtime-{tag}"
@@ -129,6 +133,7 @@ def jupyter_server(
         if name.startswith("VFS_EXT_") and name not in (env or {}):
             del proc_env[name]  # never inherit a surrounding server's tiers
     args = [
+        *(prefix or []),
         sys.executable,
         "-m",
         "jupyter",
