@@ -198,12 +198,11 @@ class VirtualFiles(ExtensionApp):
                 "vfs_ext: %s tier %s (budget %d bytes)", tier.name, tier.root, tier.budget
             )
             huge = tmpfs_huge_pages(tier.root)
-            if huge in ("never", "advise"):
+            if tier.name == MEMORY and huge in ("never", "advise"):
                 self.log.info(
-                    "vfs_ext: the %s tier's tmpfs has no huge pages for written files (huge=%s);"
+                    "vfs_ext: the memory tier's tmpfs gives written files no huge pages (huge=%s);"
                     " mounted with huge=within_size it takes large outputs several times faster"
                     " (README: huge pages for the memory tier)",
-                    tier.name,
                     huge,
                 )
 

@@ -76,7 +76,7 @@ def is_on_tmpfs(path: Path) -> bool:
     return mount is not None and mount.fstype == "tmpfs"
 
 
-def _system_shmem_policy() -> str | None:
+def system_shmem_policy() -> str | None:
     """The selected value of ``shmem_enabled`` (``always [never] ...``), None if unreadable."""
     try:
         text = SHMEM_ENABLED.read_text(encoding="ascii")
@@ -93,7 +93,7 @@ def tmpfs_huge_pages(path: Path) -> str | None:
     mount = mount_of(path)
     if mount is None or mount.fstype != "tmpfs":
         return None
-    system = _system_shmem_policy()
+    system = system_shmem_policy()
     if system == "force":
         return "always"
     if system == "deny":

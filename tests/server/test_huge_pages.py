@@ -9,12 +9,12 @@ import pytest
 
 from tests.support.mounts import NEEDS_PRIVATE_MOUNTS, in_private_tmpfs
 from tests.support.server import jupyter_server
-from vfs_ext.mounts import _system_shmem_policy
+from vfs_ext.mounts import system_shmem_policy
 
 pytestmark = [
     *NEEDS_PRIVATE_MOUNTS,
     pytest.mark.skipif(
-        _system_shmem_policy() in ("force", "deny"),
+        system_shmem_policy() in ("force", "deny"),
         reason="shmem_enabled forces or denies huge pages for every tmpfs here",
     ),
 ]
