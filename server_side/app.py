@@ -73,6 +73,23 @@ class VirtualFiles(ExtensionApp):
         filesystem, at most 20 GiB.""",
     ).tag(config=True)
 
+    memory_keep_free = ByteSize(
+        None,
+        allow_none=True,
+        help="""Bytes of the memory tier's filesystem that vfs_ext leaves free for other programs,
+        e.g. 2GiB: writes that would eat into it go to the disk tier. Other users of /dev/shm
+        (PyTorch DataLoader workers, multiprocessing, browsers) die of SIGBUS when it is full,
+        and on a shared node the servers' budgets may add up to more than it holds. Default: a
+        tenth of the filesystem; 0 lets vfs_ext fill it.""",
+    ).tag(config=True)
+
+    disk_keep_free = ByteSize(
+        None,
+        allow_none=True,
+        help="""Bytes of the disk tier's filesystem that vfs_ext leaves free, e.g. 10GiB.
+        Default: 0 (disk_budget already takes at most half of the space free at start).""",
+    ).tag(config=True)
+
     max_file_size = ByteSize(
         None,
         allow_none=True,
@@ -145,9 +162,11 @@ class VirtualFiles(ExtensionApp):
         """
         specs = []
         if self.memory_dir:
-            specs.append(TierSpec(MEMORY, Path(self.memory_dir).expanduser(), self.memory_budget))
+            memory = Path(self.memory_dir).expanduser()
+            specs.append(TierSpec(MEMORY, memory, self.memory_budget, self.memory_keep_free))
         if self.disk_dir:
-            specs.append(TierSpec(DISK, Path(self.disk_dir).expanduser(), self.disk_budget))
+            disk = Path(self.disk_dir).expanduser()
+            specs.append(TierSpec(DISK, disk, self.disk_budget, self.disk_keep_free))
         if len(specs) == 2:
             memory, disk = (Path(os.path.abspath(s.path)) for s in specs)
             if memory == disk or memory in disk.parents or disk in memory.parents:
@@ -195,7 +214,11 @@ class VirtualFiles(ExtensionApp):
         self.serverapp.contents_manager.register_pre_save_hook(self._pin_on_save)
         for tier in self.store.tiers:
             self.log.info(
-                "vfs_ext: %s tier %s (budget %d bytes)", tier.name, tier.root, tier.budget
+                "vfs_ext: %s tier %s (budget %d bytes, keeps %d bytes of its filesystem free)",
+                tier.name,
+                tier.root,
+                tier.budget,
+                tier.keep_free,
             )
             huge = tmpfs_huge_pages(tier.root)
             if tier.name == MEMORY and huge in ("never", "advise"):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .mounts import is_on_tmpfs
 
-ENV_TIERS = "VFS_EXT_TIERS"  # JSON list of {"name", "path", "budget"}, in fall-back order
+ENV_TIERS = "VFS_EXT_TIERS"  # JSON list of {"name", "path", "budget", "keep_free"}, in order
 ENV_BASE_URL = "VFS_EXT_BASE_URL"
 ENV_NAMESPACE = "VFS_EXT_NAMESPACE"
 ENV_MAX_FILE_SIZE = "VFS_EXT_MAX_FILE_SIZE"
@@ -36,6 +36,7 @@ class TierSpec:
     name: str
     path: Path
     budget: int | None = None  # bytes; None -> derived from the filesystem's size
+    keep_free: int | None = None  # bytes of the filesystem left to others; None -> default
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,15 @@ class StoreConfig:
         """The variables a kernel needs to write where this server reads."""
         env = {
             ENV_TIERS: json.dumps(
-                [{"name": t.name, "path": str(t.path), "budget": t.budget} for t in self.tiers]
+                [
+                    {
+                        "name": t.name,
+                        "path": str(t.path),
+                        "budget": t.budget,
+                        "keep_free": t.keep_free,
+                    }
+                    for t in self.tiers
+                ]
             ),
             ENV_NAMESPACE: self.namespace,
             ENV_BASE_URL: self.base_url,
@@ -76,7 +85,13 @@ class StoreConfig:
             if not isinstance(specs, list):
                 raise TypeError("expected a JSON list of tiers")
             tiers = tuple(
-                TierSpec(str(t["name"]), Path(t["path"]), _opt_int(t.get("budget"))) for t in specs
+                TierSpec(
+                    str(t["name"]),
+                    Path(t["path"]),
+                    _opt_int(t.get("budget")),
+                    _opt_int(t.get("keep_free")),
+                )
+                for t in specs
             )
             return cls(
                 tiers=tiers,
@@ -126,6 +141,21 @@ def default_budget(tier_name: str, path: Path) -> int:
     if tier_name == MEMORY:
         return st.f_blocks * st.f_frsize // 4
     return min(st.f_bavail * st.f_frsize // 2, 20 * 1024**3)
+
+
+def default_keep_free(tier_name: str, path: Path) -> int:
+    """A tenth of a memory tier's filesystem; nothing on disk (its budget already leaves room).
+
+    Other programs share /dev/shm (PyTorch DataLoader workers, multiprocessing, browsers), and
+    a full /dev/shm kills many of them with SIGBUS: vfs_ext, which falls back to disk, stops
+    writing there first."""
+    if tier_name != MEMORY:
+        return 0
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    st = os.statvfs(probe)
+    return st.f_blocks * st.f_frsize // 10
 
 
 def default_tiers() -> tuple[TierSpec, ...]:

@@ -83,10 +83,13 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEX
 
 
 #: Why a tier refused a file: its byte budget, its filesystem's space, or another I/O error.
-OVER_BUDGET, OUT_OF_SPACE, IO_ERROR = "over budget", "out of space", "I/O error"
+OVER_BUDGET, KEEP_FREE = "over budget", "keeping free"
+OUT_OF_SPACE, IO_ERROR = "out of space", "I/O error"
 
 _ADVICE = {
     OVER_BUDGET: "raise VirtualFiles.memory_budget / VirtualFiles.disk_budget",
+    KEEP_FREE: "lower VirtualFiles.memory_keep_free / VirtualFiles.disk_keep_free (the room "
+    "left to other programs) or free space on that filesystem",
     OUT_OF_SPACE: "free space or point VirtualFiles.memory_dir / VirtualFiles.disk_dir at a "
     "filesystem with more room",
     IO_ERROR: "fix the error above or point VirtualFiles.memory_dir / VirtualFiles.disk_dir at "
@@ -95,7 +98,11 @@ _ADVICE = {
 
 
 class _DoesNotFit(Exception):
-    """This tier's budget is exhausted; try the next one."""
+    """This tier's budget is exhausted, or its filesystem's room to keep free; try the next."""
+
+    def __init__(self, reason: str, kind: str = OVER_BUDGET) -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
 class _TierFailed(Exception):
@@ -295,7 +302,9 @@ class Owner:
             with budget_lock(tier) as ledger:
                 # A spare already counts as used: reusing it needs only the difference.
                 held = spare.size if spare else 0
-                self._check_fits(tier, ledger.used(reserved - held) - held, reserved)
+                self._check_fits(
+                    tier, ledger.used(reserved - held) - held, reserved, new=reserved - held
+                )
                 tmp = directory / part_name(reserved, token)
                 if spare is not None:
                     os.rename(spare.path, tmp)
@@ -370,7 +379,7 @@ class Owner:
         """
         with budget_lock(tier) as ledger:
             others = ledger.used(needed - reserved) - reserved  # ours counts as its reservation
-            self._check_fits(tier, others, needed)
+            self._check_fits(tier, others, needed, new=needed - reserved)
             spare = (tier.budget - others - needed) // 4  # leave most of the room to others
             grant = max(needed, min(reserved + RESERVE_STEP, needed + spare))
             max_size = self.store.config.max_file_size
@@ -382,7 +391,9 @@ class Owner:
             ledger.charge(grant - reserved)
         return grant, grown
 
-    def _check_fits(self, tier: Tier, used: int, size: int) -> None:
+    def _check_fits(self, tier: Tier, used: int, size: int, *, new: int) -> None:
+        """Whether ``size`` bytes fit beside ``used``, ``new`` of them on pages not yet taken
+        (a reused spare has its own): within the budget, and leaving ``keep_free``."""
         max_size = self.store.config.max_file_size
         if max_size is not None and size > max_size:
             raise self._too_large(size)
@@ -391,6 +402,14 @@ class Owner:
                 f"budget {format_size(tier.budget)}, used {format_size(used)}, "
                 f"needs {format_size(size)}"
             )
+        if tier.keep_free and new > 0:
+            free = tier.fs_free()  # others' use of the filesystem counts, unlike in a budget
+            if free - new < tier.keep_free:
+                raise _DoesNotFit(
+                    f"{format_size(free)} free on its filesystem, needs {format_size(new)} "
+                    f"and keeps {format_size(tier.keep_free)} free for other programs",
+                    kind=KEEP_FREE,
+                )
 
     def _too_large(self, size: int) -> VirtualFileError:
         return VirtualFileError(
@@ -406,7 +425,10 @@ class Owner:
                 (f for f in tier.iter_files(self.key) if f.group != current_gkey),
                 key=lambda f: f.mtime,
             )
-            deficit = tier.used_bytes() + size - tier.budget
+            deficit = max(
+                tier.used_bytes() + size - tier.budget,
+                (tier.keep_free + size - tier.fs_free()) if tier.keep_free else 0,
+            )
             if deficit > sum(v.size for v in victims):
                 continue
             for victim in victims:
@@ -572,7 +594,7 @@ class Owner:
 def _tier_failed(tier: Tier, exc: OSError | _DoesNotFit, partial: _Partial | None) -> _TierFailed:
     """What to report of a tier's failure: budget, space, or an I/O error named with its path."""
     if isinstance(exc, _DoesNotFit):
-        return _TierFailed(str(exc), partial, kind=OVER_BUDGET)
+        return _TierFailed(str(exc), partial, kind=exc.kind)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return _TierFailed(exc.strerror or str(exc), partial, kind=OUT_OF_SPACE)
     code = errno.errorcode.get(exc.errno or 0, "error")
@@ -583,9 +605,9 @@ def _tier_failed(tier: Tier, exc: OSError | _DoesNotFit, partial: _Partial | Non
 
 def _no_tier(reasons: list[str], kinds: set[str]) -> _NoTier:
     """The error for a file no tier took, with the fix for each kind of refusal."""
-    room_helps = bool(kinds & {OVER_BUDGET, OUT_OF_SPACE})
+    room_helps = bool(kinds & {OVER_BUDGET, KEEP_FREE, OUT_OF_SPACE})
     advice = " or ".join(
-        _ADVICE[kind] for kind in (OVER_BUDGET, OUT_OF_SPACE, IO_ERROR) if kind in kinds
+        _ADVICE[kind] for kind in (OVER_BUDGET, KEEP_FREE, OUT_OF_SPACE, IO_ERROR) if kind in kinds
     )
     head = "fits in no tier" if room_helps else "could not be written to any tier"
     return _NoTier(

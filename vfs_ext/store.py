@@ -108,8 +108,9 @@ class Store:
         return store
 
     def resolved_config(self) -> StoreConfig:
-        """The config with concrete budgets and only the usable tiers, to export to kernels."""
-        tiers = tuple(TierSpec(t.name, t.base, t.budget) for t in self.tiers)
+        """The config with concrete budgets and reserves and only the usable tiers, to export to
+        kernels."""
+        tiers = tuple(TierSpec(t.name, t.base, t.budget, t.keep_free) for t in self.tiers)
         return StoreConfig(
             tiers=tiers,
             namespace=self.namespace,
@@ -298,7 +299,8 @@ class Store:
                     "budget": tier.budget,
                     "used": used,
                     "files": files,
-                    "free": max(0, min(tier.budget - used, fs_free)),
+                    "free": max(0, min(tier.budget - used, fs_free - tier.keep_free)),
+                    "keep_free": tier.keep_free,
                     "huge_pages": tmpfs_huge_pages(tier.root),  # None: not on tmpfs
                 }
             )

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import TierSpec, default_budget
+from .config import TierSpec, default_budget, default_keep_free
 from .names import NAME_RE
 
 log = logging.getLogger("vfs_ext")
@@ -95,6 +95,7 @@ class Tier:
     root: Path
     budget: int
     created_base: bool = False  # this process created ``base``: it may remove it when empty
+    keep_free: int = 0  # bytes of the filesystem no write may take (left to other programs)
 
     @classmethod
     def prepare(cls, spec: TierSpec, namespace: str) -> Tier:
@@ -106,7 +107,10 @@ class Tier:
         if stat.S_IMODE(os.lstat(root).st_mode) & 0o077:  # ours alone: nobody else may look in
             os.chmod(root, 0o700)
         budget = spec.budget if spec.budget is not None else default_budget(spec.name, base)
-        return cls(spec.name, base, root, budget, created_base)
+        keep_free = (
+            spec.keep_free if spec.keep_free is not None else default_keep_free(spec.name, base)
+        )
+        return cls(spec.name, base, root, budget, created_base, keep_free)
 
     def file_path(self, owner: str, group: str, name: str) -> Path:
         return self.root / owner / group / name

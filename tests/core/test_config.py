@@ -31,6 +31,7 @@ configs = st.builds(
             name=st.sampled_from([MEMORY, DISK]),
             path=st.builds(Path, st.text(min_size=1).map(lambda s: "/" + s.replace("\0", ""))),
             budget=st.none() | st.integers(0, 2**50),
+            keep_free=st.none() | st.integers(0, 2**50),
         ),
         min_size=1,
         max_size=3,
@@ -77,6 +78,7 @@ def test_no_server_means_none():
         ('[{"name": "disk", "path": "/x", "budget": -5}]', {}),
         ('[{"name": "disk", "path": "/x", "budget": 1.5}]', {}),
         ('[{"name": "disk", "path": "/x", "budget": true}]', {}),
+        ('[{"name": "disk", "path": "/x", "keep_free": -1}]', {}),
         ("[]", {"VFS_EXT_THRESHOLD": "-3"}),
         ("[]", {"VFS_EXT_MAX_FILE_SIZE": "1e5"}),
         ("[]", {"VFS_EXT_SERVER_PID": "x"}),
@@ -93,6 +95,7 @@ def test_resolved_config_reaches_a_kernel_store(store):
     kernel_store = Store.from_env(env)
     assert [t.root for t in kernel_store.tiers] == [t.root for t in store.tiers]
     assert [t.budget for t in kernel_store.tiers] == [t.budget for t in store.tiers]
+    assert [t.keep_free for t in kernel_store.tiers] == [t.keep_free for t in store.tiers]
     assert all(t.budget > 0 for t in store.tiers)
     with kernel_store.open_owner("k") as owner:
         info = owner.write(b"hello", "txt")

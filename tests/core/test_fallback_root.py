@@ -23,6 +23,7 @@ pytestmark = NEEDS_PRIVATE_MOUNTS
 
 SIZE = 4 * 1024 * 1024
 BIG_BUDGET = 1 << 30  # larger than the 1 MiB filesystem: only ENOSPC can stop the write
+# (memory tiers here keep nothing free, keep_free=0: the kernel's ENOSPC is what is tested)
 CASES = ("bytes", "file", "stream", "pipe")
 #: A tmpfs with transparent huge pages fills 2 MiB at a time: it must fail as cleanly.
 MEMORY_MOUNTS = {"small-pages": "size=1m", "huge-pages": "size=3m,huge=within_size"}
@@ -56,7 +57,7 @@ def test_full_memory_tier_falls_back_to_disk(
     the source; no partials."""
     disk = tmp_path / "disk"
     config = StoreConfig(
-        tiers=(TierSpec(MEMORY, shm_dir / "mem", memory_budget), TierSpec(DISK, disk)),
+        tiers=(TierSpec(MEMORY, shm_dir / "mem", memory_budget, 0), TierSpec(DISK, disk)),
         namespace="sfallback",
     )
     out = run_fallback(spawn, config, source, [shm_dir], MEMORY_MOUNTS[mount])
@@ -68,6 +69,9 @@ def test_full_memory_tier_falls_back_to_disk(
     assert out["results"]["small"] == {"tier": MEMORY}  # the memory tier is still usable
     assert out["parts"] == {MEMORY: [], DISK: []}
     assert out["stats"]["events"]["fallback"] == len(CASES)
+    if memory_budget == BIG_BUDGET:  # the kernel's ENOSPC refused them, not a budget
+        reasons = [r for e in out["stats"]["recent_events"] for r in e.get("reasons", [])]
+        assert reasons and all("No space left" in r for r in reasons), reasons
 
     on_disk = tier_files(disk / "sfallback")
     stored = [size for path, size in on_disk.items() if is_valid_name(Path(path).name)]
@@ -81,7 +85,7 @@ def test_full_disk_tier_raises_error_naming_the_setting(shm_dir, tmp_path, spawn
     disk = tmp_path / "disk"
     disk.mkdir()
     config = StoreConfig(
-        tiers=(TierSpec(MEMORY, shm_dir / "mem", BIG_BUDGET), TierSpec(DISK, disk, BIG_BUDGET)),
+        tiers=(TierSpec(MEMORY, shm_dir / "mem", BIG_BUDGET, 0), TierSpec(DISK, disk, BIG_BUDGET)),
         namespace="sfull",
     )
     out = run_fallback(spawn, config, source, [shm_dir, disk])
@@ -100,7 +104,8 @@ def test_over_disk_budget_error_names_the_budget(shm_dir, tmp_path, spawn, sourc
     disk = tmp_path / "disk"
     disk.mkdir()
     config = StoreConfig(
-        tiers=(TierSpec(MEMORY, shm_dir / "mem"), TierSpec(DISK, disk)), namespace="sbudget"
+        tiers=(TierSpec(MEMORY, shm_dir / "mem", keep_free=0), TierSpec(DISK, disk)),
+        namespace="sbudget",
     )
     out = run_fallback(spawn, config, source, [shm_dir, disk])
     for case in CASES:
@@ -115,7 +120,7 @@ def test_a_read_only_tier_is_skipped_and_the_error_names_it(shm_dir, tmp_path, s
     disk = tmp_path / "disk"
     disk.mkdir()
     config = StoreConfig(
-        tiers=(TierSpec(MEMORY, shm_dir / "mem", BIG_BUDGET), TierSpec(DISK, disk, BIG_BUDGET)),
+        tiers=(TierSpec(MEMORY, shm_dir / "mem", BIG_BUDGET, 0), TierSpec(DISK, disk, BIG_BUDGET)),
         namespace="sreadonly",
     )
     child = spawn(config, "readonly", shm_dir, disk, prefix=in_private_tmpfs(shm_dir, disk))

@@ -20,6 +20,7 @@ def test_defaults_come_from_the_core() -> None:
     assert app.memory_budget is None
     assert app.disk_budget is None
     assert app.max_file_size is None
+    assert app.memory_keep_free is None and app.disk_keep_free is None  # the core's defaults
     assert app.threshold == DEFAULT_THRESHOLD
     assert app.chunk_size == 1024 * 1024
 
@@ -30,7 +31,14 @@ def test_sizes_from_config_strings_and_ints() -> None:
     config.VirtualFiles.disk_budget = 10**9
     config.VirtualFiles.max_file_size = "500MB"
     config.VirtualFiles.threshold = "64KiB"
+    config.VirtualFiles.memory_keep_free = "1GiB"
+    config.VirtualFiles.disk_keep_free = 0
     app = VirtualFiles(config=config)
+    assert app.memory_keep_free == 1024**3 and app.disk_keep_free == 0
+    assert [(s.budget, s.keep_free) for s in app.tier_specs()] == [
+        (2 * 1024**3, 1024**3),
+        (10**9, 0),
+    ]
     assert app.memory_budget == 2 * 1024**3
     assert app.disk_budget == 10**9
     assert app.max_file_size == 500 * 1000**2

@@ -215,8 +215,11 @@ def test_admin_view_counts_files_per_owner(server: RunningServer, owner: Owner) 
     report = server.api("GET", "api/vfs")
     assert {t["name"] for t in report["tiers"]} == {"memory", "disk"}
     for tier in report["tiers"]:
-        assert {"path", "budget", "used", "free", "files"} <= set(tier)
+        assert {"path", "budget", "used", "free", "files", "keep_free"} <= set(tier)
         assert tier["free"] <= tier["budget"] - tier["used"]
+    kept = {t["name"]: t["keep_free"] for t in report["tiers"]}
+    st = os.statvfs(server.memory_dir.parent)  # by default a tenth of /dev/shm stays free
+    assert kept == {"memory": st.f_blocks * st.f_frsize // 10, "disk": 0}
     mine = [o for o in report["owners"] if o["owner"] == owner.key]
     assert mine == [
         {"owner": owner.key, "kernel_id": None, "sessions": [], "files": 2, "bytes": 4000}
