@@ -425,10 +425,12 @@ class Owner:
                 (f for f in tier.iter_files(self.key) if f.group != current_gkey),
                 key=lambda f: f.mtime,
             )
-            deficit = max(
-                tier.used_bytes() + size - tier.budget,
-                (tier.keep_free + size - tier.fs_free()) if tier.keep_free else 0,
-            )
+            deficit = tier.used_bytes() + size - tier.budget
+            if tier.keep_free:
+                try:
+                    deficit = max(deficit, tier.keep_free + size - tier.fs_free())
+                except OSError:  # the tier's directory is gone: nothing to evict there
+                    continue
             if deficit > sum(v.size for v in victims):
                 continue
             for victim in victims:
