@@ -112,7 +112,7 @@ class _TierFailed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.partial = partial
-        self.kind = kind  # OVER_BUDGET, OUT_OF_SPACE or IO_ERROR
+        self.kind = kind  # OVER_BUDGET, KEEP_FREE, OUT_OF_SPACE or IO_ERROR
 
 
 class _NoTier(VirtualFileError):
@@ -320,7 +320,9 @@ class Owner:
             for chunk in source.chunks():
                 pending = chunk
                 if written + len(chunk) > reserved:
-                    reserved, tmp = self._reserve_more(tier, tmp, reserved, written + len(chunk))
+                    reserved, tmp = self._reserve_more(
+                        tier, tmp, reserved, written + len(chunk), written
+                    )
                 _write_all(fd, chunk)
                 written += len(chunk)
                 pending = None
@@ -371,17 +373,24 @@ class Owner:
             locks.release(self._lock_fds[index])
             self._lock_fds[index] = fd
 
-    def _reserve_more(self, tier: Tier, tmp: Path, reserved: int, needed: int) -> tuple[int, Path]:
-        """Grow the reservation of a write in progress to at least ``needed`` bytes.
+    def _reserve_more(
+        self, tier: Tier, tmp: Path, reserved: int, needed: int, written: int
+    ) -> tuple[int, Path]:
+        """Grow the reservation of a write in progress (``written`` bytes so far) to at least
+        ``needed`` bytes.
 
         Reserves ahead (up to RESERVE_STEP, and at most a quarter of the room left) so the budget
-        lock is taken about once per step. Returns the reservation and the renamed file.
+        lock is taken about once per step; never further than the filesystem's room above
+        ``keep_free``, as nothing is checked until the reservation is used up. Returns the
+        reservation and the renamed file.
         """
         with budget_lock(tier) as ledger:
             others = ledger.used(needed - reserved) - reserved  # ours counts as its reservation
-            self._check_fits(tier, others, needed, new=needed - reserved)
+            self._check_fits(tier, others, needed, new=needed - written)
             spare = (tier.budget - others - needed) // 4  # leave most of the room to others
             grant = max(needed, min(reserved + RESERVE_STEP, needed + spare))
+            if tier.keep_free:
+                grant = max(needed, min(grant, written + tier.fs_free() - tier.keep_free))
             max_size = self.store.config.max_file_size
             if max_size is not None:
                 grant = max(needed, min(grant, max_size))

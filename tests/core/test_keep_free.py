@@ -121,3 +121,62 @@ def test_an_8_mib_tmpfs_keeping_4_mib_free(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [MEMORY, DISK, MEMORY]
+
+
+STREAM_SCRIPT = r"""
+import json, os, sys
+from pathlib import Path
+from vfs_ext.config import TierSpec
+from vfs_ext.store import Store
+
+shm, disk = Path(sys.argv[1]), Path(sys.argv[2])
+keep = 24 << 20
+store = Store.for_server(tiers=[
+    TierSpec("memory", shm / "vfs", 1 << 30, keep_free=keep),
+    TierSpec("disk", disk, 1 << 30),
+])
+
+class Stream:
+    # A non-seekable source of unknown size that notes the tmpfs's free space at each read,
+    # i.e. between the writes of its chunks.
+    def __init__(self, n):
+        self.left, self.free = n, []
+    def seekable(self):
+        return False
+    def readinto(self, buf):
+        st = os.statvfs(shm)
+        self.free.append(st.f_bavail * st.f_frsize)
+        n = min(len(buf), self.left)
+        buf[:n] = b"s" * n
+        self.left -= n
+        return n
+    def read(self, size=-1):
+        buf = bytearray(self.left if size is None or size < 0 else size)
+        return bytes(buf[: self.readinto(buf)])
+
+stream = Stream(40 << 20)
+with store.open_owner("k") as owner:
+    info = owner.write(stream, "bin")
+    same = info.path.read_bytes() == b"s" * (40 << 20)
+store.close(remove=True)
+print(json.dumps({"tier": info.tier, "same": same, "lowest": min(stream.free), "keep": keep}))
+"""
+
+
+@pytest.mark.root
+@pytest.mark.skipif(not can_unshare(), reason="needs root and unshare -m to mount a tmpfs")
+def test_a_stream_of_unknown_size_stops_at_the_room_kept_free(tmp_path: Path) -> None:
+    """40 MiB from a pipe-like source into a 48 MiB tmpfs keeping 24 MiB free: the tmpfs never
+    has less than 24 MiB free while the stream runs (its reservation grows ahead of the bytes,
+    but not into that room), and the whole stream ends up on disk, intact."""
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    command = [
+        *in_private_tmpfs(shm, options="size=48m"),
+        *(sys.executable, "-c", STREAM_SCRIPT, str(shm), str(tmp_path / "disk")),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["tier"] == DISK and out["same"]
+    assert out["lowest"] >= out["keep"], f"{out['lowest'] / MiB:.1f} MiB free at the lowest"
