@@ -191,6 +191,11 @@ class VfsMagics(Magics):
                 f" of {format_size(t['budget']):>10}  free {format_size(t['free']):>10}"
                 f"  files {t['files']:>5}  {t['path']}"
                 + (f"  (tmpfs, huge pages: {t['huge_pages']})" if t.get("huge_pages") else "")
+                + (
+                    f"  (keeps {format_size(t['keep_free'])} of its filesystem free)"
+                    if t.get("keep_free")
+                    else ""
+                )
             )
         ev = stats["events"]
         lines.append(

@@ -31,7 +31,7 @@ from vfs_ext.config import (
     default_memory_dir,
     write_server_record,
 )
-from vfs_ext.mounts import tmpfs_huge_pages
+from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
 from vfs_ext.store import Store, SweepReport
 
 from . import admin, handlers, nodelay, pins
@@ -221,7 +221,13 @@ class VirtualFiles(ExtensionApp):
                 tier.keep_free,
             )
             huge = tmpfs_huge_pages(tier.root)
-            if tier.name == MEMORY and huge in ("never", "advise"):
+            if tier.name == MEMORY and huge is not None and system_shmem_policy() == "deny":
+                self.log.info(
+                    "vfs_ext: the memory tier's tmpfs gets no huge pages: %s says deny for "
+                    "every tmpfs",
+                    SHMEM_ENABLED,
+                )
+            elif tier.name == MEMORY and huge in ("never", "advise"):
                 self.log.info(
                     "vfs_ext: the memory tier's tmpfs gives written files no huge pages (huge=%s);"
                     " mounted with huge=within_size it takes large outputs several times faster"

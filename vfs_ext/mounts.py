@@ -19,11 +19,12 @@ SHMEM_ENABLED = Path("/sys/kernel/mm/transparent_hugepage/shmem_enabled")
 
 @dataclass(frozen=True)
 class Mount:
-    """One line of mountinfo: where, which filesystem, and its superblock options."""
+    """One line of mountinfo: where, which device, which filesystem, its superblock options."""
 
     point: Path
     fstype: str
     options: tuple[str, ...]
+    device: tuple[int, int] | None = None  # (major, minor), as st_dev of the files on it
 
     def option(self, key: str) -> str | None:
         """The value of ``key=value`` among the options, if given."""
@@ -41,10 +42,16 @@ def _unescape(field: str) -> str:
     return field
 
 
+def _device(field: str) -> tuple[int, int] | None:
+    major, sep, minor = field.partition(":")
+    return (int(major), int(minor)) if sep and major.isdigit() and minor.isdigit() else None
+
+
 def mounts() -> list[Mount]:
     """Every mount this process sees, in mountinfo order (later mounts stack on earlier ones)."""
     try:
-        lines = MOUNTINFO.read_text(encoding="utf-8").splitlines()
+        # Paths are bytes to the kernel: decoded as Python decodes file names, never refused.
+        lines = os.fsdecode(MOUNTINFO.read_bytes()).splitlines()
     except OSError:
         return []
     found = []
@@ -53,19 +60,38 @@ def mounts() -> list[Mount]:
         fields, tail = left.split(" "), right.split(" ")
         if not sep or len(fields) < 5 or len(tail) < 3:
             continue
-        found.append(Mount(Path(_unescape(fields[4])), tail[0], tuple(tail[2].split(","))))
+        point = Path(_unescape(fields[4]))
+        found.append(Mount(point, tail[0], tuple(tail[2].split(",")), _device(fields[2])))
     return found
 
 
-def mount_of(path: Path) -> Mount | None:
-    """The innermost mount holding ``path`` (which need not exist yet); the last one mounted
-    wins among mounts on the same point, as the kernel shows only the top one."""
+def _resolved(path: Path) -> tuple[Path, tuple[int, int] | None]:
+    """``path`` with the symlinks of its existing part resolved, and the device it lies on."""
     path = Path(os.path.abspath(path))
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        st = os.stat(existing)
+    except OSError:
+        return path, None
+    real = Path(os.path.realpath(existing)) / path.relative_to(existing)
+    return real, (os.major(st.st_dev), os.minor(st.st_dev))
+
+
+def mount_of(path: Path) -> Mount | None:
+    """The mount holding ``path`` (which need not exist yet), through symlinks.
+
+    The mount of the path's device wins (a mount hidden under a later one, or moved, cannot
+    fool it); among several, and where no device matches (btrfs subvolumes report others), the
+    innermost mount point containing the path, the last mounted on the same point.
+    """
+    real, device = _resolved(path)
     best: Mount | None = None
-    for mount in mounts():
-        if (path == mount.point or mount.point in path.parents) and (
-            best is None or len(mount.point.parts) >= len(best.point.parts)
-        ):
+    containing = [m for m in mounts() if real == m.point or m.point in real.parents]
+    on_device = [m for m in containing if device is not None and m.device == device]
+    for mount in on_device or containing:
+        if best is None or len(mount.point.parts) >= len(best.point.parts):
             best = mount
     return best
 

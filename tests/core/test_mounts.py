@@ -4,6 +4,7 @@ system-wide override read from a file written as the kernel writes shmem_enabled
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,41 +22,73 @@ REPORT = (
 )
 
 
+SETUP = r"""
+set -e
+cd "$1"; shift
+mkdir "huge pages"; mount -t tmpfs -o size=8m,huge=within_size tmpfs "huge pages"
+mkdir "huge pages/plain"; mount -t tmpfs -o size=8m tmpfs "huge pages/plain"
+odd="$(printf 'huge pages/\377')"; mkdir "$odd"; mount -t tmpfs -o size=8m,huge=always tmpfs "$odd"
+ln -s "huge pages/plain" link
+mkdir -p hidden/inner; mount -t tmpfs -o size=8m,huge=within_size tmpfs hidden/inner
+mount -t tmpfs -o size=8m tmpfs hidden
+exec "$@"
+"""
+
+
 @pytest.mark.root
 @pytest.mark.skipif(not can_unshare(), reason="needs root and unshare -m to mount a tmpfs")
 @pytest.mark.skipif(
     system_shmem_policy() in ("force", "deny"),
     reason="shmem_enabled forces or denies huge pages for every tmpfs here",
 )
-def test_policy_comes_from_the_innermost_tmpfs(tmp_path: Path) -> None:
-    """A directory not made yet on a huge=within_size tmpfs (its mount point's name holding a
-    space, escaped in mountinfo), a plain tmpfs stacked inside it, and a path on no tmpfs."""
-    huge = tmp_path / "huge pages"
-    huge.mkdir()
-    command = [
-        *in_private_tmpfs(huge, options="size=8m,huge=within_size"),
-        *("sh", "-c", 'mkdir "$1" && shift && exec "$@"', "sh", str(huge / "plain")),
-        *in_private_tmpfs(huge / "plain", options="size=8m"),
-        *(sys.executable, "-c", REPORT),
-        *(str(huge / "tier" / "not-yet"), str(huge / "plain" / "tier"), "/proc/self"),
+def test_policy_comes_from_the_tmpfs_that_holds_the_path(tmp_path: Path) -> None:
+    """Real mounts in a private namespace: a directory not made yet on a huge=within_size tmpfs
+    (a space in its mount point's name, escaped in mountinfo), a plain tmpfs stacked inside it
+    and reached through a symlink, a mount point whose name is not UTF-8, a tmpfs hidden under
+    one mounted over its parent later, and a path on no tmpfs."""
+    paths = [
+        tmp_path / "huge pages" / "tier" / "not-yet",
+        tmp_path / "link" / "tier",
+        Path(os.fsdecode(os.fsencode(tmp_path) + b"/huge pages/\xff/tier")),
+        tmp_path / "hidden" / "inner" / "tier",
+        Path("/proc/self"),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == ["within_size", "never", None]
+    command = [
+        *("unshare", "-m", "--propagation", "private", "sh", "-c", SETUP, "sh", str(tmp_path)),
+        *(sys.executable, "-c", REPORT, *map(str, paths)),
+    ]
+    done = subprocess.run(command, capture_output=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert json.loads(done.stdout) == ["within_size", "never", "always", "never", None]
 
 
-@pytest.mark.parametrize(("selected", "policy"), [("force", "always"), ("deny", "never")])
+OVERRIDE = (
+    "import sys; from pathlib import Path; from vfs_ext import mounts;"
+    " mounts.SHMEM_ENABLED = Path(sys.argv[1]);"
+    " print(mounts.system_shmem_policy(), mounts.tmpfs_huge_pages(Path(sys.argv[2])))"
+)
+
+
+@pytest.mark.root
+@pytest.mark.skipif(not can_unshare(), reason="needs root and unshare -m to mount a tmpfs")
+@pytest.mark.parametrize(
+    ("selected", "mount", "policy"),
+    [("force", "size=8m", "always"), ("deny", "size=8m,huge=within_size", "never")],
+)
 def test_system_force_or_deny_overrides_the_mount(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, selected: str, policy: str
+    tmp_path: Path, selected: str, mount: str, policy: str
 ) -> None:
-    """shmem_enabled as the kernel writes it, with force or deny selected, wins over huge=."""
-    from vfs_ext import mounts
-
-    if not mounts.is_on_tmpfs(Path("/dev/shm")):
-        pytest.skip("/dev/shm is not a tmpfs here")
+    """shmem_enabled as the kernel writes it (read from a file written so), with force or deny
+    selected, wins over a tmpfs's own huge= setting."""
     sysfs = tmp_path / "shmem_enabled"
     choices = ["always", "within_size", "advise", "never", "deny", "force"]
     sysfs.write_text(" ".join(f"[{c}]" if c == selected else c for c in choices) + "\n")
-    monkeypatch.setattr(mounts, "SHMEM_ENABLED", sysfs)
-    assert mounts.system_shmem_policy() == selected
-    assert mounts.tmpfs_huge_pages(Path("/dev/shm/vfs_ext-x")) == policy
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    command = [
+        *in_private_tmpfs(shm, options=mount),
+        *(sys.executable, "-c", OVERRIDE, str(sysfs), str(shm / "tier")),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [selected, policy]

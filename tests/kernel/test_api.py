@@ -181,6 +181,7 @@ def test_status_and_stats(k: Kernel) -> None:
     stats = k.execute("%vfs stats").stream()
     assert "memory" in stats and "disk" in stats and "fallbacks" in stats
     assert "(tmpfs, huge pages: " in stats  # the test servers' memory tier is under /dev/shm
+    assert "of its filesystem free)" in stats  # memory_keep_free's default, a tenth
 
 
 def test_bad_arguments_are_errors_not_crashes(k: Kernel) -> None:
