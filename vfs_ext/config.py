@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .mounts import is_on_tmpfs
+from .mounts import existing_ancestor, is_on_tmpfs
 
 ENV_TIERS = "VFS_EXT_TIERS"  # JSON list of {"name", "path", "budget", "keep_free"}, in order
 ENV_BASE_URL = "VFS_EXT_BASE_URL"
@@ -134,10 +134,7 @@ def default_disk_dir() -> Path:
 
 def default_budget(tier_name: str, path: Path) -> int:
     """A quarter of a memory tier's filesystem; half the free disk space, at most 20 GiB."""
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    st = os.statvfs(probe)
+    st = os.statvfs(existing_ancestor(path))
     if tier_name == MEMORY:
         return st.f_blocks * st.f_frsize // 4
     return min(st.f_bavail * st.f_frsize // 2, 20 * 1024**3)
@@ -151,10 +148,7 @@ def default_keep_free(tier_name: str, path: Path) -> int:
     writing there first."""
     if tier_name != MEMORY:
         return 0
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    st = os.statvfs(probe)
+    st = os.statvfs(existing_ancestor(path))
     return st.f_blocks * st.f_frsize // 10
 
 

@@ -65,12 +65,19 @@ def mounts() -> list[Mount]:
     return found
 
 
+def existing_ancestor(path: Path) -> Path:
+    """``path`` itself if it exists, else its nearest existing parent: where a directory that
+    is not made yet will live (a tier's base before its first start)."""
+    existing = Path(os.path.abspath(path))
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    return existing
+
+
 def _resolved(path: Path) -> tuple[Path, tuple[int, int] | None]:
     """``path`` with the symlinks of its existing part resolved, and the device it lies on."""
     path = Path(os.path.abspath(path))
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = existing_ancestor(path)
     try:
         st = os.stat(existing)
     except OSError:
