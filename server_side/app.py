@@ -220,20 +220,24 @@ class VirtualFiles(ExtensionApp):
                 tier.budget,
                 tier.keep_free,
             )
-            huge = tmpfs_huge_pages(tier.root)
-            if tier.name == MEMORY and huge is not None and system_shmem_policy() == "deny":
-                self.log.info(
-                    "vfs_ext: the memory tier's tmpfs gets no huge pages: %s says deny for "
-                    "every tmpfs",
-                    SHMEM_ENABLED,
-                )
-            elif tier.name == MEMORY and huge in ("never", "advise"):
-                self.log.info(
-                    "vfs_ext: the memory tier's tmpfs gives written files no huge pages (huge=%s);"
-                    " mounted with huge=within_size it takes large outputs several times faster"
-                    " (README: huge pages for the memory tier)",
-                    huge,
-                )
+            if tier.name == MEMORY:
+                self._hint_huge_pages(tier.root)
+
+    def _hint_huge_pages(self, root: Path) -> None:
+        """Tell the admin when the memory tier's tmpfs gives written files no huge pages."""
+        huge = tmpfs_huge_pages(root)
+        if huge is not None and system_shmem_policy() == "deny":
+            self.log.info(
+                "vfs_ext: the memory tier's tmpfs gets no huge pages: %s says deny for every tmpfs",
+                SHMEM_ENABLED,
+            )
+        elif huge in ("never", "advise"):
+            self.log.info(
+                "vfs_ext: the memory tier's tmpfs gives written files no huge pages (huge=%s);"
+                " mounted with huge=within_size it takes large outputs several times faster"
+                " (README: huge pages for the memory tier)",
+                huge,
+            )
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(
