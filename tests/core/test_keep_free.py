@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mounts import can_unshare, in_private_tmpfs
+from tests.support.mounts import in_private_tmpfs, needs_private_mounts
 from vfs_ext.config import DISK, MEMORY, TierSpec
 from vfs_ext.errors import VirtualFileError
 
@@ -107,8 +107,7 @@ print(json.dumps(tiers))
 """
 
 
-@pytest.mark.root
-@pytest.mark.skipif(not can_unshare(), reason="needs root and unshare -m to mount a tmpfs")
+@needs_private_mounts
 def test_an_8_mib_tmpfs_keeping_4_mib_free(tmp_path: Path) -> None:
     """On a real 8 MiB tmpfs: writes fill it up to the 4 MiB kept free, then go to disk, and
     memory is used again once a file is released."""
@@ -163,8 +162,7 @@ print(json.dumps({"tier": info.tier, "same": same, "lowest": min(stream.free), "
 """
 
 
-@pytest.mark.root
-@pytest.mark.skipif(not can_unshare(), reason="needs root and unshare -m to mount a tmpfs")
+@needs_private_mounts
 def test_a_stream_of_unknown_size_stops_at_the_room_kept_free(tmp_path: Path) -> None:
     """40 MiB from a pipe-like source into a 48 MiB tmpfs keeping 24 MiB free: the tmpfs never
     has less than 24 MiB free while the stream runs (its reservation grows ahead of the bytes,

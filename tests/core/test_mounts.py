@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mounts import can_unshare, in_private_tmpfs
-from vfs_ext.mounts import system_shmem_policy
+from tests.support.mounts import HUGE_PAGES_PER_MOUNT, in_private_tmpfs, needs_private_mounts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,12 +34,8 @@ exec "$@"
 """
 
 
-@pytest.mark.root
-@pytest.mark.skipif(not can_unshare(), reason="needs root and unshare -m to mount a tmpfs")
-@pytest.mark.skipif(
-    system_shmem_policy() in ("force", "deny"),
-    reason="shmem_enabled forces or denies huge pages for every tmpfs here",
-)
+@needs_private_mounts
+@HUGE_PAGES_PER_MOUNT
 def test_policy_comes_from_the_tmpfs_that_holds_the_path(tmp_path: Path) -> None:
     """Real mounts in a private namespace: a directory not made yet on a huge=within_size tmpfs
     (a space in its mount point's name, escaped in mountinfo), a plain tmpfs stacked inside it
@@ -69,8 +64,7 @@ OVERRIDE = (
 )
 
 
-@pytest.mark.root
-@pytest.mark.skipif(not can_unshare(), reason="needs root and unshare -m to mount a tmpfs")
+@needs_private_mounts
 @pytest.mark.parametrize(
     ("selected", "mount", "policy"),
     [("force", "size=8m", "always"), ("deny", "size=8m,huge=within_size", "never")],

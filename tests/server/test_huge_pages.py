@@ -7,17 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mounts import NEEDS_PRIVATE_MOUNTS, in_private_tmpfs
+from tests.support.mounts import HUGE_PAGES_PER_MOUNT, NEEDS_PRIVATE_MOUNTS, in_private_tmpfs
 from tests.support.server import jupyter_server
-from vfs_ext.mounts import system_shmem_policy
 
-pytestmark = [
-    *NEEDS_PRIVATE_MOUNTS,
-    pytest.mark.skipif(
-        system_shmem_policy() in ("force", "deny"),
-        reason="shmem_enabled forces or denies huge pages for every tmpfs here",
-    ),
-]
+pytestmark = [*NEEDS_PRIVATE_MOUNTS, HUGE_PAGES_PER_MOUNT]
 
 HINT = "mounted with huge=within_size it takes large outputs several times faster"
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 import pytest
+
+from vfs_ext.mounts import system_shmem_policy
 
 #: ``sh -c`` body: mount a tmpfs with options "$1" on each point up to "--", then exec the rest.
 _MOUNT_SCRIPT = (
@@ -40,6 +43,20 @@ NEEDS_PRIVATE_MOUNTS = [
         not can_unshare(), reason="unshare -m (a private mount namespace) is not available here"
     ),
 ]
+
+
+def needs_private_mounts(test: Callable[..., object]) -> Callable[..., object]:
+    """``NEEDS_PRIVATE_MOUNTS`` for one test of a module whose other tests need no root."""
+    for mark in NEEDS_PRIVATE_MOUNTS:
+        test = mark(test)
+    return test
+
+
+#: For tests of a mount's own huge= setting, which shmem_enabled's force or deny would override.
+HUGE_PAGES_PER_MOUNT = pytest.mark.skipif(
+    system_shmem_policy() in ("force", "deny"),
+    reason="shmem_enabled forces or denies huge pages for every tmpfs here",
+)
 
 
 def in_private_tmpfs(*mount_points: Path, options: str = "size=1m") -> list[str]:
