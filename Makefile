@@ -4,9 +4,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8888
 
-.PHONY: demo test lint bench chromium clean
+.PHONY: demo test lint lint-labextension test-labextension bench bench-browser chromium clean
 
-$(STAMP): pyproject.toml
+# The JupyterLab extension's sources: the editable install rebuilds it when they change
+# (hatch-jupyter-builder, see pyproject.toml); jlpm comes with jupyterlab in the venv.
+LABEXT := labextension
+LABEXT_SRC := $(wildcard $(LABEXT)/src/*.ts $(LABEXT)/style/*) $(LABEXT)/package.json $(LABEXT)/yarn.lock
+JLPM := cd $(LABEXT) && PATH="$(abspath $(VENV))/bin:$$PATH" jlpm
+
+$(STAMP): pyproject.toml $(LABEXT_SRC)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q -e '.[test,demo]'
@@ -19,11 +25,23 @@ chromium:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	else echo "chromium missing and not root: browser tests will be skipped (apt-get install chromium)"; fi
 
-lint: $(STAMP)
+lint: $(STAMP) lint-labextension
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: $(STAMP) chromium lint
+$(LABEXT)/node_modules/.yarn-state.yml: $(STAMP) $(LABEXT)/package.json $(LABEXT)/yarn.lock
+	$(JLPM) install --immutable
+	touch $@
+
+# eslint + prettier, as JupyterLab's extension template configures them.
+lint-labextension: $(LABEXT)/node_modules/.yarn-state.yml
+	$(JLPM) lint:check
+
+# The extension's pure logic (URLs, sizes, strategies) under node's test runner.
+test-labextension: $(LABEXT)/node_modules/.yarn-state.yml
+	$(JLPM) test
+
+test: $(STAMP) chromium lint test-labextension
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: $(STAMP)
@@ -32,5 +50,10 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+# Real Chromium: inline vs by URL through the JupyterLab extension (docs/frontend.md).
+bench-browser: $(STAMP) chromium
+	$(PY) -m bench.browser
+
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache
+	rm -rf $(VENV) test-artifacts .pytest_cache vfs_ext/labextension \
+		$(LABEXT)/node_modules $(LABEXT)/lib $(LABEXT)/test-build $(LABEXT)/tsconfig.tsbuildinfo

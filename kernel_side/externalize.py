@@ -18,7 +18,7 @@ from vfs_ext.config import format_size
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.mimes import ext_for_mime
 
-from . import html
+from . import html, reference
 from .session import Policy
 from .vega import externalize_spec, is_vega
 
@@ -59,6 +59,8 @@ def payload_size(mime: str, value: Any) -> int:
         return len(value)
     if isinstance(value, str):
         return len(value) * 3 // 4 if _is_binary(mime) else len(value)
+    if reference.is_json_value(value):
+        return len(reference.json_bytes(value))
     return 0
 
 
@@ -67,6 +69,8 @@ def payload_bytes(mime: str, value: Any) -> bytes:
         return bytes(value)
     if _is_binary(mime):
         return base64.b64decode(value)  # tolerates the newlines IPython's encoder adds
+    if reference.is_json_value(value):
+        return reference.json_bytes(value)
     return str(value).encode("utf-8")
 
 
@@ -77,6 +81,7 @@ class _Result:
     records: list[dict[str, Any]] = field(default_factory=list)
     elements: list[tuple[int, str]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    refs: list[dict[str, Any]] = field(default_factory=list)  # kernel_side.reference
 
 
 def externalize(
@@ -84,18 +89,15 @@ def externalize(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The bundle with every payload over ``policy.threshold`` moved to a virtual file.
 
-    Small payloads and types without a by-URL form (text, JSON) stay inline. A payload that
-    fits no tier stays inline when small enough; otherwise the bundle says what went wrong.
+    Any type but plain text goes (kernel_side.reference: the frontend extension renders it
+    from the file). A payload that fits no tier stays inline when small enough; otherwise the
+    bundle says what went wrong.
     """
     metadata = dict(metadata or {})
     todo = [
         mime
         for mime, value in data.items()
-        if (
-            (_is_binary(mime) or mime == "image/svg+xml" or (policy.html and mime == "text/html"))
-            and payload_size(mime, value) > policy.threshold
-        )
-        or is_vega(mime)
+        if is_vega(mime) or (reference.movable(mime) and _over(mime, value, policy.threshold))
     ]
     if not todo:
         return data, metadata
@@ -121,9 +123,18 @@ def externalize(
     return _finish(result)
 
 
+def _over(mime: str, value: Any, threshold: int) -> bool:
+    """Larger than ``threshold``; a JSON value that is not JSON (NaN) counts as small."""
+    try:
+        return payload_size(mime, value) > threshold
+    except (ValueError, TypeError):
+        return False
+
+
 def _payload(result: _Result, mime: str, write: Writer) -> None:
     value = result.data[mime]
-    rec = write(payload_bytes(mime, value), ext_for_mime(mime))
+    payload = payload_bytes(mime, value)
+    rec = write(payload, ext_for_mime(mime))
     rec["mime"] = mime
     mime_md = result.metadata.pop(mime, None) or {}
     url, name, size = rec["url"], rec["name"], rec["size"]
@@ -147,6 +158,7 @@ def _payload(result: _Result, mime: str, write: Writer) -> None:
     del result.data[mime]
     result.records.append(rec)
     result.elements.append((_display_rank(mime), element))
+    result.refs.append(reference.reference(rec, mime_md, payload))
 
 
 def _vega(result: _Result, mime: str, policy: Policy, write: Writer) -> None:
@@ -165,6 +177,7 @@ def _vega(result: _Result, mime: str, policy: Policy, write: Writer) -> None:
 
 def _finish(result: _Result) -> tuple[dict[str, Any], dict[str, Any]]:
     data, metadata = result.data, result.metadata
+    reference.add_reference(data, result.refs)
     if result.elements and "text/html" not in data:
         data["text/html"] = min(result.elements)[1]
     if result.records:

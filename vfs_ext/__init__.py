@@ -70,3 +70,9 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from server_side.app import VirtualFiles
 
     return [{"module": "vfs_ext", "app": VirtualFiles}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension (labextension/), for ``jupyter labextension develop``;
+    the wheel installs it under share/jupyter/labextensions/vfs-ext."""
+    return [{"src": "labextension", "dest": "vfs-ext"}]

@@ -10,6 +10,10 @@ from typing import Any
 
 METADATA_KEY = "vfs_ext"
 
+#: The bundle entry that stands for a payload moved to a virtual file (kernel_side.reference):
+#: rendered by vfs_ext's JupyterLab extension (labextension/), ranked above ``text/html``.
+REFERENCE_MIME = "application/vnd.vfs-ext.v1+json"
+
 
 def record(name: str, url: str, mime: str, size: int) -> dict[str, Any]:
     return {"name": name, "url": url, "mime": mime, "size": size}
