@@ -82,6 +82,7 @@ class _Result:
     elements: list[tuple[int, str]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     refs: list[dict[str, Any]] = field(default_factory=list)  # kernel_side.reference
+    threshold: int = 0
 
 
 def externalize(
@@ -101,7 +102,7 @@ def externalize(
     ]
     if not todo:
         return data, metadata
-    result = _Result(dict(data), metadata)
+    result = _Result(dict(data), metadata, threshold=policy.threshold)
     for mime in todo:
         try:
             if is_vega(mime):
@@ -183,7 +184,7 @@ def _finish(result: _Result) -> tuple[dict[str, Any], dict[str, Any]]:
     if result.records:
         primary = result.records[0]
         plain = html.plain(primary["mime"], primary["size"], primary["url"])
-        data.setdefault("text/plain", plain)
+        reference.plain_fallback(data, plain, result.threshold)
         record = dict(primary)
         if len(result.records) > 1:
             record["files"] = result.records

@@ -136,3 +136,13 @@ def add_reference(data: dict[str, Any], refs: list[dict[str, Any]]) -> None:
     inline = [frontend_rank(m) for m in data if m not in KEEP_INLINE]
     if all(frontend_rank(best["mime"]) <= rank for rank in inline):
         data[REFERENCE_MIME] = best
+
+
+def plain_fallback(data: dict[str, Any], description: str, threshold: int) -> None:
+    """A ``text/plain`` that says what was moved out, unless the bundle has a small one.
+
+    A large one goes (a 100k-row DataFrame's text is 2 MiB): the bundle's other types were
+    moved out, so a frontend has better to show, and a notebook no reason to carry it."""
+    plain = data.get("text/plain")
+    if not isinstance(plain, str) or len(plain) > threshold:
+        data["text/plain"] = description

@@ -314,14 +314,11 @@ export class ReferenceRenderer extends Widget implements IRenderMime.IRenderer {
       'waiting',
       `${describe(ref)}: loads when scrolled into view`
     );
-    if (strategyFor(ref.mime).kind === 'src' && ref.mime.startsWith('image/')) {
+    const box = imageBox(ref);
+    if (box && strategyFor(ref.mime).kind === 'src') {
       // Keep the image's room, so the outputs below stay out of view until scrolled to.
-      const img = document.createElement('img');
-      img.alt = '';
-      sizeImage(img, ref);
-      img.classList.add('jp-VfsReference-box');
       node.textContent = '';
-      node.appendChild(img);
+      node.appendChild(box);
     }
   }
 
@@ -409,4 +406,23 @@ function sizeImage(img: HTMLImageElement, ref: IReference): void {
   if (ref.metadata?.unconfined === true) {
     img.classList.add('jp-mod-unconfined');
   }
+}
+
+/** A box the size the image will take (its display size, else its pixel size), or null. */
+function imageBox(ref: IReference): HTMLElement | null {
+  if (!ref.mime.startsWith('image/')) {
+    return null;
+  }
+  const explicit = ref.width !== undefined || ref.height !== undefined;
+  const w = Number(explicit ? ref.width : ref.dimensions?.width);
+  const h = Number(explicit ? ref.height : ref.dimensions?.height);
+  if (!(w > 0 && h > 0)) {
+    return null;
+  }
+  const box = document.createElement('div');
+  box.className = 'jp-VfsReference-box';
+  box.style.width = `${w}px`;
+  box.style.aspectRatio = `${w} / ${h}`;
+  box.title = describe(ref);
+  return box;
 }

@@ -123,3 +123,16 @@ def test_no_reference_where_an_inline_payload_outranks_it(k: Kernel, server: Run
     assert content["data"]["text/html"] == "<b>hi</b>"
     assert REFERENCE_MIME not in content["data"]
     assert content["metadata"]["vfs_ext"]["mime"] == "image/png"
+
+
+def test_a_large_text_plain_goes_with_the_payload(k: Kernel, server: RunningServer) -> None:
+    """A DataFrame of many rows has a text repr as large as its HTML: it does not stay."""
+    k.execute(
+        "class Table:\n"
+        "    def _repr_mimebundle_(self, include=None, exclude=None):\n"
+        "        return {'text/html': '<table>' + '<tr><td>1</td></tr>' * 20_000 + '</table>',\n"
+        "                'text/plain': '1\\n' * 200_000}"
+    )
+    content = output(k.execute("%%vfs --threshold 100KB\nTable()", new_cell_id()))
+    assert content["data"]["text/plain"].startswith("<text/html, ")
+    assert len(json.dumps(content)) < 2048

@@ -1,0 +1,209 @@
+"""vfs_ext's JupyterLab extension in a real Chromium, JupyterLab 4 and Notebook 7.
+
+With the reference MIME type, outputs of any type leave iopub and are drawn by JupyterLab's own
+renderer for their type (plotly's, the HTML renderer), their URL follows the page's base URL,
+a file that is gone shows a placeholder, and outputs load as they near the viewport.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from tests.browser.conftest import artifact, jupyter_env
+from tests.browser.jupyter_ui import NotebookUI
+from tests.support.server import RunningServer, jupyter_server
+from vfs_ext.records import REFERENCE_MIME
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
+
+REF = ".jp-VfsReference"
+#: The largest websocket frame a virtual output may cost (the issue's bound).
+MAX_FRAME = 64 * 1024
+PNG_SETUP = """
+import io
+import numpy as np
+from PIL import Image as PILImage
+from IPython.display import Image, display
+
+def png(w, h, seed=0):
+    pixels = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    PILImage.fromarray(pixels).save(buf, "png", compress_level=1)
+    return buf.getvalue()
+"""
+
+
+@pytest.fixture(scope="module", params=["lab", "notebook"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, RunningServer]]:
+    app = request.param
+    tmp = tmp_path_factory.mktemp(f"labext-{app}")
+    with jupyter_server(
+        tmp, app=app, base_url="/user/alice/", env=jupyter_env(tmp / "jupyter")
+    ) as srv:
+        yield app, srv
+
+
+def write_notebook(path: Path, cells: list[Any]) -> None:
+    nb = new_notebook(
+        cells=[c if not isinstance(c, str) else new_code_cell(c) for c in cells],
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
+    nbformat.write(nb, path)
+
+
+def watch_frames(ui: NotebookUI) -> list[int]:
+    """Sizes of every websocket frame the page receives from now on."""
+    sizes: list[int] = []
+
+    def on_socket(ws: Any) -> None:
+        ws.on("framereceived", lambda payload: sizes.append(len(payload)))
+
+    ui.page.on("websocket", on_socket)
+    return sizes
+
+
+def refs(ui: NotebookUI, index: int) -> Any:
+    """The reference renderers of a cell's outputs (each is the output's own node)."""
+    return ui.cell(index).locator(REF)
+
+
+def wait_loaded(ui: NotebookUI, index: int, timeout: float = 120_000) -> Any:
+    """The cell's reference renderer once it has drawn its output."""
+    ref = refs(ui, index).first
+    ref.scroll_into_view_if_needed()
+    ui.page.wait_for_function(
+        "el => ['loaded', 'missing', 'error'].includes(el.dataset.vfsState)",
+        arg=ref.element_handle(),
+        timeout=timeout,
+    )
+    assert ref.get_attribute("data-vfs-state") == "loaded", ref.inner_text()[:500]
+    return ref
+
+
+def test_plotly_and_a_big_table_render_in_the_page(
+    server: tuple[str, RunningServer], context: Any
+) -> None:
+    """%vfs auto on: plotly's renderer draws 300k points and a 100k-row DataFrame is a table in
+    the page (no iframe), while no websocket frame exceeds 64 KiB."""
+    app, srv = server
+    write_notebook(
+        srv.root_dir / "big.ipynb",
+        [
+            "%load_ext vfs_ext\n%vfs auto on",
+            "import numpy as np, plotly.graph_objects as go, plotly.io as pio\n"
+            "pio.renderers.default = 'plotly_mimetype'\n"
+            "n = 300_000\n"
+            "rng = np.random.default_rng(0)\n"
+            "go.Figure(go.Scattergl(x=rng.random(n), y=rng.random(n), mode='markers'))",
+            "import pandas as pd\n"
+            "pd.set_option('display.max_rows', 200_000)\n"
+            "pd.DataFrame({'a': np.arange(100_000), 'b': np.arange(100_000) * 0.5})",
+        ],
+    )
+    ui = NotebookUI(context, app, srv.url, srv.token, "big.ipynb").open()
+    frames = watch_frames(ui)
+    ui.run_cells(range(3))
+    plot = wait_loaded(ui, 1)
+    assert plot.locator(".js-plotly-plot .main-svg").count() >= 1, "plotly's renderer drew it"
+    assert plot.locator(".js-plotly-plot canvas").count() >= 1, "scattergl draws on a canvas"
+    table = wait_loaded(ui, 2)
+    assert table.locator("iframe").count() == 0
+    assert table.locator("table.dataframe tbody tr").count() == 100_000
+    ui.page.screenshot(path=str(artifact(f"labext-big-{app}.png")))
+    assert frames, "the page's websocket frames were not seen"
+    assert max(frames) <= MAX_FRAME, sorted(frames)[-5:]
+    assert ui.problems.ours() == []
+
+
+def test_url_follows_the_page_and_gone_files_show_a_placeholder(
+    server: tuple[str, RunningServer], context: Any
+) -> None:
+    """A notebook saved under another base_url (its HTML says /old/@file/...) shows its image
+    from this page's base_url; an output whose file exists nowhere shows the placeholder text
+    and no broken image."""
+    app, srv = server
+    write_notebook(
+        srv.root_dir / "make.ipynb",
+        [
+            f"%load_ext vfs_ext\n{PNG_SETUP}",
+            "%%vfs --threshold 10KB\ndisplay(Image(png(400, 300)))",
+        ],
+    )
+    ui = NotebookUI(context, app, srv.url, srv.token, "make.ipynb").open()
+    ui.run_cells(range(2))
+    wait_loaded(ui, 1)
+    ui.save()
+    saved = srv.api("GET", "api/contents/make.ipynb")["content"]
+    (output,) = saved["cells"][1]["outputs"]
+    name = output["data"][REFERENCE_MIME]["name"]
+    moved = json.loads(json.dumps(output).replace(f"{srv.base_url}@file/", "/old/@file/"))
+    assert f"/old/@file/{name}" in moved["data"]["text/html"]
+    gone = json.loads(json.dumps(moved).replace(name, name[:-36] + "0" * 32 + ".png"))
+    cell = new_code_cell("# outputs saved elsewhere")
+    cell.outputs = [
+        new_output(
+            **{k: v for k, v in moved.items() if k != "output_type"}, output_type="display_data"
+        ),
+        new_output(
+            **{k: v for k, v in gone.items() if k != "output_type"}, output_type="display_data"
+        ),
+    ]
+    write_notebook(srv.root_dir / "moved.ipynb", [cell])
+    ui.close()
+
+    ui = NotebookUI(context, app, srv.url, srv.token, "moved.ipynb").open()
+    shown = refs(ui, 0).nth(0).locator("img")
+    assert ui.wait_image(shown) == 400
+    assert shown.get_attribute("src") == f"{srv.url}@file/{name}"
+    missing = refs(ui, 0).nth(1)
+    missing.locator(".jp-VfsReference-placeholder").wait_for()
+    assert "Re-run the cell" in missing.inner_text()
+    assert "image/png" in missing.inner_text()
+    assert missing.locator("img").count() == 0, "no broken image"
+    ui.page.screenshot(path=str(artifact(f"labext-moved-{app}.png")))
+
+
+def test_outputs_load_as_they_near_the_viewport(
+    server: tuple[str, RunningServer], context: Any
+) -> None:
+    """Opening a notebook of 30 virtual images fetches those near the viewport, the rest as it
+    scrolls."""
+    app, srv = server
+    write_notebook(
+        srv.root_dir / "thirty.ipynb",
+        [
+            f"%load_ext vfs_ext\n{PNG_SETUP}",
+            "%%vfs --threshold 10KB\nfor i in range(30):\n    display(Image(png(400, 400, i)))",
+        ],
+    )
+    ui = NotebookUI(context, app, srv.url, srv.token, "thirty.ipynb").open()
+    ui.run_cells(range(2))
+    ui.save()
+    ui.reopen()
+    first = refs(ui, 1).nth(0).locator("img")
+    assert ui.wait_image(first) == 400
+    ui.page.wait_for_load_state("networkidle")
+    fetched = {r.url for r in ui.file_responses if r.request.method == "GET"}
+    assert 1 <= len(fetched) < 20, f"{len(fetched)} of 30 images fetched before any scroll"
+    last = refs(ui, 1).nth(29)
+    last.scroll_into_view_if_needed()
+    assert ui.wait_image(last.locator("img")) == 400
+    for n in range(30):
+        refs(ui, 1).nth(n).scroll_into_view_if_needed()
+    ui.page.wait_for_function(
+        f"document.querySelectorAll('{REF}[data-vfs-state=loaded]').length >= 30"
+    )
+    fetched = {r.url for r in ui.file_responses if r.request.method == "GET"}
+    assert len(fetched) == 30
+    assert ui.problems.ours() == []
