@@ -20,9 +20,10 @@ from vfs_ext.config import format_size
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.mimes import ext_for_mime, mime_for_ext
 from vfs_ext.names import normalize_ext
+from vfs_ext.records import REFERENCE_MIME
 from vfs_ext.sources import Data
 
-from . import html
+from . import html, reference
 from .extension import current_session
 
 #: Without a server, ``vfile()`` inlines at most this much as a ``data:`` URL (it travels base64
@@ -199,18 +200,28 @@ def _output(
     *,
     ext: str | None = None,
     filename: str | None = None,
+    ref: dict[str, Any] | None = None,
 ) -> VirtualOutput | None:
-    """Store ``data`` and display ``element(file)``; None when there is no server."""
+    """Store ``data`` and display ``element(file)``; None when there is no server. With
+    ``ref`` (the element's attributes), the bundle also carries the reference that vfs_ext's
+    JupyterLab extension renders (kernel_side.reference)."""
     session = current_session()
     if not session.available:
         session.notice_no_server()
         return None
+    try:
+        head = _head(data) if ref is not None else b""
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        head = b""
     vf = vfile(data, ext=ext, filename=filename)
     assert vf.name is not None
     bundle = {
         "text/html": element(vf),
         "text/plain": html.plain(vf.mime, vf.size, vf.url),
     }
+    if ref is not None:
+        attrs = {k: v for k, v in ref.items() if v is not None}
+        bundle[REFERENCE_MIME] = reference.reference(vf.record, attrs, head)
     return VirtualOutput(vf, bundle, {html.METADATA_KEY: vf.record})
 
 
@@ -241,7 +252,12 @@ def image(
 ) -> VirtualOutput:
     """An ``<img>`` of a PNG, JPEG, GIF, WebP or SVG (``format`` guessed when omitted)."""
     ext = _guess_ext(data, format, None, None, "png")
-    output = _output(data, lambda f: html.img(f.url, alt=alt, width=width, height=height), ext=ext)
+    output = _output(
+        data,
+        lambda f: html.img(f.url, alt=alt, width=width, height=height),
+        ext=ext,
+        ref={"alt": alt, "width": width, "height": height},
+    )
     if output is not None:
         return output
     mime = mime_for_ext(ext)
@@ -257,7 +273,7 @@ def _media(
     **attrs: Any,
 ) -> VirtualOutput:
     ext = _guess_ext(data, format, None, None, default)
-    output = _output(data, lambda f: html.media(tag, f.url, **attrs), ext=ext)
+    output = _output(data, lambda f: html.media(tag, f.url, **attrs), ext=ext, ref=attrs)
     if output is not None:
         return output
     return _media_inline(tag, mime_for_ext(ext), _read_bytes(data), **attrs)
@@ -305,7 +321,10 @@ def audio(
 def pdf(data: Data, height: int | str = 600) -> VirtualOutput:
     """A PDF viewer (``<object>``) with a link that survives in untrusted notebooks."""
     output = _output(
-        data, lambda f: html.pdf(f.url, f.name or "", f.size, height=height), ext="pdf"
+        data,
+        lambda f: html.pdf(f.url, f.name or "", f.size, height=height),
+        ext="pdf",
+        ref={"height": height},
     )
     if output is not None:
         return output

@@ -178,7 +178,11 @@ export class ReferenceRenderer extends Widget implements IRenderMime.IRenderer {
       host.node.appendChild(img);
     } else if (tag === 'video' || tag === 'audio') {
       const media = el as HTMLMediaElement;
-      media.controls = true;
+      const flags = ref.metadata ?? {};
+      media.controls = flags.controls !== false;
+      media.autoplay = flags.autoplay === true;
+      media.loop = flags.loop === true;
+      media.muted = flags.muted === true;
       media.preload = 'metadata';
       if (tag === 'video' && ref.width !== undefined) {
         (media as HTMLVideoElement).width = Number.parseInt(

@@ -136,3 +136,19 @@ def test_a_large_text_plain_goes_with_the_payload(k: Kernel, server: RunningServ
     content = output(k.execute("%%vfs --threshold 100KB\nTable()", new_cell_id()))
     assert content["data"]["text/plain"].startswith("<text/html, ")
     assert len(json.dumps(content)) < 2048
+
+
+def test_helpers_carry_the_reference(k: Kernel, server: RunningServer) -> None:
+    """``vfs_ext.image`` / ``video`` outputs carry it too, with their attributes."""
+    k.execute("import vfs_ext")
+    content = output(k.execute('vfs_ext.image(png(64, 32), alt="tiny", width=128)', new_cell_id()))
+    ref = content["data"][REFERENCE_MIME]
+    assert (ref["mime"], ref["alt"], ref["width"]) == ("image/png", "tiny", 128)
+    assert ref["dimensions"] == {"width": 64, "height": 32}
+    served(server, content)
+    content = output(
+        k.execute("vfs_ext.video(b'\\x1aE\\xdf\\xa3' + bytes(100), loop=True)", new_cell_id())
+    )
+    ref = content["data"][REFERENCE_MIME]
+    assert ref["mime"] == "video/webm" and ref["metadata"]["loop"] is True
+    assert "<video" in content["data"]["text/html"]
