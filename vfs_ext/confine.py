@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import VirtualFileError
@@ -43,15 +44,12 @@ def make_private_dirs(path: Path, *, below: Path) -> None:
         if below not in current.parents:
             raise ValueError(f"{path} is not inside {below}")
         current = current.parent
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, 0o700)
-        except FileExistsError:
-            pass
-        except FileNotFoundError:
-            if not below.is_dir():
-                raise ServerGone(f"{below} is gone: the server that made it has stopped") from None
-            raise
+    try:
+        _make_each(reversed(missing))
+    except FileNotFoundError:
+        if not below.is_dir():
+            raise ServerGone(f"{below} is gone: the server that made it has stopped") from None
+        raise
 
 
 def make_base_dirs(path: Path) -> None:
@@ -62,7 +60,12 @@ def make_base_dirs(path: Path) -> None:
     while not current.exists() and current != current.parent:
         missing.append(current)
         current = current.parent
-    for directory in reversed(missing):
+    _make_each(reversed(missing))
+
+
+def _make_each(directories: Iterable[Path]) -> None:
+    """Make each directory 0700, parents first; one made meanwhile by another process is fine."""
+    for directory in directories:
         try:
             os.mkdir(directory, 0o700)
         except FileExistsError:
