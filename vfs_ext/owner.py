@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from . import locks
 from .budget import budget_lock
 from .config import format_size
+from .confine import check_namespace, make_private_dirs
 from .errors import VirtualFileError
 from .names import DEFAULT_GROUP, NAME_RE, group_key, new_name, owner_key, parse_name
 from .retire import Retirement
@@ -149,14 +150,17 @@ class Owner:
         self._retired = Retirement(self._release_unpinned)
         self._unshown: set[str] = set()  # retired but pinned: marked unshown by us
         try:
+            check_namespace([tier.root for tier in store.tiers])
             for tier in store.tiers:
                 self._lock_fds.append(
                     locks.acquire(tier.root / self.key / OWNER_LOCK, lock_timeout)
                 )
             for tier in store.tiers:
                 self._release_leftovers(tier)
-        except BaseException:
+        except BaseException as exc:
             self.close()
+            if isinstance(exc, FileNotFoundError):
+                check_namespace([tier.root for tier in store.tiers])  # ServerGone says why
             raise
 
     def _release_leftovers(self, tier: Tier) -> None:
@@ -203,6 +207,7 @@ class Owner:
                 "this Owner is closed (or was inherited from the process that forked this one); "
                 "open a new one with Store.open_owner"
             )
+        check_namespace([tier.root for tier in self.store.tiers])
         with _writing_lock:
             _writing[self.store.namespace, self.key] += 1
         try:
@@ -274,6 +279,7 @@ class Owner:
         finally:
             if partial is not None:
                 _unlink(partial.path)
+        check_namespace([tier.root for tier in self.store.tiers])  # failed as the server left
         self.store.record_event("error", reasons=reasons)
         raise _no_tier(reasons, kinds)
 
@@ -294,7 +300,7 @@ class Owner:
         reused = False
         try:
             self._keep_lock(tier)
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private_dirs(directory, below=tier.root)
             prefix = 0 if partial is None else partial.length + len(partial.pending)
             reserved = source.size if source.size is not None else prefix
             if partial is None and source.size is not None and source.size >= SPARE_MIN:

@@ -18,6 +18,7 @@ from typing import Any
 
 from . import events, locks
 from .config import StoreConfig, TierSpec, default_tiers
+from .confine import leftover_removals, remove_namespace, remove_tree
 from .errors import VirtualFileError
 from .mounts import tmpfs_huge_pages
 from .names import NAMESPACE_RE, OWNER_KEY_RE, new_namespace, owner_key, parse_name
@@ -53,10 +54,11 @@ class Store:
     """The tiers of one namespace, in fall-back order.
 
     A tier that cannot be used (refused directory, I/O error) is logged and left out; with no
-    usable tier at all, VirtualFileError says which setting to change.
+    usable tier at all, VirtualFileError says which setting to change. Only a server creates
+    the namespace (``create``, see ``for_server``); a kernel's store refuses a missing one.
     """
 
-    def __init__(self, config: StoreConfig) -> None:
+    def __init__(self, config: StoreConfig, *, create: bool = False) -> None:
         self.config = config
         self.namespace = config.namespace
         self.tiers: list[Tier] = []
@@ -65,7 +67,7 @@ class Store:
         self.started = time.time()
         for spec in config.tiers:
             try:
-                self.tiers.append(Tier.prepare(spec, config.namespace))
+                self.tiers.append(Tier.prepare(spec, config.namespace, create=create))
             except (TierRefused, OSError) as exc:
                 self.refused[spec.name] = str(exc)
                 log.warning("vfs_ext: %s tier disabled: %s", spec.name, exc)
@@ -97,7 +99,7 @@ class Store:
             namespace=namespace or new_namespace(),
             **kwargs,
         )
-        store = cls(config)
+        store = cls(config, create=True)
         try:
             for tier in store.tiers:
                 store._server_lock_fds.append(locks.acquire(tier.root / SERVER_LOCK, timeout=5))
@@ -208,6 +210,8 @@ class Store:
         report = SweepReport()
         self._poll_events()  # keeps the events file bounded even when no admin looks
         for tier in self.tiers:
+            for leftover in leftover_removals(tier.base):
+                remove_tree(leftover)
             for namespace in subdirs(tier.base):
                 ns_root = tier.base / namespace
                 own = namespace == self.namespace
@@ -348,7 +352,7 @@ class Store:
         """
         if remove:
             for tier in self.tiers:
-                shutil.rmtree(tier.root, ignore_errors=True)
+                remove_namespace(tier.root)  # kernels still writing cannot recreate it
                 if tier.created_base:
                     with contextlib.suppress(OSError):
                         os.rmdir(tier.base)  # fails harmlessly while other servers use it
