@@ -39,7 +39,7 @@ test: $(STAMP) chromium hub-proxy lint
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(PY) examples/run_demo.py --port $(PORT)
+	$(PY) examples/run_demo.py --port $(PORT) $(DEMO_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench
