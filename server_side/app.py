@@ -260,7 +260,7 @@ class VirtualFiles(ExtensionApp):
             self.log.info(
                 "vfs_ext: the memory tier's tmpfs gives written files no huge pages (huge=%s);"
                 " mounted with huge=within_size it takes large outputs several times faster"
-                " (README: huge pages for the memory tier)",
+                " (docs/admin.md: huge pages for the memory tier)",
                 huge,
             )
 
