@@ -209,7 +209,7 @@ class VfsMagics(Magics):
             " (this kernel's)"
         )
         for name, reason in stats["refused"].items():
-            lines.append(f"{name} tier disabled: {reason}")
+            lines.append(f"{name} tier {reason}")  # "disabled: why" or "moved: why, where"
         print("\n".join(lines))
 
     def _rm(self, name: str) -> None:
