@@ -3,17 +3,15 @@ nothing may be left behind, and the kernel never creates folders others can read
 
 from __future__ import annotations
 
-import os
 import signal
-import stat
 from pathlib import Path
 
 import pytest
 
+from tests.support.execute import run_code
+from tests.support.leftovers import pid_gone, tree
 from tests.support.processes import kernel_pid, wait_until
 from tests.support.server import RunningServer, jupyter_server
-
-from .test_lifecycle import run_in_kernel
 
 #: The kernel's own session writes, as outputs do (evicting its older files when full), from a
 #: thread that keeps going whatever happens to the server.
@@ -36,31 +34,13 @@ threading.Thread(target=_keep_writing, daemon=True).start()
 """
 
 
-def _tree(base: Path) -> list[tuple[str, int, int]]:
-    """(path, mode, size) of everything under ``base`` (empty when it is gone)."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(base):
-        for name in dirnames + filenames:
-            st = os.lstat(os.path.join(dirpath, name))
-            found.append((os.path.join(dirpath, name), stat.S_IMODE(st.st_mode), st.st_size))
-    return found
-
-
-def _pid_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
 def _start_writing(running: RunningServer) -> int:
     """A kernel of ``running`` writing in a loop; its pid once it has written."""
     notebook = {"path": "w.ipynb", "name": "w.ipynb", "type": "notebook"}
     model = running.api("POST", "api/sessions", {**notebook, "kernel": {"name": "python3"}})
     kernel_id = model["kernel"]["id"]
-    run_in_kernel(running, kernel_id, WRITE_IN_A_LOOP)
-    wait_until(lambda: len(_tree(running.memory_dir)) > 5, "the kernel's writes")
+    run_code(running.runtime_dir / f"kernel-{kernel_id}.json", WRITE_IN_A_LOOP)
+    wait_until(lambda: len(tree(running.memory_dir)) > 5, "the kernel's writes")
     return kernel_pid(kernel_id)
 
 
@@ -74,6 +54,6 @@ def test_stopping_the_server_while_a_kernel_writes_leaves_nothing(tmp_path: Path
         pid = _start_writing(running)
         running.proc.send_signal(sig)
         running.proc.wait(30)
-        wait_until(lambda: _pid_gone(pid), "the orphaned kernel to exit", timeout=30)
-        assert [_tree(base) for base in bases] == [[], []]
+        wait_until(lambda: pid_gone(pid), "the orphaned kernel to exit", timeout=30)
+        assert [tree(base) for base in bases] == [[], []]
         assert not any(base.exists() for base in bases)
