@@ -150,3 +150,9 @@ def test_stats_fit_a_notebook(k: Kernel) -> None:
     )
     assert "tmpfs, huge pages: " in text and "of its filesystem free" in text
     assert "this kernel: " in text
+
+
+def test_the_server_logs_sizes_in_human_units(server: RunningServer) -> None:
+    log = server.log_text()
+    assert re.search(r"memory tier \S+ \(budget [\d.]+ [KMG]iB, keeps [\d.]+ [KMG]iB of", log)
+    assert not re.search(r"\d{7,} bytes", log)
