@@ -123,6 +123,11 @@ def stats_lines(stats: Mapping[str, Any]) -> list[str]:
             details.append(f"keeps {format_size(t['keep_free'])} of its filesystem free")
         if details:
             lines.append(INDENT + "; ".join(details))
+        if t.get("draining"):
+            lines.append(
+                f"{INDENT}draining {format_size(t['draining'])}: released, still being "
+                "downloaded (in the budget until then)"
+            )
     ev = stats["events"]
     lines.append(
         f"this kernel: {ev['fallback']} fallback(s), {ev['evict']} eviction(s), "

@@ -35,7 +35,7 @@ from vfs_ext.config import (
 from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
 from vfs_ext.store import Store, SweepReport
 
-from . import admin, handlers, nodelay, persist_hooks, pins
+from . import admin, export, handlers, nodelay, persist_hooks, pins
 from .traits import ByteSize
 
 #: jupyter_server emits this after every kernel action (start, shutdown, restart, interrupt).
@@ -237,6 +237,7 @@ class VirtualFiles(ExtensionApp):
             max_notebook_bytes=self.persist_max_bytes,
             log=self.log,
         )
+        export.enable_preprocessor(self.serverapp.config)  # JupyterLab's "Export Notebook As"
         for tier in self.store.tiers:
             self.log.info(
                 "vfs_ext: %s tier %s (budget %s, keeps %s of its filesystem free)",
