@@ -10,6 +10,7 @@ policy until the cell ends, and the body runs as the cell itself. Called as a ce
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from html import escape
@@ -22,6 +23,7 @@ from IPython.display import display
 from vfs_ext.config import format_size, parse_size
 from vfs_ext.mimes import mime_for_ext
 from vfs_ext.names import DEFAULT_GROUP, group_key
+from vfs_ext.persist_status import describe, read_status
 
 from .session import KernelSession, Policy
 
@@ -204,6 +206,8 @@ class VfsMagics(Magics):
         )
         for name, reason in stats["refused"].items():
             lines.append(f"{name} tier disabled: {reason}")
+        status = read_status(self.session.store.events_root)  # the server writes it on saves
+        lines += describe(status, os.environ.get("JPY_SESSION_NAME"))
         print("\n".join(lines))
 
     def _rm(self, name: str) -> None:
