@@ -198,6 +198,12 @@ class VfsMagics(Magics):
                     if t.get("keep_free")
                     else ""
                 )
+                + (
+                    f"\n        draining {format_size(t['draining'])}: released, still being"
+                    " downloaded (counts against the budget until the last reader closes)"
+                    if t.get("draining")
+                    else ""
+                )
             )
         ev = stats["events"]
         lines.append(

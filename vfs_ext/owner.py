@@ -15,7 +15,6 @@ import errno
 import logging
 import os
 import secrets
-import shutil
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -27,6 +26,7 @@ from . import locks
 from .budget import budget_lock
 from .config import format_size
 from .confine import check_namespace, make_private_dirs
+from .drain import discard, reap
 from .errors import VirtualFileError
 from .names import DEFAULT_GROUP, NAME_RE, group_key, new_name, owner_key, parse_name
 from .retire import Retirement
@@ -451,7 +451,7 @@ class Owner:
             for victim in victims:
                 if deficit <= 0:
                     break
-                _unlink(victim.path)
+                discard(victim.path)
                 deficit -= victim.size
                 log.warning(
                     "vfs_ext: evicted %s (%s, %s tier) to make room",
@@ -477,7 +477,7 @@ class Owner:
             return False
         removed = False
         for tier in self.store.tiers:
-            removed |= _unlink(tier.file_path(self.key, match["group"], name))
+            removed |= discard(tier.file_path(self.key, match["group"], name))
         return removed
 
     def retire(self, names: Iterable[str]) -> None:
@@ -531,7 +531,7 @@ class Owner:
             if released is not None:
                 self._releases.submit(released)
             elif not background:
-                shutil.rmtree(directory, ignore_errors=True)
+                discard(directory)
             else:
                 continue  # released by someone else meanwhile
             count += len(rest)
@@ -546,7 +546,8 @@ class Owner:
         whether any memory was pending."""
         dropped = self._spares.drop()
         retired = self._retired.release_now(lambda name: self._holds(tier, name))
-        return self._releases.settle() or dropped or retired
+        settled = self._releases.settle()
+        return reap(tier.root) > 0 or settled or dropped or retired
 
     def _release_unpinned(self, name: str) -> bool:
         """Release a retired file, unless a saved notebook shows it: then mark it unshown by
@@ -595,7 +596,7 @@ class Owner:
                 self._releases.close()
                 if remove:
                     for tier in self.store.tiers:
-                        shutil.rmtree(tier.root / self.key, ignore_errors=True)
+                        discard(tier.root / self.key)
         finally:
             fds, self._lock_fds = self._lock_fds, []
             for fd in fds:
@@ -701,5 +702,5 @@ def _group_files(path: Path) -> list[tuple[str, int]]:
 
 def _rmtree_count(path: Path) -> int:
     files = _group_files(path)
-    shutil.rmtree(path, ignore_errors=True)
+    discard(path)
     return len(files)

@@ -19,6 +19,7 @@ from typing import Any
 from . import events, locks
 from .config import StoreConfig, TierSpec, default_tiers
 from .confine import leftover_removals, remove_namespace, remove_tree
+from .drain import discard, draining_bytes, reap
 from .errors import VirtualFileError
 from .mounts import tmpfs_huge_pages
 from .names import NAMESPACE_RE, OWNER_KEY_RE, new_namespace, owner_key, parse_name
@@ -170,8 +171,7 @@ class Store:
                 os.unlink(group_dir / (UNSHOWN_PREFIX + name))
             except FileNotFoundError:
                 continue
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(group_dir / name)
+            if discard(group_dir / name):
                 freed += 1
         return freed
 
@@ -196,7 +196,7 @@ class Store:
         count = 0
         for tier in self.tiers:
             count += sum(1 for _ in tier.iter_files(key))
-            shutil.rmtree(tier.root / key, ignore_errors=True)
+            discard(tier.root / key)  # what the server still sends goes on counting
         return count
 
     def sweep(self, keep_owner_ids: Iterable[str] = ()) -> SweepReport:
@@ -210,6 +210,7 @@ class Store:
         report = SweepReport()
         self._poll_events()  # keeps the events file bounded even when no admin looks
         for tier in self.tiers:
+            reap(tier.root)  # released files whose last reader has gone
             for leftover in leftover_removals(tier.base):
                 remove_tree(leftover)
             for namespace in subdirs(tier.base):
@@ -272,7 +273,7 @@ class Store:
                         report.files += 1
                     except FileNotFoundError:
                         pass
-            shutil.rmtree(owner_dir, ignore_errors=True)
+            discard(owner_dir)
             if owner_dir.name not in report.owners:  # one entry per owner, not per tier
                 report.owners.append(owner_dir.name)
         finally:
@@ -296,6 +297,7 @@ class Store:
                 fs_free = tier.fs_free()
             except OSError:
                 fs_free = 0
+            draining = draining_bytes(tier.root)  # released, still being read: still counts
             tiers.append(
                 {
                     "name": tier.name,
@@ -303,8 +305,9 @@ class Store:
                     "budget": tier.budget,
                     "used": used,
                     "files": files,
-                    "free": max(0, min(tier.budget - used, fs_free - tier.keep_free)),
+                    "free": max(0, min(tier.budget - used - draining, fs_free - tier.keep_free)),
                     "keep_free": tier.keep_free,
+                    "draining": draining,
                     "huge_pages": tmpfs_huge_pages(tier.root),  # None: not on tmpfs
                 }
             )

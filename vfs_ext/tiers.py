@@ -35,6 +35,8 @@ PIN_PREFIX = ".pin-"
 #: notebook shows it any more (Store.unpin).
 UNSHOWN_PREFIX = ".unshown-"
 OWNER_LOCK = ".lock"
+#: ``<base>/<namespace>/.draining/<token>``: released files a reader still holds (vfs_ext.drain).
+DRAINING_DIR = ".draining"
 SERVER_LOCK = ".server.lock"
 BUDGET_LOCK = ".budget.lock"
 
@@ -180,7 +182,7 @@ class Tier:
                         # going low (a figure too high only costs an exact count later).
                         size = 0
                     total += max(size, reserved)
-        return total
+        return total + dir_bytes(self.root / DRAINING_DIR)  # released, still being read
 
     def fs_free(self) -> int:
         st = os.statvfs(self.root)
@@ -197,6 +199,17 @@ def part_reservation(name: str) -> int:
         return int(name[len(PART_PREFIX) :].split("-", 1)[0])
     except ValueError:
         return 0
+
+
+def dir_bytes(path: Path) -> int:
+    """Bytes of the files directly in ``path``; 0 when it is gone."""
+    total = 0
+    for entry in scan_dir(path):
+        try:
+            total += entry.stat(follow_symlinks=False).st_size
+        except FileNotFoundError:
+            continue
+    return total
 
 
 def scan_dir(path: Path) -> list[os.DirEntry[str]]:
