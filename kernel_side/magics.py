@@ -11,6 +11,7 @@ policy until the cell ends, and the body runs as the cell itself. Called as a ce
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from typing import Any
 
@@ -21,6 +22,7 @@ from IPython.display import display
 
 from vfs_ext.config import format_size, parse_size
 from vfs_ext.names import DEFAULT_GROUP, group_key
+from vfs_ext.persist_status import describe, read_status
 
 from . import listing
 from .session import KernelSession, Policy
@@ -171,7 +173,10 @@ class VfsMagics(Magics):
         if self.session.store is None:
             print(f"vfs_ext: {NO_SERVER_STATUS}")
             return
-        print("\n".join(listing.stats_lines(self.session.store.stats())))
+        lines = listing.stats_lines(self.session.store.stats())
+        status = read_status(self.session.store.events_root)  # the server writes it on saves
+        lines += describe(status, os.environ.get("JPY_SESSION_NAME"))
+        print("\n".join(lines))
 
     def _rm(self, name: str) -> None:
         removed = self.session.available and self.session.owner().release(name)
