@@ -29,6 +29,7 @@ from vfs_ext.config import (
     TierSpec,
     default_disk_dir,
     default_memory_dir,
+    format_size,
     write_server_record,
 )
 from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
@@ -244,11 +245,11 @@ class VirtualFiles(ExtensionApp):
         export.enable_preprocessor(self.serverapp.config)  # JupyterLab's "Export Notebook As"
         for tier in self.store.tiers:
             self.log.info(
-                "vfs_ext: %s tier %s (budget %d bytes, keeps %d bytes of its filesystem free)",
+                "vfs_ext: %s tier %s (budget %s, keeps %s of its filesystem free)",
                 tier.name,
                 tier.root,
-                tier.budget,
-                tier.keep_free,
+                format_size(tier.budget),
+                format_size(tier.keep_free),
             )
             if tier.name == MEMORY:
                 self._hint_huge_pages(tier.root)

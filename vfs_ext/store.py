@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import events, locks
-from .config import StoreConfig, TierSpec, default_tiers
+from .config import StoreConfig, TierSpec, default_tiers, format_size
 from .confine import leftover_removals, remove_namespace, remove_tree
 from .drain import discard, draining_bytes, reap
 from .errors import VirtualFileError
@@ -247,9 +247,9 @@ class Store:
                     locks.release(server_fd)
         if report.owners:
             log.info(
-                "vfs_ext: swept %d files (%d bytes) of %d dead owners",
+                "vfs_ext: swept %d files (%s) of %d dead owners",
                 report.files,
-                report.bytes,
+                format_size(report.bytes),
                 len(report.owners),
             )
         return report
