@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8888
 
-.PHONY: demo test lint lint-labextension test-labextension bench bench-browser chromium clean
+.PHONY: demo test lint lint-labextension test-labextension bench bench-browser chromium hub-proxy clean
 
 # The JupyterLab extension's sources: the editable install rebuilds it when they change
 # (hatch-jupyter-builder, see pyproject.toml); jlpm comes with jupyterlab in the venv.
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml $(LABEXT_SRC)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q -e '.[test,demo]'
+	# The demo pins altair<6 (JupyterLab 4.6 renders Vega-Lite v5 only); the tests also run
+	# kernels with altair 6 from this side directory (tests/kernel/test_altair.py).
+	$(PY) -m pip install -q --no-deps --upgrade --target $(VENV)/altair6 'altair>=6'
 	touch $(STAMP)
 
 # Debian's Chromium drives the browser tests (Playwright cannot download its own browser here).
@@ -24,6 +27,15 @@ chromium:
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	else echo "chromium missing and not root: browser tests will be skipped (apt-get install chromium)"; fi
+
+# JupyterHub's proxy for the hub tests (tests/hub), from npm into build/ (no global install).
+PROXY := build/node_modules/.bin/configurable-http-proxy
+$(PROXY):
+	@if command -v npm >/dev/null; then \
+		npm install --prefix build --no-audit --no-fund --loglevel=error configurable-http-proxy@5; \
+	else echo "npm missing: the JupyterHub tests will be skipped (apt-get install npm)"; fi
+
+hub-proxy: $(PROXY)
 
 lint: $(STAMP) lint-labextension
 	$(VENV)/bin/ruff check .
@@ -41,11 +53,11 @@ lint-labextension: $(LABEXT)/node_modules/.yarn-state.yml
 test-labextension: $(LABEXT)/node_modules/.yarn-state.yml
 	$(JLPM) test
 
-test: $(STAMP) chromium lint test-labextension
+test: $(STAMP) chromium hub-proxy lint test-labextension
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(PY) examples/run_demo.py --port $(PORT)
+	$(PY) examples/run_demo.py --port $(PORT) $(DEMO_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench
@@ -55,5 +67,5 @@ bench-browser: $(STAMP) chromium
 	$(PY) -m bench.browser
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache vfs_ext/labextension \
+	rm -rf $(VENV) test-artifacts .pytest_cache build vfs_ext/labextension \
 		$(LABEXT)/node_modules $(LABEXT)/lib $(LABEXT)/test-build $(LABEXT)/tsconfig.tsbuildinfo

@@ -18,7 +18,7 @@ from vfs_ext.config import format_size
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.mimes import ext_for_mime
 
-from . import html, reference
+from . import datauri, html, ranking, reference
 from .session import Policy
 from .vega import externalize_spec, is_vega
 
@@ -38,19 +38,9 @@ def _is_binary(mime: str) -> bool:
     return mime in BASE64_MIMES or mime.startswith(("video/", "audio/"))
 
 
-def _display_rank(mime: str) -> int:
-    """Which externalized payload to show: the frontend's own preference order."""
-    if mime == "text/html":
-        return 0
-    if mime in IMAGE_MIMES:
-        return 1 + IMAGE_MIMES.index(mime)
-    if mime == "application/pdf":
-        return 10
-    if mime.startswith("video/"):
-        return 11
-    if mime.startswith("audio/"):
-        return 12
-    return 99
+def _is_media(mime: str) -> bool:
+    """Payloads shown as one element each; a bundle's several ones are the same picture."""
+    return _is_binary(mime) or mime == "image/svg+xml"
 
 
 def payload_size(mime: str, value: Any) -> int:
@@ -79,31 +69,48 @@ class _Result:
     data: dict[str, Any]
     metadata: dict[str, Any]
     records: list[dict[str, Any]] = field(default_factory=list)
-    elements: list[tuple[int, str]] = field(default_factory=list)
+    elements: list[tuple[tuple[int, int], str]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     refs: list[dict[str, Any]] = field(default_factory=list)  # kernel_side.reference
     threshold: int = 0
 
 
 def externalize(
-    data: dict[str, Any], metadata: dict[str, Any] | None, policy: Policy, write: Writer
+    data: dict[str, Any],
+    metadata: dict[str, Any] | None,
+    policy: Policy,
+    write: Writer,
+    written: list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The bundle with every payload over ``policy.threshold`` moved to a virtual file.
 
     Any type but plain text goes (kernel_side.reference: the frontend extension renders it
-    from the file). A payload that fits no tier stays inline when small enough; otherwise the
-    bundle says what went wrong.
+    from the file); so do the ``data:`` URIs of a large HTML page (kernel_side.datauri). Of
+    several media payloads, only the one the front end shows is stored (kernel_side.ranking).
+    A payload that fits no tier stays inline when small enough; otherwise the bundle says what
+    went wrong. ``written``: files already stored for this bundle (an Altair chart's data),
+    named in its metadata.
     """
     metadata = dict(metadata or {})
+    records = list(written or [])
+    page = data.get("text/html")
+    moved = isinstance(page, str) and datauri.externalize_html(page, policy.threshold, write)
+    if moved:
+        data = {**data, "text/html": moved[0]}
+        records += moved[1]
     todo = [
         mime
         for mime, value in data.items()
         if is_vega(mime) or (reference.movable(mime) and _over(mime, value, policy.threshold))
     ]
-    if not todo:
+    _store, dropped = ranking.one_per_output([m for m in todo if _is_media(m)])
+    if not todo and not records:
         return data, metadata
-    result = _Result(dict(data), metadata, threshold=policy.threshold)
-    for mime in todo:
+    result = _Result(dict(data), metadata, records, threshold=policy.threshold)
+    for mime in dropped:  # never shown, so never stored, and too large to send along
+        del result.data[mime]
+        result.metadata.pop(mime, None)
+    for mime in (m for m in todo if m not in dropped):
         try:
             if is_vega(mime):
                 _vega(result, mime, policy, write)
@@ -156,9 +163,11 @@ def _payload(result: _Result, mime: str, write: Writer) -> None:
         element = html.media("audio", url)
     else:
         element = html.download(url, name, size)
+    # A link is the last choice of fallback: a bundle's iframe or image shows more.
+    rank = ranking.rank(mime) if "download=" not in element else (ranking.UNRENDERED_RANK + 2, 0)
     del result.data[mime]
     result.records.append(rec)
-    result.elements.append((_display_rank(mime), element))
+    result.elements.append((rank, element))
     result.refs.append(reference.reference(rec, mime_md, payload))
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from vfs_ext.records import REFERENCE_MIME
 
+from . import ranking
+
 #: Types never moved out: the fallback text, our own reference, and types whose payload is a
 #: handle on something living in the page (widgets), not the thing shown.
 KEEP_INLINE = frozenset(
@@ -27,33 +29,6 @@ KEEP_INLINE = frozenset(
         "application/vnd.jupyter.widget-state+json",
     }
 )
-
-#: JupyterLab's renderer ranks (lower wins) for the types we may move out, so the reference
-#: stands for the payload JupyterLab would have shown inline.
-_RANKS = (
-    ("application/vnd.plotly.v1+json", 0),
-    ("text/html", 50),
-    ("application/vnd.vega", 57),
-    ("text/markdown", 60),
-    ("text/latex", 70),
-    ("application/json", 75),
-    ("application/geo+json", 75),
-    ("image/svg+xml", 80),
-    ("image/", 90),
-    ("video/", 95),
-    ("audio/", 95),
-    ("application/pdf", 100),
-    ("application/javascript", 110),
-)
-_UNRANKED = 200
-
-
-def frontend_rank(mime: str) -> int:
-    """Where JupyterLab ranks a renderer for ``mime`` (prefix match; unknown types last)."""
-    for prefix, rank in _RANKS:
-        if mime.startswith(prefix):
-            return rank
-    return _UNRANKED
 
 
 def is_json_value(value: Any) -> bool:
@@ -128,14 +103,14 @@ def reference(record: Mapping[str, Any], mime_md: Mapping[str, Any], payload: by
 def add_reference(data: dict[str, Any], refs: list[dict[str, Any]]) -> None:
     """Put the reference of the payload JupyterLab would have shown into ``data``.
 
-    Only when it outranks every payload left inline: otherwise JupyterLab shows that inline
-    payload anyway, and a reference ranked above it would take its place."""
-    if not refs:
+    Only when it outranks every payload left inline (kernel_side.ranking): otherwise JupyterLab
+    shows that inline payload anyway, and a reference ranked above it would take its place."""
+    best = ranking.shown(ref["mime"] for ref in refs)
+    if best is None:
         return
-    best = min(refs, key=lambda ref: frontend_rank(ref["mime"]))
-    inline = [frontend_rank(m) for m in data if m not in KEEP_INLINE]
-    if all(frontend_rank(best["mime"]) <= rank for rank in inline):
-        data[REFERENCE_MIME] = best
+    inline = [mime for mime in data if mime not in KEEP_INLINE]
+    if ranking.shown([best, *inline]) == best:
+        data[REFERENCE_MIME] = next(ref for ref in refs if ref["mime"] == best)
 
 
 def plain_fallback(data: dict[str, Any], description: str, threshold: int) -> None:

@@ -15,7 +15,6 @@ import errno
 import logging
 import os
 import secrets
-import shutil
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -26,6 +25,8 @@ from typing import TYPE_CHECKING
 from . import locks
 from .budget import budget_lock
 from .config import format_size
+from .confine import check_namespace, make_private_dirs
+from .drain import discard, reap
 from .errors import VirtualFileError
 from .names import DEFAULT_GROUP, NAME_RE, group_key, new_name, owner_key, parse_name
 from .retire import Retirement
@@ -149,14 +150,17 @@ class Owner:
         self._retired = Retirement(self._release_unpinned)
         self._unshown: set[str] = set()  # retired but pinned: marked unshown by us
         try:
+            check_namespace([tier.root for tier in store.tiers])
             for tier in store.tiers:
                 self._lock_fds.append(
                     locks.acquire(tier.root / self.key / OWNER_LOCK, lock_timeout)
                 )
             for tier in store.tiers:
                 self._release_leftovers(tier)
-        except BaseException:
+        except BaseException as exc:
             self.close()
+            if isinstance(exc, FileNotFoundError):
+                check_namespace([tier.root for tier in store.tiers])  # ServerGone says why
             raise
 
     def _release_leftovers(self, tier: Tier) -> None:
@@ -203,6 +207,7 @@ class Owner:
                 "this Owner is closed (or was inherited from the process that forked this one); "
                 "open a new one with Store.open_owner"
             )
+        check_namespace([tier.root for tier in self.store.tiers])
         with _writing_lock:
             _writing[self.store.namespace, self.key] += 1
         try:
@@ -274,6 +279,7 @@ class Owner:
         finally:
             if partial is not None:
                 _unlink(partial.path)
+        check_namespace([tier.root for tier in self.store.tiers])  # failed as the server left
         self.store.record_event("error", reasons=reasons)
         raise _no_tier(reasons, kinds)
 
@@ -294,7 +300,7 @@ class Owner:
         reused = False
         try:
             self._keep_lock(tier)
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private_dirs(directory, below=tier.root)
             prefix = 0 if partial is None else partial.length + len(partial.pending)
             reserved = source.size if source.size is not None else prefix
             if partial is None and source.size is not None and source.size >= SPARE_MIN:
@@ -445,7 +451,7 @@ class Owner:
             for victim in victims:
                 if deficit <= 0:
                     break
-                _unlink(victim.path)
+                discard(victim.path)
                 deficit -= victim.size
                 log.warning(
                     "vfs_ext: evicted %s (%s, %s tier) to make room",
@@ -471,7 +477,7 @@ class Owner:
             return False
         removed = False
         for tier in self.store.tiers:
-            removed |= _unlink(tier.file_path(self.key, match["group"], name))
+            removed |= discard(tier.file_path(self.key, match["group"], name))
         return removed
 
     def retire(self, names: Iterable[str]) -> None:
@@ -480,6 +486,10 @@ class Owner:
         Files a saved notebook shows (``Store.pin``) stay until their group is released."""
         if self._pid == os.getpid():
             self._retired.retire(names)
+
+    def retiring(self) -> frozenset[str]:
+        """Files retired whose grace is not over (still stored, no longer shown)."""
+        return self._retired.pending()
 
     def unretire(self, names: Iterable[str]) -> None:
         """Take back the retirement of files shown again: pending, or done but kept by a saved
@@ -525,7 +535,7 @@ class Owner:
             if released is not None:
                 self._releases.submit(released)
             elif not background:
-                shutil.rmtree(directory, ignore_errors=True)
+                discard(directory)
             else:
                 continue  # released by someone else meanwhile
             count += len(rest)
@@ -540,7 +550,8 @@ class Owner:
         whether any memory was pending."""
         dropped = self._spares.drop()
         retired = self._retired.release_now(lambda name: self._holds(tier, name))
-        return self._releases.settle() or dropped or retired
+        settled = self._releases.settle()
+        return reap(tier.root) > 0 or settled or dropped or retired
 
     def _release_unpinned(self, name: str) -> bool:
         """Release a retired file, unless a saved notebook shows it: then mark it unshown by
@@ -589,7 +600,7 @@ class Owner:
                 self._releases.close()
                 if remove:
                     for tier in self.store.tiers:
-                        shutil.rmtree(tier.root / self.key, ignore_errors=True)
+                        discard(tier.root / self.key)
         finally:
             fds, self._lock_fds = self._lock_fds, []
             for fd in fds:
@@ -695,5 +706,5 @@ def _group_files(path: Path) -> list[tuple[str, int]]:
 
 def _rmtree_count(path: Path) -> int:
     files = _group_files(path)
-    shutil.rmtree(path, ignore_errors=True)
+    discard(path)
     return len(files)

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from . import events, locks
-from .config import StoreConfig, TierSpec, default_tiers
+from .config import StoreConfig, TierSpec, default_tiers, format_size
+from .confine import leftover_removals, remove_namespace, remove_tree
+from .drain import discard, draining_bytes, reap
 from .errors import VirtualFileError
 from .mounts import tmpfs_huge_pages
 from .names import NAMESPACE_RE, OWNER_KEY_RE, new_namespace, owner_key, parse_name
@@ -53,21 +55,22 @@ class Store:
     """The tiers of one namespace, in fall-back order.
 
     A tier that cannot be used (refused directory, I/O error) is logged and left out; with no
-    usable tier at all, VirtualFileError says which setting to change.
+    usable tier at all, VirtualFileError says which setting to change. Only a server creates
+    the namespace (``create``, see ``for_server``); a kernel's store refuses a missing one.
     """
 
-    def __init__(self, config: StoreConfig) -> None:
+    def __init__(self, config: StoreConfig, *, create: bool = False) -> None:
         self.config = config
         self.namespace = config.namespace
         self.tiers: list[Tier] = []
-        self.refused: dict[str, str] = {}
+        self.refused: dict[str, str] = dict(config.refused)  # the server's, for kernels
         self._server_lock_fds: list[int] = []
         self.started = time.time()
         for spec in config.tiers:
             try:
-                self.tiers.append(Tier.prepare(spec, config.namespace))
+                self.tiers.append(Tier.prepare(spec, config.namespace, create=create))
             except (TierRefused, OSError) as exc:
-                self.refused[spec.name] = str(exc)
+                self.refused[spec.name] = f"disabled: {exc}"
                 log.warning("vfs_ext: %s tier disabled: %s", spec.name, exc)
         if not self.tiers:
             raise VirtualFileError(
@@ -97,7 +100,7 @@ class Store:
             namespace=namespace or new_namespace(),
             **kwargs,
         )
-        store = cls(config)
+        store = cls(config, create=True)
         try:
             for tier in store.tiers:
                 store._server_lock_fds.append(locks.acquire(tier.root / SERVER_LOCK, timeout=5))
@@ -118,6 +121,7 @@ class Store:
             max_file_size=self.config.max_file_size,
             threshold=self.config.threshold,
             server_pid=self.config.server_pid,
+            refused=tuple(self.refused.items()),
         )
 
     # -- the reading side --------------------------------------------------------------------
@@ -168,8 +172,7 @@ class Store:
                 os.unlink(group_dir / (UNSHOWN_PREFIX + name))
             except FileNotFoundError:
                 continue
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(group_dir / name)
+            if discard(group_dir / name):
                 freed += 1
         return freed
 
@@ -194,7 +197,7 @@ class Store:
         count = 0
         for tier in self.tiers:
             count += sum(1 for _ in tier.iter_files(key))
-            shutil.rmtree(tier.root / key, ignore_errors=True)
+            discard(tier.root / key)  # what the server still sends goes on counting
         return count
 
     def sweep(self, keep_owner_ids: Iterable[str] = ()) -> SweepReport:
@@ -208,6 +211,9 @@ class Store:
         report = SweepReport()
         self._poll_events()  # keeps the events file bounded even when no admin looks
         for tier in self.tiers:
+            reap(tier.root)  # released files whose last reader has gone
+            for leftover in leftover_removals(tier.base):
+                remove_tree(leftover)
             for namespace in subdirs(tier.base):
                 ns_root = tier.base / namespace
                 own = namespace == self.namespace
@@ -241,9 +247,9 @@ class Store:
                     locks.release(server_fd)
         if report.owners:
             log.info(
-                "vfs_ext: swept %d files (%d bytes) of %d dead owners",
+                "vfs_ext: swept %d files (%s) of %d dead owners",
                 report.files,
-                report.bytes,
+                format_size(report.bytes),
                 len(report.owners),
             )
         return report
@@ -268,7 +274,7 @@ class Store:
                         report.files += 1
                     except FileNotFoundError:
                         pass
-            shutil.rmtree(owner_dir, ignore_errors=True)
+            discard(owner_dir)
             if owner_dir.name not in report.owners:  # one entry per owner, not per tier
                 report.owners.append(owner_dir.name)
         finally:
@@ -292,6 +298,7 @@ class Store:
                 fs_free = tier.fs_free()
             except OSError:
                 fs_free = 0
+            draining = draining_bytes(tier.root)  # released, still being read: still counts
             tiers.append(
                 {
                     "name": tier.name,
@@ -299,8 +306,9 @@ class Store:
                     "budget": tier.budget,
                     "used": used,
                     "files": files,
-                    "free": max(0, min(tier.budget - used, fs_free - tier.keep_free)),
+                    "free": max(0, min(tier.budget - used - draining, fs_free - tier.keep_free)),
                     "keep_free": tier.keep_free,
+                    "draining": draining,
                     "huge_pages": tmpfs_huge_pages(tier.root),  # None: not on tmpfs
                 }
             )
@@ -348,7 +356,7 @@ class Store:
         """
         if remove:
             for tier in self.tiers:
-                shutil.rmtree(tier.root, ignore_errors=True)
+                remove_namespace(tier.root)  # kernels still writing cannot recreate it
                 if tier.created_base:
                     with contextlib.suppress(OSError):
                         os.rmdir(tier.base)  # fails harmlessly while other servers use it
