@@ -169,7 +169,7 @@ def _output(
         session.notice_no_server()
         return None
     try:
-        head = _head(data) if ref is not None else b""
+        head = formats.head(data) if ref is not None else b""
     except (OSError, AttributeError, io.UnsupportedOperation):
         head = b""
     vf = vfile(data, ext=ext, filename=filename)

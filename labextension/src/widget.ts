@@ -185,10 +185,7 @@ export class ReferenceRenderer extends Widget implements IRenderMime.IRenderer {
       media.muted = flags.muted === true;
       media.preload = 'metadata';
       if (tag === 'video' && ref.width !== undefined) {
-        (media as HTMLVideoElement).width = Number.parseInt(
-          String(ref.width),
-          10
-        );
+        media.setAttribute('width', String(ref.width));
       }
       host.node.appendChild(media);
     } else {
