@@ -178,3 +178,25 @@ def step(i):
 anim_html = FuncAnimation(anim_fig, step, frames=50).to_jshtml(fps=10)
 plt.close(anim_fig)
 """
+
+
+def test_uris_in_attributes_and_escaped_json(k: Kernel, server: RunningServer) -> None:
+    """A ``poster`` attribute, and JSON in a script that writes "/" as "\\/" (some serializers
+    do): both become URLs of the decoded bytes."""
+    k.execute(
+        "blob = np.random.default_rng(5).bytes(90_000)\n"
+        "b64 = base64.b64encode(blob).decode()\n"
+        "escaped = b64.replace('/', '\\\\/')\n"
+        "json_text = '{\"img\": \"data:image/png;base64,' + escaped + '\"}'\n"
+        "page = (f'<video poster=\"data:image/jpeg;base64,{b64}\" controls></video>'\n"
+        "        f'<script type=\"application/json\">{json_text}</script>')"
+    )
+    assert "\\/" in k.value("escaped")
+    content = one_output(k.execute("%%vfs --threshold 64KiB\nHTML(page)", new_cell_id()))
+    page = content["data"]["text/html"]
+    poster = re.search(r'<video poster="([^"]+)" controls></video>', page)[1]
+    script = re.search(r'\{"img": "([^"]+)"\}', page)[1]
+    expected = k.value("sha(blob)")
+    for url in (poster, script):
+        assert hashlib.sha256(served(server, url)).hexdigest() == expected
+    assert poster.endswith(".jpg") and script.endswith(".png")
