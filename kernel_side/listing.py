@@ -133,5 +133,6 @@ def stats_lines(stats: Mapping[str, Any]) -> list[str]:
         f"this kernel: {ev['fallback']} fallback(s), {ev['evict']} eviction(s), "
         f"{ev['error']} error(s)"
     )
-    lines += [f"{name} tier disabled: {reason}" for name, reason in stats["refused"].items()]
+    # "disabled: why", or "moved: why, and where to" (vfs_ext.squatting)
+    lines += [f"{name} tier {reason}" for name, reason in stats["refused"].items()]
     return lines
