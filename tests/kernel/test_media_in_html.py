@@ -69,8 +69,8 @@ def test_audio_leaves_iopub_and_its_element_gets_the_url(k: Kernel, server: Runn
     assert served(server, url) == base64.b64decode(uri.split(",", 1)[1])
 
 
-def test_embedded_video_leaves_iopub(k: Kernel, server: RunningServer) -> None:
-    k.execute("movie = bytes(np.random.default_rng(1).integers(0, 256, 3_000_000, dtype=np.uint8))")
+def test_an_8_mib_embedded_video_leaves_iopub(k: Kernel, server: RunningServer) -> None:
+    k.execute("movie = bytes(np.random.default_rng(1).integers(0, 256, 8 << 20, dtype=np.uint8))")
     out = k.execute(
         "%%vfs --threshold 64KiB\n"
         "display(Video(data=movie, embed=True, mimetype='video/mp4', width=320))",
