@@ -245,7 +245,7 @@ def print_table(one: Run, two: Run, downloads: DownloadStats, elapsed: float) ->
             f"{downloads.aborted} hung up midway), {format_size(downloads.bytes)} received",
         ),
         ("HTTP statuses", ", ".join(f"{k}: {v}" for k, v in sorted(downloads.statuses.items()))),
-        ("connection errors", f"{downloads.conn_errors} (during the server restart)"),
+        ("connection errors", f"{downloads.conn_errors} (clients pause while the server restarts)"),
         ("wrong bytes", str(downloads.bad_bytes)),
         (
             "server RSS (2nd run)",
