@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8888
 
-.PHONY: demo test lint bench chromium hub-proxy clean
+.PHONY: demo test lint bench chromium hub-proxy soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: $(STAMP)
 
 test: $(STAMP) chromium hub-proxy lint
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# ~10 minutes of mixed load on a real server (tests/soak); VFS_EXT_SOAK_SECONDS=60 for a short run.
+soak: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider -m slow -s tests/soak
 
 demo: $(STAMP)
 	$(PY) examples/run_demo.py --port $(PORT) $(DEMO_ARGS)
