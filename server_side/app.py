@@ -29,9 +29,11 @@ from vfs_ext.config import (
     TierSpec,
     default_disk_dir,
     default_memory_dir,
+    format_size,
     write_server_record,
 )
 from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
+from vfs_ext.squatting import relocate_memory_tier
 from vfs_ext.store import Store, SweepReport
 
 from . import admin, export, handlers, nodelay, persist_hooks, pins
@@ -198,8 +200,12 @@ class VirtualFiles(ExtensionApp):
         pin what saved notebooks show."""
         self.released: dict[str, int] = {"kernels": 0, "files": 0}
         self.sweeps: dict[str, Any] = {"runs": 0, "owners": 0, "files": 0, "bytes": 0, "last": None}
+        specs, refused = relocate_memory_tier(self.tier_specs(), Path(self.serverapp.runtime_dir))
+        for tier, note in refused:
+            self.log.warning("vfs_ext: %s tier %s", tier, note)
         self.store = Store.for_server(
-            self.tier_specs(),
+            specs,
+            refused=refused,
             base_url=self.serverapp.base_url,
             max_file_size=self.max_file_size,
             threshold=self.threshold,
@@ -239,11 +245,11 @@ class VirtualFiles(ExtensionApp):
         export.enable_preprocessor(self.serverapp.config)  # JupyterLab's "Export Notebook As"
         for tier in self.store.tiers:
             self.log.info(
-                "vfs_ext: %s tier %s (budget %d bytes, keeps %d bytes of its filesystem free)",
+                "vfs_ext: %s tier %s (budget %s, keeps %s of its filesystem free)",
                 tier.name,
                 tier.root,
-                tier.budget,
-                tier.keep_free,
+                format_size(tier.budget),
+                format_size(tier.keep_free),
             )
             if tier.name == MEMORY:
                 self._hint_huge_pages(tier.root)

@@ -487,6 +487,10 @@ class Owner:
         if self._pid == os.getpid():
             self._retired.retire(names)
 
+    def retiring(self) -> frozenset[str]:
+        """Files retired whose grace is not over (still stored, no longer shown)."""
+        return self._retired.pending()
+
     def unretire(self, names: Iterable[str]) -> None:
         """Take back the retirement of files shown again: pending, or done but kept by a saved
         notebook (``.unshown-``, which would let the server free them)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import events, locks
-from .config import StoreConfig, TierSpec, default_tiers
+from .config import StoreConfig, TierSpec, default_tiers, format_size
 from .confine import leftover_removals, remove_namespace, remove_tree
 from .drain import discard, draining_bytes, reap
 from .errors import VirtualFileError
@@ -63,14 +63,14 @@ class Store:
         self.config = config
         self.namespace = config.namespace
         self.tiers: list[Tier] = []
-        self.refused: dict[str, str] = {}
+        self.refused: dict[str, str] = dict(config.refused)  # the server's, for kernels
         self._server_lock_fds: list[int] = []
         self.started = time.time()
         for spec in config.tiers:
             try:
                 self.tiers.append(Tier.prepare(spec, config.namespace, create=create))
             except (TierRefused, OSError) as exc:
-                self.refused[spec.name] = str(exc)
+                self.refused[spec.name] = f"disabled: {exc}"
                 log.warning("vfs_ext: %s tier disabled: %s", spec.name, exc)
         if not self.tiers:
             raise VirtualFileError(
@@ -121,6 +121,7 @@ class Store:
             max_file_size=self.config.max_file_size,
             threshold=self.config.threshold,
             server_pid=self.config.server_pid,
+            refused=tuple(self.refused.items()),
         )
 
     # -- the reading side --------------------------------------------------------------------
@@ -246,9 +247,9 @@ class Store:
                     locks.release(server_fd)
         if report.owners:
             log.info(
-                "vfs_ext: swept %d files (%d bytes) of %d dead owners",
+                "vfs_ext: swept %d files (%s) of %d dead owners",
                 report.files,
-                report.bytes,
+                format_size(report.bytes),
                 len(report.owners),
             )
         return report
