@@ -6,12 +6,12 @@ PORT ?= 8888
 
 .PHONY: demo test lint bench chromium hub-proxy soak clean
 
+# The demo pins altair<6 (JupyterLab 4.6 renders Vega-Lite v5 only); the tests also run kernels
+# with altair 6 from a side directory (tests/kernel/test_altair.py, docs/outputs.md).
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q -e '.[test,demo]'
-	# The demo pins altair<6 (JupyterLab 4.6 renders Vega-Lite v5 only); the tests also run
-	# kernels with altair 6 from this side directory (tests/kernel/test_altair.py).
 	$(PY) -m pip install -q --no-deps --upgrade --target $(VENV)/altair6 'altair>=6'
 	touch $(STAMP)
 
