@@ -85,11 +85,11 @@ def externalize(
     """The bundle with every payload over ``policy.threshold`` moved to a virtual file.
 
     Any type but plain text goes (kernel_side.reference: the frontend extension renders it
-    from the file); so do the ``data:`` URIs of a large HTML page (kernel_side.datauri). Of
+    from the file); the ``data:`` URIs of a small HTML page stay (kernel_side.datauri). Of
     several media payloads, only the one the front end shows is stored (kernel_side.ranking).
     A payload that fits no tier stays inline when small enough; otherwise the bundle says what
-    went wrong. ``written``: files already stored for this bundle (an Altair chart's data),
-    named in its metadata.
+    went wrong. ``written``:
+    files already stored for this bundle (an Altair chart's data), named in its metadata.
     """
     metadata = dict(metadata or {})
     records = list(written or [])
@@ -98,37 +98,28 @@ def externalize(
     if moved:
         data = {**data, "text/html": moved[0]}
         records += moved[1]
-    todo = [
+    todo = _due(data, policy)
+    if not todo and not records:
+        return data, metadata
+    result = _Result(dict(data), metadata, records, threshold=policy.threshold)
+    for mime in ranking.never_shown([m for m in todo if _is_media(m)]):
+        del result.data[mime]  # too large to send along, and no front end would show it
+        result.metadata.pop(mime, None)
+        todo.remove(mime)
+    for mime in todo:
+        _store(result, mime, policy, write)
+    return _finish(result)
+
+
+def _due(data: dict[str, Any], policy: Policy) -> list[str]:
+    """The MIME types of ``data`` to store: payloads over the threshold of any type that may
+    move (kernel_side.reference), and Vega specs (their datasets may be large even when the
+    spec is not)."""
+    return [
         mime
         for mime, value in data.items()
         if is_vega(mime) or (reference.movable(mime) and _over(mime, value, policy.threshold))
     ]
-    _store, dropped = ranking.one_per_output([m for m in todo if _is_media(m)])
-    if not todo and not records:
-        return data, metadata
-    result = _Result(dict(data), metadata, records, threshold=policy.threshold)
-    for mime in dropped:  # never shown, so never stored, and too large to send along
-        del result.data[mime]
-        result.metadata.pop(mime, None)
-    for mime in (m for m in todo if m not in dropped):
-        try:
-            if is_vega(mime):
-                _vega(result, mime, policy, write)
-            else:
-                _payload(result, mime, write)
-        except VirtualFileError as exc:
-            size = payload_size(mime, data[mime])
-            if size <= INLINE_FALLBACK_LIMIT:
-                log.warning("vfs_ext: %s output stays inline: %s", mime, exc)
-            else:
-                result.data.pop(mime, None)
-                result.failures.append(
-                    f"vfs_ext: this {mime} output ({format_size(size)}) could not be stored "
-                    f"and is too large to send inline: {exc}"
-                )
-        except (ValueError, TypeError, binascii.Error) as exc:
-            log.warning("vfs_ext: %s output stays inline: %s", mime, exc)
-    return _finish(result)
 
 
 def _over(mime: str, value: Any, threshold: int) -> bool:
@@ -137,6 +128,28 @@ def _over(mime: str, value: Any, threshold: int) -> bool:
         return payload_size(mime, value) > threshold
     except (ValueError, TypeError):
         return False
+
+
+def _store(result: _Result, mime: str, policy: Policy, write: Writer) -> None:
+    """Store one payload; one that fits no tier stays inline if small enough, else an error
+    message takes its place."""
+    try:
+        if is_vega(mime):
+            _vega(result, mime, policy, write)
+        else:
+            _payload(result, mime, write)
+    except VirtualFileError as exc:
+        size = payload_size(mime, result.data[mime])
+        if size <= INLINE_FALLBACK_LIMIT:
+            log.warning("vfs_ext: %s output stays inline: %s", mime, exc)
+        else:
+            result.data.pop(mime, None)
+            result.failures.append(
+                f"vfs_ext: this {mime} output ({format_size(size)}) could not be stored "
+                f"and is too large to send inline: {exc}"
+            )
+    except (ValueError, TypeError, binascii.Error) as exc:
+        log.warning("vfs_ext: %s output stays inline: %s", mime, exc)
 
 
 def _payload(result: _Result, mime: str, write: Writer) -> None:

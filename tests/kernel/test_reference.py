@@ -10,7 +10,7 @@ import pytest
 from tests.support.server import RunningServer
 from vfs_ext.records import REFERENCE_MIME
 
-from .conftest import NO_GRACE, Kernel, fetch, new_cell_id
+from .conftest import NO_GRACE, Kernel, new_cell_id
 
 SETUP = """
 import io, json
@@ -55,7 +55,7 @@ def served(server: RunningServer, content: dict) -> bytes:
     record = content["metadata"]["vfs_ext"]
     assert ref["name"] == record["name"] and ref["size"] == record["size"]
     assert "url" not in ref, "the frontend builds the URL from its own base URL"
-    status, body = fetch(server, record["url"])
+    status, _, body = server.fetch(record["url"])
     assert status == 200 and len(body) == ref["size"]
     return body
 
