@@ -30,8 +30,8 @@ from typing import Any
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from tests.browser.jupyter_ui import CELLS, NotebookUI
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.support.jupyter_ui import CELLS, NotebookUI
 from tests.support.server import RunningServer, jupyter_server
 
 from .harness import KERNEL_SETUP

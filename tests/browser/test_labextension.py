@@ -16,8 +16,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from tests.browser.conftest import artifact, jupyter_env
-from tests.browser.jupyter_ui import NotebookUI
+from tests.support.browser import artifact, jupyter_env
+from tests.support.jupyter_ui import NotebookUI
 from tests.support.server import RunningServer, jupyter_server
 from vfs_ext.records import HASH_KEY, METADATA_KEY, REFERENCE_MIME
 

@@ -7,10 +7,9 @@ import json
 
 import pytest
 
+from tests.support.kernels import NO_GRACE, Kernel, new_cell_id
 from tests.support.server import RunningServer
 from vfs_ext.records import REFERENCE_MIME
-
-from .conftest import NO_GRACE, Kernel, new_cell_id
 
 SETUP = """
 import io, json
