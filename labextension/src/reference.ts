@@ -38,7 +38,7 @@ export interface IReference {
 /** How the original type is shown: by ``src`` (streamed by the browser), by fetching the
  * payload for JupyterLab's own renderer, or as a link when nothing in the page can show it. */
 export type Strategy =
-  | { kind: 'src'; element: 'img' | 'video' | 'audio' | 'iframe' }
+  | { kind: 'src'; element: 'img' | 'video' | 'audio' | 'object' }
   | { kind: 'fetch'; as: 'json' | 'text' }
   | { kind: 'link' };
 
@@ -148,7 +148,7 @@ export function strategyFor(mime: string): Strategy {
     return { kind: 'src', element: 'audio' };
   }
   if (mime === 'application/pdf') {
-    return { kind: 'src', element: 'iframe' };
+    return { kind: 'src', element: 'object' };
   }
   if (isJson(mime)) {
     return { kind: 'fetch', as: 'json' };

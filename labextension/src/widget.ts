@@ -156,27 +156,27 @@ export class ReferenceRenderer extends Widget implements IRenderMime.IRenderer {
   private async bySrc(
     ref: IReference,
     url: string,
-    tag: 'img' | 'video' | 'audio' | 'iframe'
+    tag: 'img' | 'video' | 'audio' | 'object'
   ): Promise<void> {
-    if (tag === 'iframe') {
-      // An iframe shows the server's error page on 404: ask first.
+    if (tag === 'object') {
+      // A PDF viewer shows the server's error page on 404, with no event: ask first.
       const status = await this.probe(url);
       if (status !== 200) {
         this.showMissing(ref, status);
         return;
       }
+      this.swap(new Widget({ node: pdfObject(ref, url) }));
+      this.setState('loaded');
+      return;
     }
     const el = document.createElement(tag);
-    const host = new Widget({
-      node: tag === 'iframe' ? el : document.createElement('div')
-    });
+    const host = new Widget();
     if (tag === 'img') {
       host.addClass('jp-RenderedImage');
       const img = el as HTMLImageElement;
       img.alt = ref.alt ?? '';
       sizeImage(img, ref);
-      host.node.appendChild(img);
-    } else if (tag === 'video' || tag === 'audio') {
+    } else {
       const media = el as HTMLMediaElement;
       const flags = ref.metadata ?? {};
       media.controls = flags.controls !== false;
@@ -187,19 +187,15 @@ export class ReferenceRenderer extends Widget implements IRenderMime.IRenderer {
       if (tag === 'video' && ref.width !== undefined) {
         media.setAttribute('width', String(ref.width));
       }
-      host.node.appendChild(media);
-    } else {
-      el.setAttribute('width', '100%');
-      el.setAttribute('height', String(ref.height ?? 600));
-      el.style.border = '0';
     }
+    host.node.appendChild(el);
     const ready = tag === 'img' ? 'load' : 'loadedmetadata';
     el.addEventListener(ready, () => this.setState('loaded'), { once: true });
     el.addEventListener('error', () => void this.onMediaError(ref, url), {
       once: true
     });
     this.swap(host);
-    this.setState(tag === 'iframe' ? 'loaded' : 'loading');
+    this.setState('loading');
     el.setAttribute('src', url);
   }
 
@@ -426,4 +422,21 @@ function imageBox(ref: IReference): HTMLElement | null {
   box.style.aspectRatio = `${w} / ${h}`;
   box.title = describe(ref);
   return box;
+}
+
+/** The browser's PDF viewer, as the kernel's fallback HTML has it, with a link inside for
+ * browsers without one. */
+function pdfObject(ref: IReference, url: string): HTMLElement {
+  const obj = document.createElement('object');
+  obj.setAttribute('data', url);
+  obj.setAttribute('type', 'application/pdf');
+  obj.setAttribute('width', '100%');
+  obj.setAttribute('height', String(ref.height ?? 600));
+  const a = document.createElement('a');
+  a.href = url;
+  a.target = '_blank';
+  a.rel = 'noopener';
+  a.textContent = `Open PDF ${ref.name} (${formatSize(ref.size)})`;
+  obj.appendChild(a);
+  return obj;
 }

@@ -114,7 +114,7 @@ describe('strategyFor', () => {
     });
     assert.deepEqual(strategyFor('application/pdf'), {
       kind: 'src',
-      element: 'iframe'
+      element: 'object'
     });
   });
   it('fetches what a JupyterLab renderer draws', () => {
