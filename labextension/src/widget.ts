@@ -26,6 +26,13 @@ import {
 /** Loading states, on ``data-vfs-state`` for styles and tests. */
 type State = 'waiting' | 'loading' | 'loaded' | 'missing' | 'error';
 
+/** The page's base URL, as a path when it is on the page's own origin (as the kernel's
+ * fallback HTML writes it). */
+function basePath(): string {
+  const base = new URL(PageConfig.getBaseUrl(), window.location.href);
+  return base.origin === window.location.origin ? base.pathname : base.href;
+}
+
 /** The outermost scrolling ancestor: the notebook's own scroller, so the preload margin
  * counts in its height (an observer rooted at the viewport would be clipped by it). */
 function scrollRoot(node: HTMLElement): HTMLElement | null {
@@ -135,7 +142,7 @@ export class ReferenceRenderer extends Widget implements IRenderMime.IRenderer {
 
   private async load(ref: IReference): Promise<void> {
     this.started = true;
-    const url = fileUrl(PageConfig.getBaseUrl(), ref.name);
+    const url = fileUrl(basePath(), ref.name);
     const strategy = strategyFor(ref.mime);
     try {
       if (strategy.kind === 'src') {

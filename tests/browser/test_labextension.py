@@ -119,8 +119,9 @@ def test_plotly_and_a_big_table_render_in_the_page(
             "pd.DataFrame({'a': np.arange(100_000), 'b': np.arange(100_000) * 0.5})",
         ],
     )
-    ui = NotebookUI(context, app, srv.url, srv.token, "big.ipynb").open()
-    frames = watch_frames(ui)
+    ui = NotebookUI(context, app, srv.url, srv.token, "big.ipynb")
+    frames = watch_frames(ui)  # before the kernel's websocket opens
+    ui.open()
     ui.run_cells(range(3))
     plot = wait_loaded(ui, 1)
     assert plot.locator(".js-plotly-plot .main-svg").count() >= 1, "plotly's renderer drew it"
@@ -174,7 +175,7 @@ def test_url_follows_the_page_and_gone_files_show_a_placeholder(
     ui = NotebookUI(context, app, srv.url, srv.token, "moved.ipynb").open()
     shown = refs(ui, 0).nth(0).locator("img")
     assert ui.wait_image(shown) == 400
-    assert shown.get_attribute("src") == f"{srv.url}@file/{name}"
+    assert shown.get_attribute("src") == f"{srv.base_url}@file/{name}"
     missing = refs(ui, 0).nth(1)
     missing.locator(".jp-VfsReference-placeholder").wait_for()
     assert "Re-run the cell" in missing.inner_text()
