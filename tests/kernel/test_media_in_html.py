@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.kernels import NO_GRACE, Kernel, new_cell_id
 from tests.support.server import RunningServer
+from vfs_ext.records import REFERENCE_MIME
 
 IOPUB_LIMIT = 64 * 1024
 SETUP = """
@@ -82,7 +83,8 @@ def test_an_8_mib_embedded_video_leaves_iopub(k: Kernel, server: RunningServer) 
     assert k.value("sha(movie)") == hashlib.sha256(served(server, url)).hexdigest()
 
 
-def test_small_data_uris_and_pages_stay_inline(k: Kernel) -> None:
+def test_small_data_uris_stay_in_their_page(k: Kernel, server: RunningServer) -> None:
+    """A large page leaves whole (kernel_side.reference); its small URI is not moved apart."""
     k.execute("icon = 'data:image/png;base64,' + base64.b64encode(b'x' * 600).decode()")
     page = k.value("f'<img src=\"{icon}\"/>' + '<p>text</p>' * 20000")
     out = k.execute(
@@ -90,8 +92,10 @@ def test_small_data_uris_and_pages_stay_inline(k: Kernel) -> None:
         new_cell_id(),
     )
     (msg,) = out.outputs()
-    assert msg["content"]["data"]["text/html"] == page, "no URI to move: untouched"
-    assert "vfs_ext" not in msg["content"]["metadata"]
+    record = msg["content"]["metadata"]["vfs_ext"]
+    assert record["mime"] == "text/html" and "files" not in record, "one file: the page"
+    assert msg["content"]["data"][REFERENCE_MIME]["name"] == record["name"]
+    assert served(server, record["url"]).decode() == page, "its URI untouched"
 
 
 def test_uris_in_scripts_move_when_the_page_is_large(k: Kernel, server: RunningServer) -> None:
