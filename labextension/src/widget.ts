@@ -33,6 +33,11 @@ function basePath(): string {
   return base.origin === window.location.origin ? base.pathname : base.href;
 }
 
+/** The absolute form ServerConnection.makeRequest wants (it checks the base URL). */
+function absolute(url: string): string {
+  return new URL(url, window.location.href).href;
+}
+
 /** The outermost scrolling ancestor: the notebook's own scroller, so the preload margin
  * counts in its height (an observer rooted at the viewport would be clipped by it). */
 function scrollRoot(node: HTMLElement): HTMLElement | null {
@@ -219,7 +224,7 @@ export class ReferenceRenderer extends Widget implements IRenderMime.IRenderer {
     this.abort = new AbortController();
     try {
       const response = await ServerConnection.makeRequest(
-        url,
+        absolute(url),
         { method: 'HEAD', cache: 'no-store', signal: this.abort.signal },
         ServerConnection.makeSettings()
       );
@@ -255,7 +260,7 @@ export class ReferenceRenderer extends Widget implements IRenderMime.IRenderer {
     let response: Response;
     try {
       response = await ServerConnection.makeRequest(
-        url,
+        absolute(url),
         { cache: 'default', signal: this.abort.signal }, // names are never reused: cacheable
         ServerConnection.makeSettings()
       );
