@@ -224,7 +224,7 @@ class KernelSession:
         """Whether any tier holds files of this cell: skips claiming the owner when none do."""
         assert self.store is not None
         okey, gkey = owner_key(self.owner_id), group_key(cell_id)
-        return any((tier.root / okey / gkey).is_dir() for tier in self.store.tiers)
+        return any(tier.group_dir(okey, gkey).is_dir() for tier in self.store.tiers)
 
     # -- files ---------------------------------------------------------------------------------
 

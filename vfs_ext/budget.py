@@ -18,8 +18,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from . import locks
-from .tiers import BUDGET_LOCK, Tier
+from . import layout, locks
+from .tiers import Tier
 
 #: The figure as text, fixed width so that rewriting it in place never leaves old digits behind.
 _WIDTH = 20
@@ -73,7 +73,7 @@ def budget_lock(tier: Tier) -> Iterator[Ledger]:
     moved bytes and write a figure below the truth. The fd is noted in vfs_ext.locks, so a
     process forked meanwhile does not keep the lock (and every writer of the tier waiting).
     """
-    fd = locks.open_lock_file(tier.root / BUDGET_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
+    fd = locks.open_lock_file(layout.budget_lock(tier.root), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield Ledger(fd, tier)

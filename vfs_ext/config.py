@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import layout
 from .mounts import existing_ancestor, is_on_tmpfs
 
 ENV_TIERS = "VFS_EXT_TIERS"  # JSON list of {"name", "path", "budget", "keep_free"}, in order
@@ -202,14 +203,9 @@ def format_size(n: int) -> str:
     return f"{size:.1f} GiB"
 
 
-def server_record_path(runtime_dir: str | os.PathLike[str], pid: int) -> Path:
-    """Where a server publishes its kernels' variables, for kernels that did not inherit them."""
-    return Path(runtime_dir) / f"vfs_ext-server-{pid}.json"
-
-
 def write_server_record(runtime_dir: str | os.PathLike[str], pid: int, env: dict[str, str]) -> Path:
     """Publish ``env`` (``StoreConfig.to_env()``) for kernels whose JPY_PARENT_PID is ``pid``."""
-    path = server_record_path(runtime_dir, pid)
+    path = layout.server_record(runtime_dir, pid)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -227,7 +223,7 @@ def read_server_record(runtime_dir: str | os.PathLike[str], pid: int) -> StoreCo
     except PermissionError:
         pass  # alive, owned by someone else: the record's directory permissions decide
     try:
-        with open(server_record_path(runtime_dir, pid), encoding="utf-8") as f:
+        with open(layout.server_record(runtime_dir, pid), encoding="utf-8") as f:
             record = json.load(f)
     except (OSError, ValueError):
         return None

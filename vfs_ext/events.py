@@ -16,9 +16,8 @@ from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
-EVENTS_FILE = ".events.jsonl"
-#: The previous generation: read to its end once more after rotation, then replaced.
-ROTATED_FILE = ".events.jsonl.1"
+from . import layout
+
 #: Rotate past this many bytes read (~5000 events); on disk at most about twice this.
 MAX_BYTES = 1024 * 1024
 #: Latest events kept for the admin view.
@@ -36,7 +35,7 @@ def record(root: Path, kind: str, **fields: object) -> dict[str, Any]:
     line = json.dumps(event, default=str) + "\n"
     try:
         fd = os.open(
-            root / EVENTS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
+            layout.events_file(root), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
         )
         try:
             os.write(fd, line.encode())
@@ -86,10 +85,10 @@ class EventLog:
     def poll(self) -> None:
         """Count what was appended since the last poll; rotate a file read past ``max_bytes``."""
         with self._lock:
-            rotated = self.root / ROTATED_FILE
+            rotated = layout.rotated_events_file(self.root)
             if self._rotated is not None:
                 self._read(rotated, self._rotated)
-            current = self.root / EVENTS_FILE
+            current = layout.events_file(self.root)
             self._read(current, self._current)
             if self._current.offset >= self.max_bytes:
                 try:

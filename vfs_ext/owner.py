@@ -14,7 +14,6 @@ import contextlib
 import errno
 import logging
 import os
-import secrets
 import shutil
 import threading
 from collections import Counter
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import locks
+from . import layout, locks
 from .budget import budget_lock
 from .config import format_size
 from .errors import VirtualFileError
@@ -31,19 +30,7 @@ from .names import DEFAULT_GROUP, NAME_RE, group_key, new_name, owner_key, parse
 from .retire import Retirement
 from .reuse import SPARE_MIN, ReleaseQueue, Spare, SparePool
 from .sources import CHUNK, Data, Source, SourceError, open_source
-from .tiers import (
-    OWNER_LOCK,
-    PART_PREFIX,
-    PIN_PREFIX,
-    RELEASED_PREFIX,
-    UNSHOWN_PREFIX,
-    FileInfo,
-    Tier,
-    part_name,
-    pending_dirs,
-    scan_dir,
-    subdirs,
-)
+from .tiers import FileInfo, Tier, pending_dirs, scan_dir, subdirs
 
 if TYPE_CHECKING:
     from .store import Store
@@ -151,7 +138,7 @@ class Owner:
         try:
             for tier in store.tiers:
                 self._lock_fds.append(
-                    locks.acquire(tier.root / self.key / OWNER_LOCK, lock_timeout)
+                    locks.acquire(layout.owner_lock(tier.owner_dir(self.key)), lock_timeout)
                 )
             for tier in store.tiers:
                 self._release_leftovers(tier)
@@ -167,20 +154,20 @@ class Owner:
         the owner's lock, so no other process writes for this owner; in this process, a closed
         Owner's writes may still be running (``_writing``): their files are left alone.
         """
-        owner_dir = tier.root / self.key
+        owner_dir = tier.owner_dir(self.key)
         names = pending_dirs(owner_dir)
         with _writing_lock:
             writing_here = _writing[self.store.namespace, self.key] > 0
         parts = [
-            owner_dir / group / entry.name
+            Path(entry.path)
             for group in ([] if writing_here else subdirs(owner_dir))
-            for entry in scan_dir(owner_dir / group)
-            if entry.name.startswith(PART_PREFIX)
+            for entry in scan_dir(layout.group_dir(owner_dir, group))
+            if layout.is_part(entry.name)
         ]
         if not names and not parts:
             return
         with budget_lock(tier):  # an exact count must not miss the bytes in transit
-            released = [_set_aside(owner_dir / name) for name in names]
+            released = [_set_aside(layout.group_dir(owner_dir, name)) for name in names]
             if parts:
                 released.append(_gather(parts, owner_dir))
         for path in released:
@@ -284,8 +271,7 @@ class Owner:
 
         write(2) on a full tmpfs fails with ENOSPC; an mmap would die of SIGBUS instead.
         """
-        directory = tier.root / self.key / gkey
-        token = secrets.token_hex(8)
+        directory = tier.group_dir(self.key, gkey)
         tmp: Path | None = None
         fd: int | None = None
         written = 0
@@ -298,14 +284,14 @@ class Owner:
             prefix = 0 if partial is None else partial.length + len(partial.pending)
             reserved = source.size if source.size is not None else prefix
             if partial is None and source.size is not None and source.size >= SPARE_MIN:
-                spare = self._spares.take(tier.root / self.key, source.size)
+                spare = self._spares.take(tier.owner_dir(self.key), source.size)
             with budget_lock(tier) as ledger:
                 # A spare already counts as used: reusing it needs only the difference.
                 held = spare.size if spare else 0
                 self._check_fits(
                     tier, ledger.used(reserved - held) - held, reserved, new=reserved - held
                 )
-                tmp = directory / part_name(reserved, token)
+                tmp = layout.part_path(directory, reserved)
                 if spare is not None:
                     os.rename(spare.path, tmp)
                     fd, spare = spare.fd, None
@@ -330,7 +316,7 @@ class Owner:
                 os.ftruncate(fd, written)  # the spare may have been larger
             os.close(fd)
             fd = None
-            final = directory / name
+            final = layout.file_path(directory, name)
             os.rename(tmp, final)
             return FileInfo(
                 name, final, written, tier.name, os.stat(final).st_mtime, self.key, gkey
@@ -360,7 +346,7 @@ class Owner:
         """Lock our directory again if someone removed it (``release_owner``, a manual clean-up):
         files written into a directory without our lock would look orphaned to sweepers."""
         index = self.store.tiers.index(tier)
-        path = tier.root / self.key / OWNER_LOCK
+        path = layout.owner_lock(tier.owner_dir(self.key))
         with self._relock:
             if not self._lock_fds:
                 raise ValueError("this Owner was closed while writing; nothing was stored")
@@ -394,8 +380,7 @@ class Owner:
             max_size = self.store.config.max_file_size
             if max_size is not None:
                 grant = max(needed, min(grant, max_size))
-            token = tmp.name.rsplit("-", 1)[1]
-            grown = tmp.with_name(part_name(grant, token))
+            grown = layout.part_path(tmp.parent, grant, layout.part_token(tmp))
             os.rename(tmp, grown)
             ledger.charge(grant - reserved)
         return grant, grown
@@ -490,7 +475,7 @@ class Owner:
         for _tier, group_dir, name in self.store.placed(again, self.key):
             self._unshown.discard(name)
             with contextlib.suppress(FileNotFoundError):
-                os.rename(group_dir / (UNSHOWN_PREFIX + name), group_dir / (PIN_PREFIX + name))
+                os.rename(layout.unshown_path(group_dir, name), layout.pin_path(group_dir, name))
 
     def settle_retired(self, timeout: float = 60.0) -> bool:
         """Wait until every retired file was released; False if that took over ``timeout``."""
@@ -508,8 +493,8 @@ class Owner:
         gkey = group_key(group)
         count = 0
         for tier in self.store.tiers:
-            owner_dir = tier.root / self.key
-            directory = owner_dir / gkey
+            owner_dir = tier.owner_dir(self.key)
+            directory = layout.group_dir(owner_dir, gkey)
             files = _group_files(directory)
             large = {f for f in files if reuse and f[1] >= SPARE_MIN and NAME_RE.match(f[0])}
             rest = [f for f in files if f not in large]
@@ -547,7 +532,7 @@ class Owner:
         its kernel, for the server to free once no saved notebook shows it (Store.unpin)."""
         for _tier, group_dir, _name in self.store.placed([name], self.key):
             try:
-                os.rename(group_dir / (PIN_PREFIX + name), group_dir / (UNSHOWN_PREFIX + name))
+                os.rename(layout.pin_path(group_dir, name), layout.unshown_path(group_dir, name))
             except FileNotFoundError:
                 continue
             self._unshown.add(name)
@@ -571,8 +556,8 @@ class Owner:
         """Remove every file of this owner but keep the owner alive."""
         count = 0
         for tier in self.store.tiers:
-            for entry in scan_dir(tier.root / self.key):
-                if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+            for entry in scan_dir(tier.owner_dir(self.key)):
+                if not layout.is_hidden(entry.name) and entry.is_dir(follow_symlinks=False):
                     count += _rmtree_count(Path(entry.path))
         return count
 
@@ -589,7 +574,7 @@ class Owner:
                 self._releases.close()
                 if remove:
                     for tier in self.store.tiers:
-                        shutil.rmtree(tier.root / self.key, ignore_errors=True)
+                        shutil.rmtree(tier.owner_dir(self.key), ignore_errors=True)
         finally:
             fds, self._lock_fds = self._lock_fds, []
             for fd in fds:
@@ -632,7 +617,7 @@ def _no_tier(reasons: list[str], kinds: set[str]) -> _NoTier:
 def _set_aside(directory: Path) -> Path | None:
     """Rename ``directory`` to a released name in its parent (its URLs fail from now on); None
     if it is gone already. Call with the tier's budget lock held."""
-    released = directory.parent / (RELEASED_PREFIX + secrets.token_hex(8))
+    released = layout.new_released_dir(directory.parent)
     try:
         os.rename(directory, released)
     except FileNotFoundError:
@@ -644,14 +629,14 @@ def _gather(files: list[Path], owner_dir: Path) -> Path | None:
     """Move ``files`` (keeping their names, so the budget still counts them) into one new
     released directory of ``owner_dir``; None if it cannot be made. Call with the tier's budget
     lock held."""
-    released = owner_dir / (RELEASED_PREFIX + secrets.token_hex(8))
+    released = layout.new_released_dir(owner_dir)
     try:
         released.mkdir(mode=0o700)
     except OSError:
         return None
     for path in files:
         with contextlib.suppress(FileNotFoundError):
-            os.rename(path, released / path.name)
+            os.rename(path, layout.file_path(released, path.name))
     return released
 
 
@@ -687,7 +672,7 @@ def _group_files(path: Path) -> list[tuple[str, int]]:
     start with a dot); empty if the directory is gone."""
     found = []
     for entry in scan_dir(path):
-        if not entry.name.startswith("."):
+        if not layout.is_hidden(entry.name):
             with contextlib.suppress(FileNotFoundError):
                 found.append((entry.name, entry.stat(follow_symlinks=False).st_size))
     return found

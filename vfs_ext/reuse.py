@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import secrets
 import shutil
 import signal
 import stat
@@ -27,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .tiers import SPARES_DIR
+from . import layout
 
 #: Released files at least this large are kept as spares; smaller ones cost little to free.
 SPARE_MIN = 1024 * 1024
@@ -139,12 +138,11 @@ class SparePool:
         Call with the tier's budget lock held (vfs_ext.budget): an exact count of the tier
         running meanwhile could otherwise miss a file in transit and under-count the budget.
         """
-        spares_dir = owner_dir / SPARES_DIR
         moved = []
         for name, size in names:
-            target = spares_dir / secrets.token_hex(8)
+            target = layout.new_spare_path(owner_dir)
             try:
-                spares_dir.mkdir(mode=0o700, exist_ok=True)
+                target.parent.mkdir(mode=0o700, exist_ok=True)
                 os.rename(group_dir / name, target)
             except FileNotFoundError:
                 continue

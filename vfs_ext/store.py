@@ -16,23 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import events, locks
+from . import events, layout, locks
 from .config import StoreConfig, TierSpec, default_tiers
 from .errors import VirtualFileError
 from .mounts import tmpfs_huge_pages
 from .names import NAMESPACE_RE, OWNER_KEY_RE, new_namespace, owner_key, parse_name
 from .owner import Owner
-from .tiers import (
-    OWNER_LOCK,
-    PIN_PREFIX,
-    SERVER_LOCK,
-    UNSHOWN_PREFIX,
-    FileInfo,
-    Tier,
-    TierRefused,
-    scan_dir,
-    subdirs,
-)
+from .tiers import FileInfo, Tier, TierRefused, scan_dir, subdirs
 
 log = logging.getLogger("vfs_ext")
 
@@ -100,7 +90,9 @@ class Store:
         store = cls(config)
         try:
             for tier in store.tiers:
-                store._server_lock_fds.append(locks.acquire(tier.root / SERVER_LOCK, timeout=5))
+                store._server_lock_fds.append(
+                    locks.acquire(layout.server_lock(tier.root), timeout=5)
+                )
         except BaseException:
             store.close(remove=True)
             raise
@@ -148,7 +140,7 @@ class Store:
             with contextlib.suppress(OSError):
                 os.close(
                     os.open(
-                        group_dir / (PIN_PREFIX + name),
+                        layout.pin_path(group_dir, name),
                         os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW,
                         0o600,
                     )
@@ -163,13 +155,13 @@ class Store:
         freed = 0
         for _tier, group_dir, name in self.placed(names):
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(group_dir / (PIN_PREFIX + name))
+                os.unlink(layout.pin_path(group_dir, name))
             try:
-                os.unlink(group_dir / (UNSHOWN_PREFIX + name))
+                os.unlink(layout.unshown_path(group_dir, name))
             except FileNotFoundError:
                 continue
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(group_dir / name)
+                os.unlink(layout.file_path(group_dir, name))
                 freed += 1
         return freed
 
@@ -182,7 +174,7 @@ class Store:
             match = parse_name(name)
             if match is not None and owner in (None, match["owner"]):
                 for tier in self.tiers:
-                    yield tier, tier.root / match["owner"] / match["group"], name
+                    yield tier, tier.group_dir(match["owner"], match["group"]), name
 
     def open_owner(self, owner_id: str, *, lock_timeout: float = 10.0) -> Owner:
         """Claim ``owner_id`` (waiting for a previous process of the same id to let go)."""
@@ -194,7 +186,7 @@ class Store:
         count = 0
         for tier in self.tiers:
             count += sum(1 for _ in tier.iter_files(key))
-            shutil.rmtree(tier.root / key, ignore_errors=True)
+            shutil.rmtree(tier.owner_dir(key), ignore_errors=True)
         return count
 
     def sweep(self, keep_owner_ids: Iterable[str] = ()) -> SweepReport:
@@ -209,7 +201,7 @@ class Store:
         self._poll_events()  # keeps the events file bounded even when no admin looks
         for tier in self.tiers:
             for namespace in subdirs(tier.base):
-                ns_root = tier.base / namespace
+                ns_root = layout.namespace_dir(tier.base, namespace)
                 own = namespace == self.namespace
                 if not own and not NAMESPACE_RE.match(namespace):
                     continue  # not a vfs_ext namespace: someone else's directory
@@ -217,7 +209,7 @@ class Store:
                 lockless = False
                 if not own:
                     try:
-                        server_fd = locks.try_lock(ns_root / SERVER_LOCK)
+                        server_fd = locks.try_lock(layout.server_lock(ns_root))
                     except FileNotFoundError:
                         # A server creates its lock right after its directories; without one
                         # for a while, nobody serves this namespace (e.g. recreated by a kernel
@@ -234,7 +226,7 @@ class Store:
                     for owner in subdirs(ns_root):
                         if (own and owner in keep) or not OWNER_KEY_RE.match(owner):
                             continue
-                        self._sweep_owner(tier, ns_root / owner, report)
+                        self._sweep_owner(tier, layout.owner_dir(ns_root, owner), report)
                     if (server_fd is not None or lockless) and not subdirs(ns_root):
                         shutil.rmtree(ns_root, ignore_errors=True)
                 finally:
@@ -250,7 +242,7 @@ class Store:
 
     def _sweep_owner(self, tier: Tier, owner_dir: Path, report: SweepReport) -> None:
         try:
-            fd = locks.try_lock(owner_dir / OWNER_LOCK)
+            fd = locks.try_lock(layout.owner_lock(owner_dir))
         except FileNotFoundError:
             if _age(owner_dir) < STARTUP_GRACE_S:
                 return  # an owner may be creating its lock right now
@@ -262,7 +254,7 @@ class Store:
                 return  # alive
         try:
             for group in subdirs(owner_dir):
-                for entry in scan_dir(owner_dir / group):
+                for entry in scan_dir(layout.group_dir(owner_dir, group)):
                     try:
                         report.bytes += entry.stat(follow_symlinks=False).st_size
                         report.files += 1

@@ -13,8 +13,8 @@ import pytest
 from vfs_ext import owner as owner_module
 from vfs_ext import reuse
 from vfs_ext.config import MEMORY
+from vfs_ext.layout import RELEASED_PREFIX, SPARES_DIR
 from vfs_ext.names import owner_key
-from vfs_ext.tiers import RELEASED_PREFIX, SPARES_DIR
 
 from .conftest import memory_used, part_files
 from .worker import payload

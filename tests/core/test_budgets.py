@@ -13,7 +13,8 @@ import pytest
 from vfs_ext.budget import Ledger
 from vfs_ext.config import DISK, MEMORY
 from vfs_ext.errors import VirtualFileError
-from vfs_ext.tiers import BUDGET_LOCK, Tier
+from vfs_ext.layout import BUDGET_LOCK
+from vfs_ext.tiers import Tier
 
 from .conftest import part_files
 from .worker import ReadOnly, payload

@@ -12,8 +12,8 @@ import sys
 import pytest
 
 from vfs_ext.config import MEMORY
+from vfs_ext.layout import SPARES_DIR
 from vfs_ext.reuse import SPARE_MIN, ReleaseQueue
-from vfs_ext.tiers import SPARES_DIR
 
 from .conftest import memory_used
 from .worker import payload

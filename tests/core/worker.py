@@ -17,9 +17,9 @@ from pathlib import Path
 
 from vfs_ext.config import StoreConfig
 from vfs_ext.errors import VirtualFileError
+from vfs_ext.layout import PART_PREFIX
 from vfs_ext.owner import Owner
 from vfs_ext.store import Store
-from vfs_ext.tiers import PART_PREFIX
 
 
 def report(**fields: object) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.support.processes import wait_until
 from tests.support.server import RunningServer
-from vfs_ext.tiers import SPARES_DIR
+from vfs_ext.layout import SPARES_DIR
 
 from .conftest import Kernel, fetch, new_cell_id
 
