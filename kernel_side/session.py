@@ -132,11 +132,11 @@ class KernelSession:
         if owner is not None and names:
             owner.retire(names)
 
-    def unretire(self, names: Iterable[str]) -> None:
-        """These files are shown again: take back their pending retirement."""
+    def show_again(self, names: Iterable[str]) -> None:
+        """These files are shown again: take back their retirement."""
         owner = self._owner
         if owner is not None:
-            owner.unretire(names)
+            owner.show_again(names)
 
     def referenced_by(self, name: str, obj: Any) -> None:
         """Remember ``obj`` (a VirtualFile) as the holder of ``name`` while it lives."""
@@ -216,7 +216,7 @@ class KernelSession:
             self._this_cell_policy = None
             if self._owner is not None:
                 try:
-                    self._owner.drop_spares()  # what this run's outputs did not reuse
+                    self._owner.free_spares()  # what this run's outputs did not reuse
                 except Exception:
                     log.exception("vfs_ext: could not free the files this run did not reuse")
 

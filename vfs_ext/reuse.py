@@ -178,7 +178,7 @@ class SparePool:
             os.close(fd)
             self._releases.submit(path)
 
-    def drop(self) -> bool:
+    def free(self) -> bool:
         """Free every spare left (in the background); False if there was none."""
         with self._lock:
             spares = [path for paths in self._spares.values() for path, _ in paths]

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Union
 
+from .errors import SourceError
+
 CHUNK = 4 * 1024 * 1024
 
 Data = Union[bytes, bytearray, memoryview, str, os.PathLike, IO[bytes]]  # noqa: UP007 - py3.10 runtime alias
@@ -23,19 +25,8 @@ Data = Union[bytes, bytearray, memoryview, str, os.PathLike, IO[bytes]]  # noqa:
 STALL_TIMEOUT = 60.0
 
 
-class SourceError(OSError):
-    """Reading the data to store failed: the source is at fault, not a tier, so nothing is
-    retried in another tier and nothing is evicted to make room."""
-
-    @classmethod
-    def reading(cls, exc: OSError) -> SourceError:
-        """The error to raise for ``exc``, raised by the source's read or seek."""
-        if isinstance(exc, SourceError):
-            return exc
-        if isinstance(exc, io.UnsupportedOperation):
-            return cls(f"the file to store cannot be read ({exc}); open it for reading ('rb')")
-        message = f"reading the data to store failed: {exc.strerror or exc}; nothing was stored"
-        return cls(message) if exc.errno is None else cls(exc.errno, message)
+class TextGiven(TypeError):
+    """A file object gave text where bytes were expected: it must be opened in binary mode."""
 
 
 @dataclass
@@ -56,7 +47,7 @@ class Source:
         if self.file is not None:
             try:
                 self.file.seek(self.start)
-            except OSError as exc:
+            except Exception as exc:  # a file-like object may raise anything
                 raise SourceError.reading(exc) from exc
 
     def chunks(self) -> Iterator[memoryview]:
@@ -82,7 +73,9 @@ class Source:
                 n = self.file.readinto(mv)  # type: ignore[union-attr]
             except BlockingIOError:
                 n = None  # some streams raise instead of returning None
-            except OSError as exc:
+            except TextGiven:
+                raise
+            except Exception as exc:  # a file-like object may raise anything
                 raise SourceError.reading(exc) from exc
             if n is not None:
                 return n
@@ -181,7 +174,7 @@ class _ReadIntoAdapter(io.RawIOBase):
         if data is None:
             return None  # non-blocking and nothing to read yet, like RawIOBase.readinto
         if isinstance(data, str):
-            raise TypeError("file object returned text; open it in binary mode ('rb')")
+            raise TextGiven("file object returned text; open it in binary mode ('rb')")
         n = len(data)
         b[:n] = data
         return n

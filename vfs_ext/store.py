@@ -11,32 +11,20 @@ import os
 import shutil
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import events, layout, locks
+from . import events, layout, locks, pins
 from .config import StoreConfig, TierSpec, default_tiers
 from .errors import VirtualFileError
 from .mounts import tmpfs_huge_pages
-from .names import NAMESPACE_RE, OWNER_KEY_RE, new_namespace, owner_key, parse_name
+from .names import new_namespace, owner_key, parse_name
 from .owner import Owner
-from .tiers import FileInfo, Tier, TierRefused, scan_dir, subdirs
+from .sweep import SweepReport, sweep
+from .tiers import FileInfo, Tier, TierRefused
 
 log = logging.getLogger("vfs_ext")
-
-#: An owner directory without a lock file younger than this may be an owner starting up.
-STARTUP_GRACE_S = 30.0
-
-
-@dataclass
-class SweepReport:
-    """What a sweep removed."""
-
-    owners: list[str] = field(default_factory=list)
-    files: int = 0
-    bytes: int = 0
 
 
 class Store:
@@ -130,51 +118,16 @@ class Store:
         return None
 
     def pin(self, names: Iterable[str]) -> int:
-        """Mark these files as shown by a saved notebook: replacing their outputs on the page
-        then does not free them (a page reloaded from that save shows them). Returns how many
-        of ours were pinned."""
-        pinned = 0
-        for tier, group_dir, name in self.placed(names):
-            if tier.find(group_dir.parent.name, group_dir.name, name) is None:
-                continue
-            with contextlib.suppress(OSError):
-                os.close(
-                    os.open(
-                        layout.pin_path(group_dir, name),
-                        os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW,
-                        0o600,
-                    )
-                )
-                pinned += 1
-        return pinned
+        """Pin these files: a saved notebook shows them, so replacing their outputs on the page
+        does not release them (a page reloaded from that save shows them). Returns how many of
+        ours were pinned (vfs_ext.pins)."""
+        return pins.pin(self.tiers, names)
 
     def unpin(self, names: Iterable[str]) -> int:
-        """No saved notebook shows these files any more: those their kernel has already taken
-        off the page (``.unshown-``) are freed now, the others go back to the usual rules.
-        Returns how many were freed."""
-        freed = 0
-        for _tier, group_dir, name in self.placed(names):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(layout.pin_path(group_dir, name))
-            try:
-                os.unlink(layout.unshown_path(group_dir, name))
-            except FileNotFoundError:
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(layout.file_path(group_dir, name))
-                freed += 1
-        return freed
-
-    def placed(
-        self, names: Iterable[str], owner: str | None = None
-    ) -> Iterator[tuple[Tier, Path, str]]:
-        """(tier, group directory, name) for each valid name (of ``owner``'s key, if given), in
-        every tier: where the file and its markers would be."""
-        for name in names:
-            match = parse_name(name)
-            if match is not None and owner in (None, match["owner"]):
-                for tier in self.tiers:
-                    yield tier, tier.group_dir(match["owner"], match["group"]), name
+        """No saved notebook shows these files any more: those their kernel has already retired
+        (marked unshown) are released now, the others go back to the usual rules. Returns how
+        many were released (vfs_ext.pins)."""
+        return pins.unpin(self.tiers, names)
 
     def open_owner(self, owner_id: str, *, lock_timeout: float = 10.0) -> Owner:
         """Claim ``owner_id`` (waiting for a previous process of the same id to let go)."""
@@ -194,77 +147,10 @@ class Store:
 
         An owner is dead when its lock is free; in our own namespace, owners listed in
         ``keep_owner_ids`` (kernels the server still knows, e.g. restarting) are kept even then.
-        Safe while other processes write: live owners hold their locks.
+        Safe while other processes write: live owners hold their locks (vfs_ext.sweep).
         """
-        keep = {owner_key(i) for i in keep_owner_ids}
-        report = SweepReport()
         self._poll_events()  # keeps the events file bounded even when no admin looks
-        for tier in self.tiers:
-            for namespace in subdirs(tier.base):
-                ns_root = layout.namespace_dir(tier.base, namespace)
-                own = namespace == self.namespace
-                if not own and not NAMESPACE_RE.match(namespace):
-                    continue  # not a vfs_ext namespace: someone else's directory
-                server_fd = None
-                lockless = False
-                if not own:
-                    try:
-                        server_fd = locks.try_lock(layout.server_lock(ns_root))
-                    except FileNotFoundError:
-                        # A server creates its lock right after its directories; without one
-                        # for a while, nobody serves this namespace (e.g. recreated by a kernel
-                        # writing after its server removed it).
-                        if _age(ns_root) < STARTUP_GRACE_S:
-                            continue
-                        lockless = True
-                    except OSError:
-                        continue
-                    else:
-                        if server_fd is None:
-                            continue  # another live server: its own sweeps handle it
-                try:
-                    for owner in subdirs(ns_root):
-                        if (own and owner in keep) or not OWNER_KEY_RE.match(owner):
-                            continue
-                        self._sweep_owner(tier, layout.owner_dir(ns_root, owner), report)
-                    if (server_fd is not None or lockless) and not subdirs(ns_root):
-                        shutil.rmtree(ns_root, ignore_errors=True)
-                finally:
-                    locks.release(server_fd)
-        if report.owners:
-            log.info(
-                "vfs_ext: swept %d files (%d bytes) of %d dead owners",
-                report.files,
-                report.bytes,
-                len(report.owners),
-            )
-        return report
-
-    def _sweep_owner(self, tier: Tier, owner_dir: Path, report: SweepReport) -> None:
-        try:
-            fd = locks.try_lock(layout.owner_lock(owner_dir))
-        except FileNotFoundError:
-            if _age(owner_dir) < STARTUP_GRACE_S:
-                return  # an owner may be creating its lock right now
-            fd = None
-        except OSError:
-            return
-        else:
-            if fd is None:
-                return  # alive
-        try:
-            for group in subdirs(owner_dir):
-                for entry in scan_dir(layout.group_dir(owner_dir, group)):
-                    try:
-                        report.bytes += entry.stat(follow_symlinks=False).st_size
-                        report.files += 1
-                    except FileNotFoundError:
-                        pass
-            shutil.rmtree(owner_dir, ignore_errors=True)
-            if owner_dir.name not in report.owners:  # one entry per owner, not per tier
-                report.owners.append(owner_dir.name)
-        finally:
-            locks.release(fd)
+        return sweep(self.tiers, self.namespace, {owner_key(i) for i in keep_owner_ids})
 
     # -- accounting ----------------------------------------------------------------------------
 
@@ -347,11 +233,3 @@ class Store:
         for fd in self._server_lock_fds:
             locks.release(fd)
         self._server_lock_fds = []
-
-
-def _age(path: Path) -> float:
-    """Seconds since ``path`` last changed; 0 when it is gone (nothing to do then)."""
-    try:
-        return time.time() - os.lstat(path).st_mtime
-    except FileNotFoundError:
-        return 0.0

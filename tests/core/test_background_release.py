@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vfs_ext import owner as owner_module
+from vfs_ext import release as release_module
 from vfs_ext import reuse
 from vfs_ext.config import MEMORY
 from vfs_ext.layout import RELEASED_PREFIX, SPARES_DIR
@@ -31,7 +31,7 @@ def released(store) -> list[Path]:
 def gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Every release in the background, and its deletion waits for this event, so a test
     sees it while still pending."""
-    monkeypatch.setattr(owner_module, "BACKGROUND_RELEASE_MIN", 0)
+    monkeypatch.setattr(release_module, "BACKGROUND_RELEASE_MIN", 0)
     event = threading.Event()
     delete = reuse._delete
 
@@ -54,10 +54,10 @@ def test_urls_fail_at_once_and_memory_is_freed_after(store, gate):
         assert len(released(store)) == 1
 
         gate.set()
-        assert owner.settle_releases() is True
+        assert owner.releases.settle() is True
         assert memory_used(store) == 1000
         assert released(store) == []
-        assert owner.settle_releases() is False
+        assert owner.releases.settle() is False
         assert store.lookup(kept.name) is not None
 
 
@@ -87,7 +87,7 @@ def test_a_write_that_needs_the_released_room_waits_instead_of_falling_back(
 def test_a_small_group_is_freed_before_the_call_returns(store):
     with store.open_owner("k") as owner:
         info = owner.write(payload("a", MiB), "bin", "cell")
-        assert info.size < owner_module.BACKGROUND_RELEASE_MIN
+        assert info.size < release_module.BACKGROUND_RELEASE_MIN
         assert owner.release_group("cell", wait=False) == 1
         assert store.lookup(info.name) is None
         assert released(store) == []
@@ -95,7 +95,7 @@ def test_a_small_group_is_freed_before_the_call_returns(store):
 
 
 def test_closing_the_owner_finishes_its_releases(store, monkeypatch):
-    monkeypatch.setattr(owner_module, "BACKGROUND_RELEASE_MIN", 0)
+    monkeypatch.setattr(release_module, "BACKGROUND_RELEASE_MIN", 0)
     owner = store.open_owner("k")
     owner.write(payload("a", MiB), "bin", "cell")
     owner.release_group("cell", wait=False)
@@ -111,7 +111,7 @@ def test_a_reopened_owner_frees_what_a_killed_process_left_released(store, left)
     (leftover / "a.png").write_bytes(payload("a", 5000))
     assert memory_used(store) == 5000
     with store.open_owner("k") as owner:
-        owner.settle_releases()
+        owner.releases.settle()
         assert not leftover.exists()
         assert memory_used(store) == 0
 
@@ -132,7 +132,7 @@ def test_a_reopened_owner_frees_the_write_a_killed_process_left_unfinished(store
     assert part_files(store.tiers[0].root)
     assert memory_used(store) >= 4 * MiB
     with store.open_owner("k") as owner:
-        owner.settle_releases()
+        owner.releases.settle()
         assert [part_files(t.root) for t in store.tiers] == [[], []]
         assert released(store) == []
         assert memory_used(store) == 0
@@ -162,7 +162,7 @@ def test_a_reopened_owner_leaves_this_processs_running_write_alone(store, tmp_pa
             w.flush()
             first.close()
             with store.open_owner("k") as second:
-                second.settle_releases()
+                second.releases.settle()
                 w.write(data[9 * MiB :])
                 w.close()
                 writer.join(TIMEOUT)

@@ -122,7 +122,7 @@ def test_spares_count_against_the_budget_and_a_reuse_needs_only_the_difference(m
     assert store.stats()["events"] == {"fallback": 0, "evict": 0, "error": 0}
 
 
-def test_unused_spares_are_freed_by_drop_spares(store):
+def test_unused_spares_are_freed_by_free_spares(store):
     with store.open_owner("k") as owner:
         owner.write(payload("a", 2 * MiB), "png", "cell")
         owner.write(payload("b", 2 * MiB), "png", "cell")
@@ -130,11 +130,11 @@ def test_unused_spares_are_freed_by_drop_spares(store):
         owner.write(payload("c", 2 * MiB), "png", "cell")
         assert len(spares(store)) == 1
         assert memory_used(store) == 4 * MiB
-        assert owner.drop_spares() is True
-        owner.settle_releases()
+        assert owner.free_spares() is True
+        owner.releases.settle()
         assert spares(store) == []
         assert memory_used(store) == 2 * MiB
-        assert owner.drop_spares() is False
+        assert owner.free_spares() is False
 
 
 def test_small_files_are_freed_not_kept(store):
