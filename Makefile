@@ -4,12 +4,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8888
 
-.PHONY: demo test lint bench chromium clean
+.PHONY: demo test lint bench chromium hub-proxy clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q -e '.[test,demo]'
+	# The demo pins altair<6 (JupyterLab 4.6 renders Vega-Lite v5 only); the tests also run
+	# kernels with altair 6 from this side directory (tests/kernel/test_altair.py).
+	$(PY) -m pip install -q --no-deps --upgrade --target $(VENV)/altair6 'altair>=6'
 	touch $(STAMP)
 
 # Debian's Chromium drives the browser tests (Playwright cannot download its own browser here).
@@ -19,18 +22,27 @@ chromium:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	else echo "chromium missing and not root: browser tests will be skipped (apt-get install chromium)"; fi
 
+# JupyterHub's proxy for the hub tests (tests/hub), from npm into build/ (no global install).
+PROXY := build/node_modules/.bin/configurable-http-proxy
+$(PROXY):
+	@if command -v npm >/dev/null; then \
+		npm install --prefix build --no-audit --no-fund --loglevel=error configurable-http-proxy@5; \
+	else echo "npm missing: the JupyterHub tests will be skipped (apt-get install npm)"; fi
+
+hub-proxy: $(PROXY)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: $(STAMP) chromium lint
+test: $(STAMP) chromium hub-proxy lint
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(PY) examples/run_demo.py --port $(PORT)
+	$(PY) examples/run_demo.py --port $(PORT) $(DEMO_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache
+	rm -rf $(VENV) test-artifacts .pytest_cache build

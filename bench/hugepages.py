@@ -1,6 +1,7 @@
 """``--huge-pages``: the whole bench in a private mount namespace whose ``/dev/shm`` is a tmpfs
 with transparent huge pages (``huge=within_size``), as an admin gets by mounting the memory
-tier so (README, "Huge pages for the memory tier"). Root only; the host's /dev/shm is untouched.
+tier so (docs/admin.md, "Huge pages for the memory tier"). Root only; the host's /dev/shm is
+untouched.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ The notebook is copied into a work directory (default ``build/demo/``, ignored b
 running the demo never dirties the repository's copy; ``--fresh`` replaces an existing copy.
 Headless-safe: no browser is opened, the server listens on 127.0.0.1 unless ``--ip`` says
 otherwise, and the URL (token included) is printed once the server answers.
-Ctrl-C (or SIGTERM) stops the server cleanly: it shuts its kernels down and removes its files.
+Ctrl-C, SIGINT or SIGTERM stops the server cleanly: it shuts its kernels down and removes its
+files (SIGINT also when the script was started in the background, which ignores it by default).
 """
 
 from __future__ import annotations
@@ -112,21 +113,27 @@ def stop(proc: subprocess.Popen[bytes]) -> int:
     return proc.returncode
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.workdir = args.workdir.resolve()
     prepare_workdir(args.workdir, args.fresh)
     token = args.token or secrets.token_hex(24)
-    # Own session: a terminal Ctrl-C reaches only this script, which then stops jupyter with
-    # SIGTERM (a SIGINT would make jupyter ask "Shutdown this Jupyter server (y/[n])?").
-    proc = subprocess.Popen(server_command(args, token), cwd=args.workdir, start_new_session=True)
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
     url = notebook_url(args, token)
+    # SIGINT explicitly, not only SIGTERM: started as `cmd &` from a script (no job control), we
+    # inherit SIGINT ignored and Python then installs no KeyboardInterrupt handler of its own.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    proc: subprocess.Popen[bytes] | None = None
     try:
+        # Own session: a terminal's Ctrl-C reaches only this script, which then stops jupyter
+        # with SIGTERM (a SIGINT would make jupyter ask "Shutdown this Jupyter server (y/[n])?").
+        proc = subprocess.Popen(
+            server_command(args, token), cwd=args.workdir, start_new_session=True
+        )
         if not wait_ready(proc, url, token):
             print(f"jupyter {args.app} did not start (is port {args.port} free?)", file=sys.stderr)
             stop(proc)
@@ -138,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         return proc.wait()
     except KeyboardInterrupt:
         print("\nstopping jupyter ...", file=sys.stderr)
-        stop(proc)
+        if proc is not None:
+            stop(proc)
         return 0
 
 

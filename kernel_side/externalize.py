@@ -18,7 +18,7 @@ from vfs_ext.config import format_size
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.mimes import ext_for_mime
 
-from . import html
+from . import datauri, html, ranking
 from .session import Policy
 from .vega import externalize_spec, is_vega
 
@@ -38,19 +38,9 @@ def _is_binary(mime: str) -> bool:
     return mime in BASE64_MIMES or mime.startswith(("video/", "audio/"))
 
 
-def _display_rank(mime: str) -> int:
-    """Which externalized payload to show: the frontend's own preference order."""
-    if mime == "text/html":
-        return 0
-    if mime in IMAGE_MIMES:
-        return 1 + IMAGE_MIMES.index(mime)
-    if mime == "application/pdf":
-        return 10
-    if mime.startswith("video/"):
-        return 11
-    if mime.startswith("audio/"):
-        return 12
-    return 99
+def _is_media(mime: str) -> bool:
+    """Payloads shown as one element each; a bundle's several ones are the same picture."""
+    return _is_binary(mime) or mime == "image/svg+xml"
 
 
 def payload_size(mime: str, value: Any) -> int:
@@ -75,19 +65,32 @@ class _Result:
     data: dict[str, Any]
     metadata: dict[str, Any]
     records: list[dict[str, Any]] = field(default_factory=list)
-    elements: list[tuple[int, str]] = field(default_factory=list)
+    elements: list[tuple[tuple[int, int], str]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
 
 def externalize(
-    data: dict[str, Any], metadata: dict[str, Any] | None, policy: Policy, write: Writer
+    data: dict[str, Any],
+    metadata: dict[str, Any] | None,
+    policy: Policy,
+    write: Writer,
+    written: list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The bundle with every payload over ``policy.threshold`` moved to a virtual file.
 
-    Small payloads and types without a by-URL form (text, JSON) stay inline. A payload that
-    fits no tier stays inline when small enough; otherwise the bundle says what went wrong.
+    Small payloads and types without a by-URL form (text, JSON) stay inline; so do the
+    ``data:`` URIs of a small HTML page (kernel_side.datauri). Of several media payloads, only
+    the one the front end shows is stored (kernel_side.ranking). A payload that fits no tier
+    stays inline when small enough; otherwise the bundle says what went wrong. ``written``:
+    files already stored for this bundle (an Altair chart's data), named in its metadata.
     """
     metadata = dict(metadata or {})
+    records = list(written or [])
+    page = data.get("text/html")
+    moved = isinstance(page, str) and datauri.externalize_html(page, policy.threshold, write)
+    if moved:
+        data = {**data, "text/html": moved[0]}
+        records += moved[1]
     todo = [
         mime
         for mime, value in data.items()
@@ -97,10 +100,14 @@ def externalize(
         )
         or is_vega(mime)
     ]
-    if not todo:
+    _store, dropped = ranking.one_per_output([m for m in todo if _is_media(m)])
+    if not todo and not records:
         return data, metadata
-    result = _Result(dict(data), metadata)
-    for mime in todo:
+    result = _Result(dict(data), metadata, records)
+    for mime in dropped:  # never shown, so never stored, and too large to send along
+        del result.data[mime]
+        result.metadata.pop(mime, None)
+    for mime in (m for m in todo if m not in dropped):
         try:
             if is_vega(mime):
                 _vega(result, mime, policy, write)
@@ -146,7 +153,7 @@ def _payload(result: _Result, mime: str, write: Writer) -> None:
         element = html.download(url, name, size)
     del result.data[mime]
     result.records.append(rec)
-    result.elements.append((_display_rank(mime), element))
+    result.elements.append((ranking.rank(mime), element))
 
 
 def _vega(result: _Result, mime: str, policy: Policy, write: Writer) -> None:

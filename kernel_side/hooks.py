@@ -28,7 +28,7 @@ from vfs_ext.mimes import mime_for_ext
 from vfs_ext.records import shown_names
 from vfs_ext.tiers import FileInfo
 
-from . import html
+from . import altair_data, html
 from .externalize import Writer, externalize
 from .session import KernelSession
 from .shown import ShownFiles
@@ -47,9 +47,13 @@ def _writer(session: KernelSession) -> Writer:
 
 
 def apply_policy(
-    session: KernelSession, data: dict[str, Any], metadata: dict[str, Any] | None
+    session: KernelSession,
+    data: dict[str, Any],
+    metadata: dict[str, Any] | None,
+    written: list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The bundle as the active policy wants it; unchanged when inactive or on any error."""
+    """The bundle as the active policy wants it; unchanged when inactive or on any error.
+    ``written``: files stored while the bundle was made (kernel_side.altair_data)."""
     policy = session.policy()
     if policy is None or not data:
         return data, metadata
@@ -57,7 +61,7 @@ def apply_policy(
         session.notice_no_server()
         return data, metadata
     try:
-        return externalize(data, metadata, policy, _writer(session))
+        return externalize(data, metadata, policy, _writer(session), written)
     except Exception:  # an output is never lost to a bug here
         log.exception("vfs_ext: could not externalize an output; it stays inline")
         return data, metadata
@@ -111,8 +115,12 @@ class FormatterWrapper:
             # Not stored (no server, a failed write): the caller gets IPython's own bundle, base64
             # text; raw bytes would break ipywidgets' Output.append_display_data, for one.
             return self.original(obj, include=include, exclude=exclude)
-        data, metadata = self.original(obj, include=include, exclude=exclude)
-        return apply_policy(self.session, data, metadata)
+        if policy is None or not self.session.available:
+            data, metadata = self.original(obj, include=include, exclude=exclude)
+            return apply_policy(self.session, data, metadata)
+        with altair_data.displaying(policy.threshold, _writer(self.session)) as written:
+            data, metadata = self.original(obj, include=include, exclude=exclude)
+        return apply_policy(self.session, data, metadata, written)
 
     def install(self) -> None:
         self.formatter.format = self

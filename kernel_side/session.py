@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vfs_ext.config import DEFAULT_THRESHOLD, StoreConfig
+from vfs_ext.confine import ServerGone
 from vfs_ext.names import DEFAULT_GROUP, group_key, owner_key
 from vfs_ext.owner import Owner
 from vfs_ext.sources import Data
@@ -115,8 +116,26 @@ class KernelSession:
             return self._owner
 
     def write(self, data: Data, ext: str | None = None, *, evict: bool = False) -> FileInfo:
-        """Store ``data`` in the current cell's group; raises VirtualFileError if nothing fits."""
-        return self.owner().write(data, ext, self.group, evict=evict)
+        """Store ``data`` in the current cell's group; raises VirtualFileError if nothing fits.
+
+        Once the server has stopped (its namespace is gone) the session has no store any more:
+        later outputs stay inline, as without a server."""
+        try:
+            return self.owner().write(data, ext, self.group, evict=evict)
+        except ServerGone as exc:
+            self._server_gone(exc)
+            raise
+
+    def _server_gone(self, exc: ServerGone) -> None:
+        if self.store is None:
+            return
+        log.warning("vfs_ext: %s; outputs stay inline from now on", exc)
+        with self._owner_lock:
+            owner, self._owner = self._owner, None
+            store, self.store = self.store, None
+        if owner is not None:
+            owner.close()
+        store.close()
 
     def release(self, name: str) -> bool:
         """Remove one of this kernel's files; False if it is not ours, gone, or never written."""

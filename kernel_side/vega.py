@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-VEGA_MIME_RE = re.compile(r"\Aapplication/vnd\.(vega|vegalite)\.v[0-9.]+\+json\Z")
+#: Every version, with altair 6's ``application/vnd.vegalite.v6.json`` (no ``+json``) too.
+VEGA_MIME_RE = re.compile(r"\Aapplication/vnd\.(?:vega|vegalite)\.v\d+(?:\.\d+)*[+.]json\Z")
 
 #: Datasets smaller than this stay inline even in a large spec: a URL would not save much.
 MIN_DATASET = 1024

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,8 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from vfs_ext.names import owner_key
+
+from . import persist_hooks
 
 if TYPE_CHECKING:
     from .app import VirtualFiles
@@ -20,6 +23,8 @@ ROUTE = r"/api/vfs"
 async def build_report(app: VirtualFiles) -> dict[str, Any]:
     """The store's stats, with owner keys mapped back to the kernels and sessions they serve."""
     store = app.store
+    if app.persistence is not None:
+        await app.persistence.settled()  # report what the contents actions just done left
     stats = store.stats()
     serverapp = app.serverapp
     kernels = {owner_key(k): k for k in serverapp.kernel_manager.list_kernel_ids()}
@@ -50,6 +55,7 @@ async def build_report(app: VirtualFiles) -> dict[str, Any]:
         "owners": owners,
         "events": stats["events"],
         "recent_events": stats["recent_events"],
+        "persist": await asyncio.to_thread(persist_hooks.report, app.persistence, app.persist_off),
         "released": dict(app.released),
         "sweeps": dict(app.sweeps),
         "settings": {
@@ -57,6 +63,8 @@ async def build_report(app: VirtualFiles) -> dict[str, Any]:
             "max_file_size": store.config.max_file_size,
             "sweep_interval": app.sweep_interval,
             "chunk_size": app.chunk_size,
+            "persist": app.persist,
+            "persist_max_bytes": app.persist_max_bytes,
         },
     }
 

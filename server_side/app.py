@@ -34,7 +34,7 @@ from vfs_ext.config import (
 from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
 from vfs_ext.store import Store, SweepReport
 
-from . import admin, handlers, nodelay, pins
+from . import admin, handlers, nodelay, persist_hooks, pins
 from .traits import ByteSize
 
 #: jupyter_server emits this after every kernel action (start, shutdown, restart, interrupt).
@@ -125,6 +125,21 @@ class VirtualFiles(ExtensionApp):
         kept, subclassed to set the option when a websocket connects.""",
     ).tag(config=True)
 
+    persist = Bool(
+        True,
+        help="""Keep the virtual outputs of saved notebooks: each save copies the files a
+        notebook shows into a hidden folder beside it (.ipynb_vfs/, one file per distinct
+        content), so they show after the kernel stops, the server restarts or the folder is
+        copied elsewhere. Needs a file-based contents manager. See docs/persistence.md.""",
+    ).tag(config=True)
+
+    persist_max_bytes = ByteSize(
+        2 * 1024**3,
+        allow_none=True,
+        help="""Most bytes of virtual outputs one notebook keeps beside it, e.g. 5GiB; outputs
+        beyond it are not kept (logged, and noted in %vfs stats and api/vfs). None: no cap.""",
+    ).tag(config=True)
+
     @default("memory_dir")
     def _default_memory_dir(self) -> str:
         path = default_memory_dir()
@@ -151,6 +166,8 @@ class VirtualFiles(ExtensionApp):
     _sweeping: asyncio.Future[Any] | None = None
     _record: Path | None = None  # the kernel record in the runtime dir, once published
     _pin_on_save: pins.PinOnSave | None = None
+    persistence: persist_hooks.Persistence | None = None
+    persist_off: str | None = None  # why persistence is off
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -212,6 +229,13 @@ class VirtualFiles(ExtensionApp):
         )
         self._pin_on_save = pins.PinOnSave(self.store)
         self.serverapp.contents_manager.register_pre_save_hook(self._pin_on_save)
+        self.persistence, self.persist_off = persist_hooks.attach(
+            self.serverapp,
+            self.store,
+            enabled=self.persist,
+            max_notebook_bytes=self.persist_max_bytes,
+            log=self.log,
+        )
         for tier in self.store.tiers:
             self.log.info(
                 "vfs_ext: %s tier %s (budget %d bytes, keeps %d bytes of its filesystem free)",
@@ -235,7 +259,7 @@ class VirtualFiles(ExtensionApp):
             self.log.info(
                 "vfs_ext: the memory tier's tmpfs gives written files no huge pages (huge=%s);"
                 " mounted with huge=within_size it takes large outputs several times faster"
-                " (README: huge pages for the memory tier)",
+                " (docs/admin.md: huge pages for the memory tier)",
                 huge,
             )
 
@@ -245,7 +269,11 @@ class VirtualFiles(ExtensionApp):
                 (
                     handlers.ROUTE,
                     handlers.VirtualFileHandler,
-                    {"store": self.store, "chunk_size": self.chunk_size},
+                    {
+                        "store": self.store,
+                        "chunk_size": self.chunk_size,
+                        "find_saved": self.persistence and self.persistence.open_saved,
+                    },
                 ),
                 (admin.ROUTE, admin.VirtualFilesStatsHandler, {"app": self}),
             ]
@@ -315,6 +343,8 @@ class VirtualFiles(ExtensionApp):
             return
         if self._pin_on_save is not None:
             self._pin_on_save.stop()
+        if self.persistence is not None:
+            self.persistence.stop()
         store.close(remove=True)
         if self._record is not None:
             with contextlib.suppress(OSError):

@@ -13,7 +13,7 @@ import os
 import re
 import stat
 from asyncio import Future
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +24,11 @@ from tornado import web
 from vfs_ext.mimes import is_passive, mime_for_ext
 from vfs_ext.names import parse_name
 from vfs_ext.store import Store
+
+from .persist import Saved
+
+#: Finds the sidecar copy a saved notebook keeps of a name no tier holds (server_side.persist).
+FindSaved = Callable[[str], Awaitable[Saved | None]]
 
 #: Route, relative to base_url (ExtensionApp prepends it). Any one path segment reaches the
 #: handler, so a bad name gets our explanation rather than tornado's bare 404.
@@ -88,10 +93,18 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
 
     auth_resource = "contents"
 
-    def initialize(self, store: Store, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:  # type: ignore[override]
-        # No static root: names are looked up in the store's tier directories only.
+    def initialize(  # type: ignore[override]
+        self,
+        store: Store,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        find_saved: FindSaved | None = None,
+    ) -> None:
+        # No static root: names are looked up in the store's tier directories, then in the
+        # sidecars of saved notebooks.
         self.store = store
         self.chunk_size = chunk_size
+        self.find_saved = find_saved
+        self._saved: Saved | None = None
         self.root = ""
         self.default_filename = None
         self._fd: int | None = None
@@ -128,6 +141,10 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         if self.get_argument("download", None) not in (None, "", "0"):
             filename = safe_filename(self.get_argument("filename", None), name)
             self.set_header("Content-Disposition", content_disposition(filename))
+        if self.find_saved is not None and parse_name(name) and self.store.lookup(name) is None:
+            self._saved = await self.find_saved(name)  # its kernel is gone: a saved copy?
+            if self._saved is not None:
+                self._fd = self._saved.fd  # closed like a tier file's
         await web.StaticFileHandler.get(self, name, include_body=include_body)
 
     @classmethod
@@ -144,6 +161,9 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         """
         if parse_name(absolute_path) is None:
             raise web.HTTPError(404, BAD_NAME)
+        if self._saved is not None:  # opened and checked against its hash by find_saved
+            self._stat_result = self._saved.stat
+            return absolute_path
         info = self.store.lookup(absolute_path)
         if info is None:
             raise web.HTTPError(404, NOT_FOUND)
@@ -163,6 +183,8 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         # Strong and free: the name is never reused for other bytes (the default hashes the file).
         if getattr(self, "absolute_path", None) is None:
             return None
+        if self._saved is not None:  # the same bytes have the same tag wherever they are kept
+            return f'"sha256-{self._saved.digest}"'
         return f'"{self.path}"'
 
     def get_content_type(self) -> str:

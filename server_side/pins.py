@@ -13,20 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from vfs_ext.records import shown_names
+from vfs_ext.records import notebook_records
 from vfs_ext.store import Store
 
 
 def notebook_files(notebook: object) -> set[str]:
     """The virtual files the outputs of a notebook model (nbformat 4 JSON) show."""
-    names: set[str] = set()
-    cells = notebook.get("cells") if isinstance(notebook, dict) else None
-    for cell in cells if isinstance(cells, list) else ():
-        outputs = cell.get("outputs") if isinstance(cell, dict) else None
-        for output in outputs if isinstance(outputs, list) else ():
-            if isinstance(output, dict):
-                names |= shown_names(output.get("metadata"))
-    return names
+    return {rec["name"] for rec in notebook_records(notebook)}
 
 
 class PinOnSave:

@@ -206,7 +206,7 @@ def format_size(n: int) -> str:
 def write_server_record(runtime_dir: str | os.PathLike[str], pid: int, env: dict[str, str]) -> Path:
     """Publish ``env`` (``StoreConfig.to_env()``) for kernels whose JPY_PARENT_PID is ``pid``."""
     path = layout.server_record(runtime_dir, pid)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = layout.temporary(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(env, f)

@@ -11,6 +11,8 @@ made here and nowhere else::
                                           as reckoned (vfs_ext.budget)
         .events.jsonl                     fallbacks, evictions, errors appended by kernels
         .events.jsonl.1                   its previous generation (last tier only: vfs_ext.events)
+        .persist.json                     what the server keeps of saved notebooks' outputs,
+                                          for %vfs stats (vfs_ext.persist_status)
         <owner key>/                      one kernel: 16 hex digits of its id (names.owner_key)
           .lock                           flock held by the owning process while alive
           <group key>/                    one cell's run: 12 hex digits (names.group_key)
@@ -23,6 +25,8 @@ made here and nowhere else::
                                           deleted; still counted in the budget
           .spares/<token>                 released files kept for the next writes to overwrite
                                           (vfs_ext.reuse); still counted in the budget
+      .removing-<token>/                  a namespace being removed: renamed first, so its
+                                          kernels cannot write into it again (vfs_ext.confine)
 
     <Jupyter runtime dir>/vfs_ext-server-<pid>.json
                                           the server's kernel environment, for kernels that did
@@ -42,12 +46,14 @@ SERVER_LOCK = ".server.lock"
 BUDGET_LOCK = ".budget.lock"
 EVENTS_FILE = ".events.jsonl"
 ROTATED_EVENTS_FILE = ".events.jsonl.1"
+PERSIST_STATUS = ".persist.json"
 OWNER_LOCK = ".lock"
 PART_PREFIX = ".part-"
 PIN_PREFIX = ".pin-"
 UNSHOWN_PREFIX = ".unshown-"
 RELEASED_PREFIX = ".released-"
 SPARES_DIR = ".spares"
+REMOVING_PREFIX = ".removing-"
 SERVER_RECORD = "vfs_ext-server-{pid}.json"
 
 _TOKEN_BYTES = 8
@@ -71,6 +77,16 @@ def events_file(ns_root: Path) -> Path:
 
 def rotated_events_file(ns_root: Path) -> Path:
     return ns_root / ROTATED_EVENTS_FILE
+
+
+def persist_status(ns_root: Path) -> Path:
+    return ns_root / PERSIST_STATUS
+
+
+def temporary(path: Path) -> Path:
+    """A hidden name beside ``path`` for this process to write before renaming it over
+    ``path`` (an atomic replacement)."""
+    return path.with_name(f".{path.name.lstrip('.')}.{os.getpid()}.tmp")
 
 
 def owner_dir(ns_root: Path, okey: str) -> Path:
@@ -151,6 +167,15 @@ def is_pending(dir_name: str) -> bool:
     """Whether an owner's sub-directory of this name holds bytes on their way out or to reuse:
     released directories and the spares."""
     return dir_name.startswith(RELEASED_PREFIX) or dir_name == SPARES_DIR
+
+
+def new_removing_dir(base: Path) -> Path:
+    """A fresh name for a namespace being removed, in its tier base (not created)."""
+    return base / (REMOVING_PREFIX + secrets.token_hex(_TOKEN_BYTES))
+
+
+def is_removing(name: str) -> bool:
+    return name.startswith(REMOVING_PREFIX)
 
 
 def server_record(runtime_dir: str | os.PathLike[str], pid: int) -> Path:

@@ -3,7 +3,8 @@
 The memory tier needs tmpfs, and how fast it takes a write depends on the tmpfs: one mounted
 with transparent huge pages (``huge=within_size``) hands out fresh memory in 2 MiB pages instead
 of 4 KiB ones, and took 100 MiB about 7x faster than the same machine's default ``/dev/shm``
-(README, "Huge pages for the memory tier"). Admins see the policy in ``/api/vfs`` and the log.
+(docs/admin.md, "Huge pages for the memory tier"). Admins see the policy in ``/api/vfs`` and
+the log.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from . import inflight, layout, locks
 from .config import StoreConfig
+from .confine import check_namespace
 from .errors import FitsNowhere, too_large
 from .names import DEFAULT_GROUP, group_key, new_name, owner_key, parse_name
 from .pins import UnshownMarks
@@ -64,6 +65,7 @@ class Owner:
         self.retired = Retirement(self._release_retired)
         self._unshown = UnshownMarks(store.tiers, self.key)
         try:
+            check_namespace([tier.root for tier in store.tiers])
             for tier in store.tiers:
                 self._lock_fds.append(locks.acquire(self._lock_path(tier), lock_timeout))
             # We hold the owner's lock, so no other process writes for this owner; in this
@@ -71,8 +73,10 @@ class Owner:
             parts = not inflight.any_writing(store.namespace, self.key)
             for tier in store.tiers:
                 sweep_leftovers(tier, tier.owner_dir(self.key), self.releases, parts=parts)
-        except BaseException:
+        except BaseException as exc:
             self.close()
+            if isinstance(exc, FileNotFoundError):
+                check_namespace([tier.root for tier in store.tiers])  # ServerGone says why
             raise
 
     # -- writing ---------------------------------------------------------------------------
@@ -99,6 +103,7 @@ class Owner:
                 "this Owner is closed (or was inherited from the process that forked this one); "
                 "open a new one with Store.open_owner"
             )
+        check_namespace([tier.root for tier in self.tiers])
         with inflight.writing(self.store.namespace, self.key):
             source = open_source(data)
             try:

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import events, layout, locks, pins
 from .config import StoreConfig, TierSpec, default_tiers
+from .confine import remove_namespace
 from .errors import VirtualFileError
 from .mounts import tmpfs_huge_pages
 from .names import new_namespace, owner_key, parse_name
@@ -31,10 +32,11 @@ class Store:
     """The tiers of one namespace, in fall-back order.
 
     A tier that cannot be used (refused directory, I/O error) is logged and left out; with no
-    usable tier at all, VirtualFileError says which setting to change.
+    usable tier at all, VirtualFileError says which setting to change. Only a server creates
+    the namespace (``create``, see ``for_server``); a kernel's store refuses a missing one.
     """
 
-    def __init__(self, config: StoreConfig) -> None:
+    def __init__(self, config: StoreConfig, *, create: bool = False) -> None:
         self.config = config
         self.namespace = config.namespace
         self.tiers: list[Tier] = []
@@ -43,7 +45,7 @@ class Store:
         self.started = time.time()
         for spec in config.tiers:
             try:
-                self.tiers.append(Tier.prepare(spec, config.namespace))
+                self.tiers.append(Tier.prepare(spec, config.namespace, create=create))
             except (TierRefused, OSError) as exc:
                 self.refused[spec.name] = str(exc)
                 log.warning("vfs_ext: %s tier disabled: %s", spec.name, exc)
@@ -75,7 +77,7 @@ class Store:
             namespace=namespace or new_namespace(),
             **kwargs,
         )
-        store = cls(config)
+        store = cls(config, create=True)
         try:
             for tier in store.tiers:
                 store._server_lock_fds.append(
@@ -226,7 +228,7 @@ class Store:
         """
         if remove:
             for tier in self.tiers:
-                shutil.rmtree(tier.root, ignore_errors=True)
+                remove_namespace(tier.root)  # kernels still writing cannot recreate it
                 if tier.created_base:
                     with contextlib.suppress(OSError):
                         os.rmdir(tier.base)  # fails harmlessly while other servers use it

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import layout, locks
+from .confine import leftover_removals, remove_tree
 from .names import NAMESPACE_RE, OWNER_KEY_RE
 from .tiers import Tier, scan_dir, subdirs
 
@@ -39,6 +40,8 @@ def sweep(tiers: Sequence[Tier], namespace: str, keep: set[str]) -> SweepReport:
     lock is free) and every namespace of a dead server in the same tier bases."""
     report = SweepReport()
     for tier in tiers:
+        for leftover in leftover_removals(tier.base):
+            remove_tree(leftover)
         for name in subdirs(tier.base):
             ns_root = layout.namespace_dir(tier.base, name)
             if name == namespace:

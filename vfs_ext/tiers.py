@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import layout
 from .config import TierSpec, default_budget, default_keep_free
+from .confine import make_base_dirs
 from .names import NAME_RE
 
 log = logging.getLogger("vfs_ext")
@@ -24,23 +25,29 @@ class TierRefused(Exception):
     """A tier directory exists but is not safe to use (symlink, other owner, not a directory)."""
 
 
-def ensure_private_dir(path: Path) -> bool:
+def ensure_private_dir(path: Path, *, create: bool = True) -> bool:
     """Create ``path`` with mode 0700 (True), or accept an existing directory (False) that is safe
-    to work in: a real directory we own that no other user can write into.
+    to work in: a real directory we own that no other user can write into. Without ``create``
+    (a kernel: only its server makes these), a missing directory is refused.
 
     Refuses symlinks (they could point anywhere), directories of other users (they could read or
     plant files) and directories others may write into without the sticky bit (they could rename
     or replace what we put there; ``/dev/shm`` itself is sticky). An existing directory's mode is
     left as it is: it may be an admin's shared directory, and what we create inside is 0700.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    created = False
+    if create:
+        make_base_dirs(path.parent)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+        else:
+            created = True
     try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        created = False
-    else:
-        created = True
-    st = os.lstat(path)
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise TierRefused(f"{path} does not exist (its server has stopped?)") from None
     if stat.S_ISLNK(st.st_mode):
         raise TierRefused(f"{path} is a symlink; refusing to use it")
     if not stat.S_ISDIR(st.st_mode):
@@ -80,13 +87,14 @@ class Tier:
     keep_free: int = 0  # bytes of the filesystem no write may take (left to other programs)
 
     @classmethod
-    def prepare(cls, spec: TierSpec, namespace: str) -> Tier:
-        """Create (or check) ``spec.path/namespace``; raises TierRefused or OSError if unusable."""
+    def prepare(cls, spec: TierSpec, namespace: str, *, create: bool = True) -> Tier:
+        """Create (or check) ``spec.path/namespace``; raises TierRefused or OSError if unusable.
+        Only a server creates them; a kernel (``create=False``) refuses a missing one."""
         base = Path(os.path.abspath(spec.path))
-        created_base = ensure_private_dir(base)
+        created_base = ensure_private_dir(base, create=create)
         root = layout.namespace_dir(base, namespace)
-        ensure_private_dir(root)
-        if stat.S_IMODE(os.lstat(root).st_mode) & 0o077:  # ours alone: nobody else may look in
+        ensure_private_dir(root, create=create)
+        if create and stat.S_IMODE(os.lstat(root).st_mode) & 0o077:  # ours alone: nobody else
             os.chmod(root, 0o700)
         budget = spec.budget if spec.budget is not None else default_budget(spec.name, base)
         keep_free = (

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from . import layout
 from .budget import budget_lock, grow, require_room
+from .confine import check_namespace, make_private_dirs
 from .errors import IO_ERROR, FitsNowhere, NoRoom, SourceError, refusal
 from .reuse import SPARE_MIN, Spare
 from .sources import CHUNK, Source
@@ -215,6 +216,7 @@ def write_file(owner: Writer, source: Source, gkey: str, name: str) -> FileInfo:
     finally:
         if attempt.partial is not None:
             unlink(attempt.partial.path)
+    check_namespace([tier.root for tier in owner.tiers])  # failed as the server left
     owner.record_event("error", reasons=attempt.reasons)
     raise FitsNowhere.after(attempt.reasons, attempt.kinds)
 
@@ -283,7 +285,7 @@ def _reserve(
     try:
         owner.keep_lock(tier)
         directory = tier.group_dir(owner.key, gkey)
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dirs(directory, below=tier.root)
         spare = None
         if partial is None and source.size is not None and source.size >= SPARE_MIN:
             spare = owner.take_spare(tier, source.size)

@@ -217,8 +217,7 @@ def _status_bytes(field: str) -> int:
 def cmd_fallback(source_path: str) -> None:
     """Write 4 MiB (the bytes of ``source_path``) as bytes, as a seekable file, as a stream of
     small reads and as a pipe; report where each landed and what is left in the tiers."""
-    store = Store.from_env()
-    assert store is not None
+    store = _own_store()
     owner = store.open_owner("fallback")
     data = Path(source_path).read_bytes()
     results: dict[str, dict] = {}
@@ -255,12 +254,19 @@ def cmd_fallback(source_path: str) -> None:
     report(results=results, parts=parts, tiers=[t.name for t in store.tiers], stats=store.stats())
 
 
+def _own_store() -> Store:
+    """The store of the environment's config, its namespace made here: the tiers are a private
+    tmpfs mounted for this process alone, so it plays the server's part too."""
+    config = StoreConfig.from_env()
+    assert config is not None
+    return Store(config, create=True)
+
+
 def cmd_readonly(*mount_points: str) -> None:
     """Write, then make each mount point read-only in turn and write again; report where each
     write went, or its error. A read-only bind mount over the mount point: a remount of the
     filesystem itself is refused while our lock files are open for writing."""
-    store = Store.from_env()
-    assert store is not None
+    store = _own_store()
     owner = store.open_owner("readonly")
     results = [owner.write(payload("before", 1000), "bin").tier]
     for mount_point in mount_points:

@@ -107,8 +107,11 @@ class Kernel:
         self.client.stop_channels()
 
 
-def start_kernel(server: RunningServer) -> Kernel:
-    model = server.api("POST", "api/kernels", {"name": "python3"})
+def start_kernel(server: RunningServer, path: str | None = None) -> Kernel:
+    """A kernel of ``server``; with ``path`` (relative to its root_dir), it runs in that
+    directory as a notebook's kernel does, else in the server's working directory."""
+    request = {"name": "python3"} if path is None else {"name": "python3", "path": path}
+    model = server.api("POST", "api/kernels", request)
     return Kernel(model["id"], server.runtime_dir / f"kernel-{model['id']}.json")
 
 

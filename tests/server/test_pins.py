@@ -1,13 +1,19 @@
 """A notebook saved through the server pins the virtual files its outputs show: the kernel's
-freeing of replaced outputs then spares them, so a page reloaded from that save shows them."""
+freeing of replaced outputs then spares them, so a page reloaded from that save shows them.
+
+Persistence is off here: with it, a freed file would still be served from the notebook's
+sidecar (tests/server/test_persist.py), hiding whether the tier file was kept.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, jupyter_server
 from vfs_ext import retire
 from vfs_ext.owner import Owner
 from vfs_ext.records import record
@@ -27,6 +33,14 @@ def notebook_showing(*names: str) -> dict:
     return nbformat.validator.normalize(new_notebook(cells=[new_code_cell("x", outputs=outputs)]))[
         1
     ]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with jupyter_server(
+        tmp_path_factory.mktemp("pins"), extra_args=["--VirtualFiles.persist=False"]
+    ) as running:
+        yield running
 
 
 @pytest.fixture

@@ -1,0 +1,436 @@
+"""Saved outputs outlive their kernel: each save copies what the notebook shows beside it.
+
+A save (``pre_save``, a contents pre-save hook) copies every virtual file the notebook shows
+from this server's tiers into the folder's sidecar (server_side.sidecar) and writes the file's
+SHA-256 into the output's record, so the ``.ipynb`` says which sidecar file backs each output.
+Names are never reused for other bytes, so a name's hash is computed once per server run, on
+the first save that shows it, never on the kernel's display path; copies and hashes of new
+files run in parallel threads (the hook itself is synchronous: the save waits for them).
+After the save (``post_save``) the folder's sidecar loses what none of its notebooks or their
+checkpoints refers to. Names no tier holds any more are served from a sidecar that recorded
+them (``open_saved``), learned from saves and from notebooks read through the contents API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vfs_ext.config import format_size
+from vfs_ext.names import parse_name
+from vfs_ext.persist_status import write_status
+from vfs_ext.records import HASH_KEY, notebook_records
+from vfs_ext.store import Store
+
+from .saved import NOTEBOOK_SUFFIX, NameIndex, NotebookRefs, Ref, refs_of
+from .sidecar import FILE_RE, SIDECAR_DIR, Sidecar, file_name, sha256_of
+
+log = logging.getLogger("vfs_ext")
+
+#: jupyter_server emits this after every contents action (get, save, delete, rename, copy).
+CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
+#: How long a request for an unknown name waits for notebooks being read to be indexed.
+LEARN_WAIT_S = 10.0
+
+_SRC_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+
+
+@dataclass
+class Saved:
+    """A sidecar file opened for serving, its bytes checked against its hash."""
+
+    fd: int
+    stat: os.stat_result
+    digest: str
+
+
+@dataclass
+class _Copy:
+    name: str
+    fd: int
+    size: int
+    digest: str | None  # known from an earlier save of this run
+    copying: Future[str] = field(init=False)
+    hashing: Future[str] | None = None
+
+
+class Persistence:
+    """Copies on save, garbage collection, and the name -> sidecar index of one server."""
+
+    def __init__(
+        self,
+        store: Store,
+        os_path_of: Callable[[str], str],
+        *,
+        max_notebook_bytes: int | None = None,
+    ) -> None:
+        self.store: Store | None = store
+        self.os_path_of = os_path_of  # the contents manager's API path -> OS path
+        self.max_notebook_bytes = max_notebook_bytes
+        self.hashes: dict[str, str] = {}  # virtual file name -> SHA-256 (names are never reused)
+        self.refs = NotebookRefs()
+        self.index = NameIndex()
+        self.over_cap: dict[str, dict[str, Any]] = {}  # notebook OS path -> what was left out
+        self.totals = {"saves": 0, "copied_files": 0, "copied_bytes": 0, "removed_files": 0}
+        self._verified: dict[tuple[int, ...], str] = {}  # sidecar file identity -> its hash
+        self._folders: set[Path] = set()  # folders saved into by this run
+        self._lock = threading.RLock()  # one writer of the sidecars at a time
+        self._pool = ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="vfs_ext-persist")
+        self._pending: set[asyncio.Future[Any]] = set()
+        self._saving: dict[str, tuple[Ref, ...]] = {}  # OS path -> refs, pre- to post-save
+
+    # -- saving --------------------------------------------------------------------------------
+
+    def pre_save(self, model: dict[str, Any], path: str = "", **kwargs: Any) -> None:
+        """A ``ContentsManager`` pre-save hook: copy what the notebook shows, record hashes."""
+        content = model.get("content")
+        if self.store is None or model.get("type") != "notebook" or not isinstance(content, dict):
+            return
+        try:
+            notebook = Path(self.os_path_of(path))
+        except Exception:
+            return  # not a path the contents manager accepts: its save fails on its own
+        with self._lock:
+            self._persist(content, notebook)
+        self._saving[str(notebook)] = refs_of(content)
+
+    def _persist(self, content: dict[str, Any], notebook: Path) -> None:
+        by_name: dict[str, list[dict[str, Any]]] = {}
+        for rec in notebook_records(content):
+            if parse_name(rec["name"]) is not None:
+                by_name.setdefault(rec["name"], []).append(rec)
+        live = [(name, info) for name in by_name if (info := self._lookup(name)) is not None]
+        self.totals["saves"] += 1
+        if not live:
+            self.over_cap.pop(str(notebook), None)
+            return
+        sidecar = Sidecar(notebook.parent)
+        try:
+            sidecar.open(create=True)
+        except OSError as exc:
+            log.warning("vfs_ext: outputs of %s not kept: %s", notebook, exc)
+            return
+        try:
+            digests = self._copy_in(sidecar, live, notebook)
+        finally:
+            sidecar.close()
+        for name, digest in digests.items():
+            for rec in by_name[name]:
+                rec[HASH_KEY] = digest
+        self.index.learn(notebook.parent, [Ref(n, d) for n, d in digests.items()])
+        self._folders.add(notebook.parent)
+
+    def _lookup(self, name: str) -> Any:
+        assert self.store is not None
+        return self.store.lookup(name)
+
+    def _copy_in(
+        self, sidecar: Sidecar, live: list[tuple[str, Any]], notebook: Path
+    ) -> dict[str, str]:
+        """Hashes of the live files now in the sidecar; new ones copied within the cap."""
+        digests: dict[str, str] = {}
+        copies: list[_Copy] = []
+        total = skipped = skipped_bytes = 0
+        cap = self.max_notebook_bytes
+        try:
+            for name, info in live:
+                digest = self.hashes.get(name)
+                ext = name.rsplit(".", 1)[1]
+                if digest is not None and sidecar.has(file_name(digest, ext), info.size):
+                    digests[name] = digest
+                    total += info.size
+                    continue
+                if cap is not None and total + info.size > cap:
+                    skipped += 1
+                    skipped_bytes += info.size
+                    continue
+                copy = self._start_copy(sidecar, name, info.path, digest)
+                if copy is not None:
+                    copies.append(copy)
+                    total += copy.size
+            for copy in copies:
+                digest = self._finish_copy(sidecar, copy)
+                if digest is not None:
+                    digests[copy.name] = digest
+        finally:
+            for copy in copies:
+                os.close(copy.fd)
+        self._note_cap(notebook, skipped, skipped_bytes, total)
+        return digests
+
+    def _start_copy(
+        self, sidecar: Sidecar, name: str, path: Path, digest: str | None
+    ) -> _Copy | None:
+        """Open a tier file (never following links) and start copying and hashing it."""
+        try:
+            fd = os.open(path, _SRC_FLAGS)
+        except OSError:
+            return None  # released meanwhile
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            return None
+        copy = _Copy(name, fd, st.st_size, digest)
+        copy.copying = self._pool.submit(sidecar.new_temp, fd, st.st_size)
+        if digest is None:
+            copy.hashing = self._pool.submit(sha256_of, fd, st.st_size)
+        return copy
+
+    def _finish_copy(self, sidecar: Sidecar, copy: _Copy) -> str | None:
+        """Wait for one copy and hash; publish the copy under its hash unless already there."""
+        tmp = None
+        try:
+            tmp = copy.copying.result()
+            digest = copy.digest or copy.hashing.result()
+        except OSError as exc:
+            if copy.hashing is not None:
+                wait([copy.hashing])  # it reads copy.fd, closed by our caller
+            if tmp is not None:
+                sidecar.discard(tmp)
+            log.warning("vfs_ext: could not keep %s beside its notebook: %s", copy.name, exc)
+            return None
+        target = file_name(digest, copy.name.rsplit(".", 1)[1])
+        if sidecar.has(target, copy.size):
+            sidecar.discard(tmp)  # identical bytes are stored once
+        else:
+            sidecar.publish(tmp, target)
+            self.totals["copied_files"] += 1
+            self.totals["copied_bytes"] += copy.size
+        self.hashes[copy.name] = digest
+        return digest
+
+    def _note_cap(self, notebook: Path, skipped: int, skipped_bytes: int, total: int) -> None:
+        if not skipped:
+            self.over_cap.pop(str(notebook), None)
+            return
+        self.over_cap[str(notebook)] = {
+            "files": skipped,
+            "bytes": skipped_bytes,
+            "kept_bytes": total,
+            "cap": self.max_notebook_bytes,
+            "time": time.time(),
+        }
+        log.warning(
+            "vfs_ext: %s: %d output file(s) (%s) not kept beside the notebook: it would hold more"
+            " than VirtualFiles.persist_max_bytes (%s); they show only while their kernel runs",
+            notebook,
+            skipped,
+            format_size(skipped_bytes),
+            format_size(self.max_notebook_bytes or 0),
+        )
+
+    def post_save(self, model: dict[str, Any], os_path: str, **kwargs: Any) -> None:
+        """A ``ContentsManager`` post-save hook: drop what the folder no longer refers to."""
+        refs = self._saving.pop(os_path, None)  # the model here has no content
+        if self.store is None or refs is None:
+            return
+        notebook = Path(os_path)
+        self.refs.remember(notebook, refs)
+        self.collect(notebook.parent)
+        self.publish_status()
+
+    # -- garbage collection --------------------------------------------------------------------
+
+    def collect(self, folder: Path) -> int:
+        """Remove the sidecar files of ``folder`` that none of its notebooks (nor their
+        checkpoints, which "Revert to checkpoint" brings back) refers to; returns how many."""
+        with self._lock, Sidecar(folder) as sidecar:
+            try:
+                if not sidecar.open():
+                    return 0
+            except OSError:
+                return 0
+            removed, freed = sidecar.collect(self.refs.kept_in(folder))
+        if removed:
+            self.totals["removed_files"] += removed
+            log.debug("vfs_ext: removed %d unused files (%d bytes) in %s", removed, freed, folder)
+        return removed
+
+    # -- what other contents actions mean ------------------------------------------------------
+
+    async def on_contents_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """Index notebooks being read; follow deletes, renames and copies."""
+        action, path, source = data.get("action"), data.get("path"), data.get("source_path")
+        if self.store is None or not isinstance(path, str):
+            return
+        if action == "get" and path.endswith(NOTEBOOK_SUFFIX):
+            job: Callable[[], Any] = lambda: self.learn(path)  # noqa: E731
+        elif action == "delete":
+            job = lambda: self._deleted(path)  # noqa: E731
+        elif action in ("rename", "copy") and isinstance(source, str):
+            job = lambda: self._carried(source, path, moved=action == "rename")  # noqa: E731
+        else:
+            return
+        future = asyncio.ensure_future(asyncio.to_thread(job))
+        self._pending.add(future)
+        try:
+            await future
+        except Exception:
+            log.exception("vfs_ext: could not follow contents %s of %s", action, path)
+        finally:
+            self._pending.discard(future)
+
+    def learn(self, path: str) -> None:
+        """Index the sidecar files a notebook on disk records."""
+        notebook = Path(self.os_path_of(path))
+        self.index.learn(notebook.parent, self.refs.of_file(notebook))
+
+    def _deleted(self, path: str) -> None:
+        target = Path(self.os_path_of(path))
+        self.refs.forget(target)
+        self.collect(target.parent)
+        self.publish_status()
+
+    def _carried(self, source: str, path: str, *, moved: bool) -> None:
+        """A notebook copied or moved to another folder takes its sidecar files along."""
+        src, dst = Path(self.os_path_of(source)), Path(self.os_path_of(path))
+        if moved:
+            self.refs.forget(src)
+        if not dst.name.endswith(NOTEBOOK_SUFFIX) or src.parent == dst.parent:
+            return
+        refs = self.refs.of_file(dst)
+        with self._lock:
+            self._copy_between(src.parent, dst.parent, refs)
+        self.index.learn(dst.parent, refs)
+        if moved:
+            self.collect(src.parent)
+        self.publish_status()
+
+    def _copy_between(self, src: Path, dst: Path, refs: tuple[Ref, ...]) -> None:
+        if not refs:
+            return
+        with Sidecar(src) as source, Sidecar(dst) as target:
+            try:
+                if not source.open():
+                    return
+                target.open(create=True)
+            except OSError:
+                return
+            for ref in refs:
+                if target.has(ref.file):
+                    continue
+                opened = self._verified_file(source, ref.file)
+                if opened is None:
+                    continue
+                try:
+                    target.publish(target.new_temp(opened.fd, opened.stat.st_size), ref.file)
+                finally:
+                    os.close(opened.fd)
+
+    # -- serving -------------------------------------------------------------------------------
+
+    async def settled(self) -> None:
+        """Wait (boundedly) for the contents actions being followed: a notebook just read is
+        indexed, a notebook just deleted has freed its files."""
+        await asyncio.sleep(0)  # listeners of an event emitted just now start first
+        if self._pending:
+            await asyncio.wait(list(self._pending), timeout=LEARN_WAIT_S)
+
+    async def open_saved(self, name: str) -> Saved | None:
+        """The sidecar file a notebook recorded for ``name``, opened and checked; None if no
+        known sidecar holds bytes matching its hash. Waits for notebooks being indexed."""
+        if self.store is None:
+            return None
+        await self.settled()
+        for folder, file in self.index.claims(name):
+            saved = await asyncio.to_thread(self._open_in, folder, file)
+            if saved is not None:
+                return saved
+            self.index.drop(name, folder, file)
+        return None
+
+    def _open_in(self, folder: Path, file: str) -> Saved | None:
+        with Sidecar(folder) as sidecar:
+            try:
+                if not sidecar.open():
+                    return None
+            except OSError:
+                return None
+            return self._verified_file(sidecar, file)
+
+    def _verified_file(self, sidecar: Sidecar, file: str) -> Saved | None:
+        """Open a sidecar file; its bytes are hashed unless this very file (inode, size, times)
+        was checked before. None if it is not a regular file or its bytes do not match."""
+        opened = sidecar.open_file(file)
+        if opened is None:
+            return None
+        fd, st = opened
+        digest = FILE_RE.match(file)["digest"]  # type: ignore[index]
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if self._verified.get(key) != digest:
+            if sha256_of(fd, st.st_size) != digest:
+                os.close(fd)
+                log.warning("vfs_ext: %s does not match its hash; not served", sidecar.path / file)
+                return None
+            self._verified[key] = digest
+        return Saved(fd, st, digest)
+
+    # -- reporting -----------------------------------------------------------------------------
+
+    def report(self) -> dict[str, Any]:
+        """Sidecar usage: per known sidecar, per notebook saved in this run, and in total."""
+        sidecars = {}
+        for folder in sorted(self._folders | self.index.folders()):
+            with Sidecar(folder) as sidecar:
+                try:
+                    if not sidecar.open():
+                        continue
+                    files, size = sidecar.usage()
+                except OSError:
+                    continue
+            sidecars[str(sidecar.path)] = {"files": files, "bytes": size}
+        return {
+            "enabled": True,
+            "max_notebook_bytes": self.max_notebook_bytes,
+            "bytes": sum(s["bytes"] for s in sidecars.values()),
+            "files": sum(s["files"] for s in sidecars.values()),
+            "sidecars": sidecars,
+            "notebooks": self._notebooks(),
+            **self.totals,
+        }
+
+    def _notebooks(self) -> dict[str, dict[str, Any]]:
+        """Per notebook saved into a known folder: the sidecar bytes it refers to."""
+        notebooks: dict[str, dict[str, Any]] = {}
+        for folder in self._folders:
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(folder):
+                    if entry.name.endswith(NOTEBOOK_SUFFIX):
+                        files = {ref.file for ref in self.refs.of_file(Path(entry.path))}
+                        size = sum(_size(folder, f) for f in files)
+                        notebooks[entry.path] = {"files": len(files), "bytes": size}
+        for path, note in self.over_cap.items():
+            notebooks.setdefault(path, {"files": 0, "bytes": 0})["over_cap"] = note
+        return notebooks
+
+    def publish_status(self) -> None:
+        """Rewrite the status file ``%vfs stats`` reads (failures only logged)."""
+        store = self.store
+        if store is None:
+            return
+        try:
+            write_status(store.events_root, self.report())
+        except OSError as exc:
+            log.debug("vfs_ext: could not write the persistence status: %s", exc)
+
+    def stop(self) -> None:
+        self.store = None
+        self._pool.shutdown(wait=True)
+
+
+def _size(folder: Path, file: str) -> int:
+    try:
+        st = os.stat(folder / SIDECAR_DIR / file, follow_symlinks=False)
+    except OSError:
+        return 0
+    return st.st_size if stat.S_ISREG(st.st_mode) else 0

@@ -1,0 +1,254 @@
+"""Saved notebooks keep their virtual outputs: a save copies each file the notebook shows into
+the folder's sidecar (``.ipynb_vfs/<sha256>.<ext>``), and the server serves it from there once
+no tier holds it: after the kernel is gone, after a restart, in another server's root."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from tests.support.server import RunningServer, jupyter_server
+from vfs_ext.owner import Owner
+from vfs_ext.records import record
+
+from .conftest import server_store
+from .test_file_handler import get
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
+
+
+def notebook(*outputs: tuple[str, str]) -> dict:
+    """A notebook with one output per (name, mime), each with a vfs_ext record."""
+    cells = [
+        new_code_cell(
+            "x",
+            outputs=[
+                new_output(
+                    "display_data",
+                    data={"text/html": f'<img src="/@file/{n}">', "text/plain": n},
+                    metadata={"vfs_ext": record(n, f"/@file/{n}", mime, 3)},
+                )
+                for n, mime in outputs
+            ],
+        )
+    ]
+    return nbformat.validator.normalize(new_notebook(cells=cells))[1]
+
+
+def save(server: RunningServer, path: str, *names: str, mime: str = "image/png") -> dict:
+    content = notebook(*((n, mime) for n in names))
+    (server.root_dir / path).parent.mkdir(parents=True, exist_ok=True)
+    server.api("PUT", f"api/contents/{path}", {"type": "notebook", "content": content})
+    return json.loads((server.root_dir / path).read_text())
+
+
+def sidecar(server: RunningServer, folder: str = "") -> Path:
+    return server.root_dir / folder / ".ipynb_vfs"
+
+
+def sidecar_files(server: RunningServer, folder: str = "") -> list[str]:
+    path = sidecar(server, folder)
+    if not path.exists():
+        return []
+    return sorted(p.name for p in path.iterdir() if not p.name.startswith("."))
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def records(saved: dict) -> list[dict]:
+    return [o["metadata"]["vfs_ext"] for c in saved["cells"] for o in c["outputs"]]
+
+
+def test_a_save_keeps_each_shown_file_once_beside_the_notebook(
+    server: RunningServer, owner: Owner
+) -> None:
+    name = owner.write(PNG, "png").name
+    twin = owner.write(PNG, "png").name  # the same bytes under another name
+    saved = save(server, "keep/one.ipynb", name, twin)
+    assert [r["sha256"] for r in records(saved)] == [digest(PNG)] * 2
+    assert sidecar_files(server, "keep") == [f"{digest(PNG)}.png"]
+    kept = sidecar(server, "keep") / f"{digest(PNG)}.png"
+    assert kept.read_bytes() == PNG
+    before = os.stat(kept)
+    copied = server.api("GET", "api/vfs")["persist"]["copied_files"]
+    save(server, "keep/one.ipynb", name, twin)  # nothing new: nothing copied
+    save(server, "keep/two.ipynb", name)  # another notebook of the folder: stored once
+    after = os.stat(kept)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert server.api("GET", "api/vfs")["persist"]["copied_files"] == copied
+    assert sidecar_files(server, "keep") == [f"{digest(PNG)}.png"]
+
+
+def test_a_released_file_is_served_from_the_sidecar_like_a_live_one(
+    server: RunningServer, owner: Owner
+) -> None:
+    name = owner.write(PNG, "png").name
+    live = get(server, name)
+    save(server, "serve.ipynb", name)
+    assert owner.release(name)
+    status, headers, body = get(server, name)
+    assert status == 200
+    assert body == PNG
+    assert headers["etag"] == f'"sha256-{digest(PNG)}"'
+    assert headers["cache-control"] == live[1]["cache-control"]
+    assert headers["content-type"] == "image/png"
+    assert headers["content-security-policy"] == live[1]["content-security-policy"]
+    status, headers, body = get(server, name, {"Range": "bytes=8-15"})
+    assert (status, body, headers["content-range"]) == (206, PNG[8:16], f"bytes 8-15/{len(PNG)}")
+    assert get(server, name, {"If-None-Match": headers["etag"]})[0] == 304
+    assert server.request("GET", f"@file/{name}", auth=False)[0] in (302, 403)
+
+
+def test_active_content_from_a_sidecar_runs_sandboxed(server: RunningServer, owner: Owner) -> None:
+    name = owner.write(b"<svg xmlns='http://www.w3.org/2000/svg'/>", "svg").name
+    save(server, "svg.ipynb", name, mime="image/svg+xml")
+    owner.release(name)
+    status, headers, _ = get(server, name)
+    assert status == 200
+    assert "sandbox allow-scripts" in headers["content-security-policy"]
+
+
+def test_a_name_in_no_tier_and_no_sidecar_is_still_a_404(server: RunningServer) -> None:
+    status, _, body = get(server, "0" * 16 + "-" + "0" * 12 + "-" + "1" * 32 + ".png")
+    assert status == 404
+    assert b"virtual file not found" in body
+
+
+def settled(server: RunningServer) -> dict:
+    """api/vfs, once the server followed the contents actions just done (deletes, renames)."""
+    return server.api("GET", "api/vfs")
+
+
+def test_autosaves_of_a_redraw_loop_keep_one_frame(server: RunningServer, owner: Owner) -> None:
+    save(server, "loop/loop.ipynb")  # a new notebook is saved empty (and checkpointed) first
+    for n in range(100):
+        frame = owner.write(PNG + n.to_bytes(2, "big"), "png").name
+        save(server, "loop/loop.ipynb", frame)
+        owner.release(frame)  # the loop draws the next frame
+    last = PNG + (99).to_bytes(2, "big")
+    assert sidecar_files(server, "loop") == [f"{digest(last)}.png"]
+    assert get(server, frame)[2] == last
+
+
+def test_checkpoints_keep_their_files(server: RunningServer, owner: Owner) -> None:
+    save(server, "ckpt/nb.ipynb")
+    first = owner.write(PNG + b"1", "png").name
+    save(server, "ckpt/nb.ipynb", first)
+    server.api("POST", "api/contents/ckpt/nb.ipynb/checkpoints")
+    second = owner.write(PNG + b"2", "png").name
+    save(server, "ckpt/nb.ipynb", second)
+    owner.release(first)
+    owner.release(second)
+    assert sidecar_files(server, "ckpt") == sorted(f"{digest(PNG + s)}.png" for s in (b"1", b"2"))
+    (checkpoint,) = server.api("GET", "api/contents/ckpt/nb.ipynb/checkpoints")
+    server.api("POST", f"api/contents/ckpt/nb.ipynb/checkpoints/{checkpoint['id']}")
+    server.api("GET", "api/contents/ckpt/nb.ipynb")  # what JupyterLab does after reverting
+    assert get(server, first)[2] == PNG + b"1"
+
+
+def test_deleting_a_notebook_frees_what_only_it_kept(server: RunningServer, owner: Owner) -> None:
+    shared, own = owner.write(PNG + b"s", "png").name, owner.write(PNG + b"o", "png").name
+    save(server, "del/a.ipynb", shared, own)
+    save(server, "del/b.ipynb", shared)
+    server.api("DELETE", "api/contents/del/a.ipynb")
+    settled(server)
+    assert sidecar_files(server, "del") == [f"{digest(PNG + b's')}.png"]
+
+
+def test_renamed_and_moved_notebooks_keep_showing(server: RunningServer, owner: Owner) -> None:
+    name = owner.write(PNG + b"m", "png").name
+    save(server, "src/nb.ipynb", name)
+    owner.release(name)
+    server.api("PATCH", "api/contents/src/nb.ipynb", {"path": "src/renamed.ipynb"})
+    server.api("POST", "api/contents", {"type": "directory"})  # makes "Untitled Folder"
+    server.api("PATCH", "api/contents/src/renamed.ipynb", {"path": "Untitled Folder/moved.ipynb"})
+    settled(server)
+    assert sidecar_files(server, "src") == []
+    assert sidecar_files(server, "Untitled Folder") == [f"{digest(PNG + b'm')}.png"]
+    assert get(server, name)[2] == PNG + b"m"
+
+
+def test_a_restarted_server_and_a_copied_folder_show_saved_outputs(
+    tmp_path: Path, owner: Owner, server: RunningServer
+) -> None:
+    name = owner.write(PNG + b"r", "png").name
+    save(server, "moved/nb.ipynb", name)
+    for n in range(2):
+        with jupyter_server(tmp_path / str(n)) as other:
+            shutil.copytree(server.root_dir / "moved", other.root_dir / "moved")
+            assert get(other, name)[0] == 404  # not yet learned: the notebook was not read
+            other.api("GET", "api/contents/moved/nb.ipynb")
+            status, _, body = get(other, name)
+            assert (status, body) == (200, PNG + b"r")
+
+
+@pytest.fixture
+def other_server(tmp_path: Path):
+    with jupyter_server(tmp_path) as other:
+        yield other
+
+
+def test_hostile_records_are_never_copied_or_served(
+    server: RunningServer, owner: Owner, other_server: RunningServer
+) -> None:
+    theirs_store = server_store(other_server)
+    theirs = theirs_store.open_owner("victim")
+    secret = theirs.write(b"secret", "png").name  # another server's live file
+    try:
+        mine = owner.write(PNG + b"h", "png").name
+        content = notebook((secret, "image/png"), ("../../etc/passwd", "image/png"), (mine, "x"))
+        outs = content["cells"][0]["outputs"]
+        outs[1]["metadata"]["vfs_ext"]["sha256"] = "../../x"
+        outs[2]["metadata"]["vfs_ext"]["size"] = 10**18
+        (server.root_dir / "hostile").mkdir()
+        server.api("PUT", "api/contents/hostile/nb.ipynb", {"type": "notebook", "content": content})
+        assert sidecar_files(server, "hostile") == [f"{digest(PNG + b'h')}.png"]
+        assert get(server, secret)[0] == 404
+        # A notebook claiming a name with a hash whose file holds other bytes is not believed.
+        forged = json.loads((server.root_dir / "hostile/nb.ipynb").read_text())
+        forged["cells"][0]["outputs"][0]["metadata"]["vfs_ext"]["sha256"] = digest(PNG + b"h")
+        (server.root_dir / "hostile/forged.ipynb").write_text(json.dumps(forged))
+        server.api("GET", "api/contents/hostile/forged.ipynb")
+        assert get(server, secret)[0] == 200  # the claim is served: the bytes match the hash
+        assert get(server, secret)[2] == PNG + b"h"  # ... and they are the sidecar's, not theirs
+    finally:
+        theirs.release_all()
+        theirs.close(remove=True)
+        theirs_store.close()
+
+
+def test_tampered_and_planted_sidecar_files_are_not_served(
+    server: RunningServer, owner: Owner, tmp_path: Path
+) -> None:
+    tampered, planted = owner.write(PNG + b"t", "png").name, owner.write(PNG + b"p", "png").name
+    save(server, "bad/nb.ipynb", tampered, planted)
+    owner.release(tampered)
+    owner.release(planted)
+    (sidecar(server, "bad") / f"{digest(PNG + b't')}.png").write_bytes(PNG + b"T")
+    target = sidecar(server, "bad") / f"{digest(PNG + b'p')}.png"
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(PNG + b"p")  # the right bytes, but reached through a symlink
+    target.unlink()
+    target.symlink_to(outside)
+    assert get(server, tampered)[0] == 404
+    assert get(server, planted)[0] == 404
+
+
+def test_a_symlinked_sidecar_folder_is_not_written_through(
+    server: RunningServer, owner: Owner, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (server.root_dir / "link").mkdir()
+    (server.root_dir / "link" / ".ipynb_vfs").symlink_to(elsewhere)
+    save(server, "link/nb.ipynb", owner.write(PNG, "png").name)
+    assert list(elsewhere.iterdir()) == []
