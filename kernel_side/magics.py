@@ -185,24 +185,23 @@ class VfsMagics(Magics):
             return
         stats = self.session.store.stats()
         lines = []
-        for t in stats["tiers"]:
+        for t in stats.tiers:
             lines.append(
-                f"{t['name']:<7} used {format_size(t['used']):>10}"
-                f" of {format_size(t['budget']):>10}  free {format_size(t['free']):>10}"
-                f"  files {t['files']:>5}  {t['path']}"
-                + (f"  (tmpfs, huge pages: {t['huge_pages']})" if t.get("huge_pages") else "")
+                f"{t.name:<7} used {format_size(t.used):>10}"
+                f" of {format_size(t.budget):>10}  free {format_size(t.free):>10}"
+                f"  files {t.files:>5}  {t.path}"
+                + (f"  (tmpfs, huge pages: {t.huge_pages})" if t.huge_pages else "")
                 + (
-                    f"  (keeps {format_size(t['keep_free'])} of its filesystem free)"
-                    if t.get("keep_free")
+                    f"  (keeps {format_size(t.keep_free)} of its filesystem free)"
+                    if t.keep_free
                     else ""
                 )
             )
-        ev = stats["events"]
+        ev = stats.events
         lines.append(
-            f"fallbacks {ev['fallback']}, evictions {ev['evict']}, errors {ev['error']}"
-            " (this kernel's)"
+            f"fallbacks {ev.fallback}, evictions {ev.evict}, errors {ev.error} (this kernel's)"
         )
-        for name, reason in stats["refused"].items():
+        for name, reason in stats.refused.items():
             lines.append(f"{name} tier disabled: {reason}")
         print("\n".join(lines))
 

@@ -32,9 +32,10 @@ from vfs_ext.config import (
     write_server_record,
 )
 from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
-from vfs_ext.store import Store, SweepReport
+from vfs_ext.store import Store
 
 from . import admin, handlers, nodelay, persist_hooks, pins
+from .counters import ServerCounters
 from .traits import ByteSize
 
 #: jupyter_server emits this after every kernel action (start, shutdown, restart, interrupt).
@@ -162,6 +163,7 @@ class VirtualFiles(ExtensionApp):
         return int(proposal.value)
 
     store: Store
+    counters: ServerCounters
     _sweeper: PeriodicCallback | None = None
     _sweeping: asyncio.Future[Any] | None = None
     _record: Path | None = None  # the kernel record in the runtime dir, once published
@@ -194,36 +196,59 @@ class VirtualFiles(ExtensionApp):
         return specs
 
     def initialize_settings(self) -> None:
-        """Claim a namespace, sweep orphans, export the kernels' environment, watch kernels,
-        pin what saved notebooks show."""
-        self.released: dict[str, int] = {"kernels": 0, "files": 0}
-        self.sweeps: dict[str, Any] = {"runs": 0, "owners": 0, "files": 0, "bytes": 0, "last": None}
-        self.store = Store.for_server(
+        """Claim a namespace (sweeping what dead servers and kernels left), tell kernels where it
+        is, and follow kernels' and notebooks' lifecycles."""
+        self.counters = ServerCounters()
+        self.store = self._claim_namespace()
+        if self.kernel_websocket_nodelay:
+            # self.settings starts as a copy of the web app's; ExtensionApp merges it back.
+            nodelay.install(self.settings)
+        self._export_to_kernels()
+        self._follow_lifecycles()
+
+    def _claim_namespace(self) -> Store:
+        """A fresh namespace in every tier, removed again at stop and at exit."""
+        store = Store.for_server(
             self.tier_specs(),
             base_url=self.serverapp.base_url,
             max_file_size=self.max_file_size,
             threshold=self.threshold,
             server_pid=os.getpid(),
         )
-        if self.kernel_websocket_nodelay:
-            # self.settings starts as a copy of the web app's; ExtensionApp merges it back.
-            nodelay.install(self.settings)
         # At exit the namespace goes (again): jupyter_server stops extensions before kernels, so
         # a kernel writing meanwhile recreates directories after stop_extension removed them, and
         # it skips stop_extension entirely when its event loop ends by an exception (a SIGINT
         # without a terminal raises KeyboardInterrupt through it).
         atexit.register(self._remove_store)
-        self._record_sweep(self.store.sweep())
+        self.counters.swept(store.sweep(), time.time())
+        for tier in store.tiers:
+            self.log.info(
+                "vfs_ext: %s tier %s (budget %d bytes, keeps %d bytes of its filesystem free)",
+                tier.name,
+                tier.root,
+                tier.budget,
+                tier.keep_free,
+            )
+            if tier.name == MEMORY:
+                self._hint_huge_pages(tier.root)
+        return store
+
+    def _export_to_kernels(self) -> None:
+        """The kernels' configuration, in the environment they inherit and in a record for
+        those that do not but know us as JPY_PARENT_PID (only a fallback: failing to write it
+        must not stop the extension)."""
         for name in ALL_ENV:  # e.g. inherited from a server this one was started under
             os.environ.pop(name, None)
         kernel_env = self.store.resolved_config().to_env()
         os.environ.update(kernel_env)
-        # For kernels that do not inherit our environment but know us as JPY_PARENT_PID; only a
-        # fallback, so failing to write it must not stop the extension.
         try:
             self._record = write_server_record(self.serverapp.runtime_dir, os.getpid(), kernel_env)
         except OSError as exc:
             self.log.warning("vfs_ext: could not publish the kernel record: %s", exc)
+
+    def _follow_lifecycles(self) -> None:
+        """Release a kernel's files when it is shut down; pin (and keep) what saved notebooks
+        show."""
         self.serverapp.event_logger.add_listener(
             schema_id=KERNEL_ACTIONS, listener=self._on_kernel_action
         )
@@ -236,16 +261,6 @@ class VirtualFiles(ExtensionApp):
             max_notebook_bytes=self.persist_max_bytes,
             log=self.log,
         )
-        for tier in self.store.tiers:
-            self.log.info(
-                "vfs_ext: %s tier %s (budget %d bytes, keeps %d bytes of its filesystem free)",
-                tier.name,
-                tier.root,
-                tier.budget,
-                tier.keep_free,
-            )
-            if tier.name == MEMORY:
-                self._hint_huge_pages(tier.root)
 
     def _hint_huge_pages(self, root: Path) -> None:
         """Tell the admin when the memory tier's tmpfs gives written files no huge pages."""
@@ -273,6 +288,7 @@ class VirtualFiles(ExtensionApp):
                         "store": self.store,
                         "chunk_size": self.chunk_size,
                         "find_saved": self.persistence and self.persistence.open_saved,
+                        "counters": self.counters,
                     },
                 ),
                 (admin.ROUTE, admin.VirtualFilesStatsHandler, {"app": self}),
@@ -298,8 +314,7 @@ class VirtualFiles(ExtensionApp):
         except OSError:
             self.log.exception("vfs_ext: could not release the files of kernel %s", kernel_id)
             return
-        self.released["kernels"] += 1
-        self.released["files"] += count
+        self.counters.kernel_released(count)
         self.log.debug("vfs_ext: released %d files of kernel %s", count, kernel_id)
 
     async def _periodic_sweep(self) -> None:
@@ -309,18 +324,11 @@ class VirtualFiles(ExtensionApp):
         loop = asyncio.get_running_loop()
         self._sweeping = loop.run_in_executor(None, self.store.sweep, keep)
         try:
-            self._record_sweep(await self._sweeping)
+            self.counters.swept(await self._sweeping, time.time())
         except Exception:
             self.log.exception("vfs_ext: sweep failed")
         finally:
             self._sweeping = None
-
-    def _record_sweep(self, report: SweepReport) -> None:
-        self.sweeps["runs"] += 1
-        self.sweeps["owners"] += len(report.owners)
-        self.sweeps["files"] += report.files
-        self.sweeps["bytes"] += report.bytes
-        self.sweeps["last"] = time.time()
 
     # -- shutdown ------------------------------------------------------------------------------
 

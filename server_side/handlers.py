@@ -25,6 +25,7 @@ from vfs_ext.mimes import is_passive, mime_for_ext
 from vfs_ext.names import parse_name
 from vfs_ext.store import Store
 
+from .counters import ServerCounters
 from .persist import Saved
 
 #: Finds the sidecar copy a saved notebook keeps of a name no tier holds (server_side.persist).
@@ -98,12 +99,15 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         store: Store,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         find_saved: FindSaved | None = None,
+        counters: ServerCounters | None = None,
     ) -> None:
         # No static root: names are looked up in the store's tier directories, then in the
         # sidecars of saved notebooks.
         self.store = store
         self.chunk_size = chunk_size
         self.find_saved = find_saved
+        self.counters = counters
+        self._sent = 0  # body bytes handed to the connection
         self._saved: Saved | None = None
         self.root = ""
         self.default_filename = None
@@ -228,9 +232,11 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
                     if not chunk:
                         return  # truncated under us: Content-Length is already sent, end here
                     offset += len(chunk)
+                    self._sent += len(chunk)
                     yield chunk
                     continue
                 try:
+                    self._sent += size
                     yield mapping  # resumed once flush() has written it all
                 finally:
                     self._unmap()
@@ -280,6 +286,8 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
 
     def on_finish(self) -> None:
         self._close_file()  # HEAD, 304 and clients that disconnect never finish get_content
+        if self.counters is not None:
+            self.counters.served(self.get_status(), self._sent)
         super().on_finish()
 
     def _unmap(self) -> None:

@@ -19,9 +19,9 @@ from . import events, layout, locks, pins
 from .config import StoreConfig, TierSpec, default_tiers
 from .confine import remove_namespace
 from .errors import VirtualFileError
-from .mounts import tmpfs_huge_pages
 from .names import new_namespace, owner_key, parse_name
 from .owner import Owner
+from .stats import StoreStats, collect
 from .sweep import SweepReport, sweep
 from .tiers import FileInfo, Tier, TierRefused
 
@@ -156,48 +156,16 @@ class Store:
 
     # -- accounting ----------------------------------------------------------------------------
 
-    def stats(self) -> dict[str, Any]:
-        """Bytes and files per tier and per owner, read from the directories themselves."""
-        tiers = []
-        owners: dict[str, dict[str, int]] = {}
-        for tier in self.tiers:
-            used = files = 0
-            for f in tier.iter_files():
-                used += f.size
-                files += 1
-                per = owners.setdefault(f.owner, {"files": 0, "bytes": 0})
-                per["files"] += 1
-                per["bytes"] += f.size
-            try:
-                fs_free = tier.fs_free()
-            except OSError:
-                fs_free = 0
-            tiers.append(
-                {
-                    "name": tier.name,
-                    "path": str(tier.root),
-                    "budget": tier.budget,
-                    "used": used,
-                    "files": files,
-                    "free": max(0, min(tier.budget - used, fs_free - tier.keep_free)),
-                    "keep_free": tier.keep_free,
-                    "huge_pages": tmpfs_huge_pages(tier.root),  # None: not on tmpfs
-                }
-            )
+    def stats(self) -> StoreStats:
+        """Bytes and files per tier and per owner, read from the directories themselves; the
+        events kernels recorded (the server's store) or this process recorded (a kernel's)."""
         self._poll_events()
         counts, recent = (
             (self.events.counts, self.events.recent)
             if self.events is not None
             else (self._recorded, self._recent)
         )
-        return {
-            "namespace": self.namespace,
-            "tiers": tiers,
-            "owners": owners,
-            "refused": dict(self.refused),
-            "events": {k: counts.get(k, 0) for k in ("fallback", "evict", "error")},
-            "recent_events": list(recent),
-        }
+        return collect(self.namespace, self.tiers, self.refused, counts, recent)
 
     @property
     def events_root(self) -> Path:

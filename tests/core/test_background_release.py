@@ -81,7 +81,7 @@ def test_a_write_that_needs_the_released_room_waits_instead_of_falling_back(
         assert second.tier == MEMORY
         assert settles, "the write waited for the pending deletion"
         assert store.lookup(second.name).path.read_bytes() == payload("second run", 2 * MiB)
-    assert store.stats()["events"] == {"fallback": 0, "evict": 0, "error": 0}
+    assert store.stats().to_json()["events"] == {"fallback": 0, "evict": 0, "error": 0}
 
 
 def test_a_small_group_is_freed_before_the_call_returns(store):

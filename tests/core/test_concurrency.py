@@ -45,7 +45,7 @@ def test_writers_and_a_sweeper_at_once_lose_nothing_alive(make_store, spawn):
             tiers_used.add(info.tier)
     assert tiers_used == {"memory", "disk"}
 
-    stats = store.stats()
+    stats = store.stats().to_json()
     assert sum(t["files"] for t in stats["tiers"]) == WRITERS * 15
     assert all(t["used"] <= t["budget"] for t in stats["tiers"]), "budgets held under contention"
     assert all(part_files(t.root) == [] for t in store.tiers)

@@ -105,13 +105,13 @@ def test_the_server_counts_every_kernels_events_and_rotates(make_store) -> None:
     with open(root / layout.EVENTS_FILE, "ab") as f:
         f.write(b"".join(b'{"t": 1e12, "kind": "fallback", "x": "%030d"}\n' % i for i in range(n)))
     events.record(root, "error")
-    stats = server.stats()
+    stats = server.stats().to_json()
     assert stats["events"] == {"fallback": n, "evict": 0, "error": 1}
     assert stats["recent_events"][-1]["kind"] == "error"
     assert (root / layout.ROTATED_EVENTS_FILE).exists()  # read past MAX_BYTES: rotated
     events.record(root, "evict")
     server.sweep()  # sweeps read (and rotate) too, so the file stays bounded unwatched
-    assert server.stats()["events"] == {"fallback": n, "evict": 1, "error": 1}
+    assert server.stats().to_json()["events"] == {"fallback": n, "evict": 1, "error": 1}
 
 
 def test_a_kernel_counts_its_own_events_and_leaves_the_file_alone(make_store) -> None:
@@ -121,10 +121,10 @@ def test_a_kernel_counts_its_own_events_and_leaves_the_file_alone(make_store) ->
     events.record(server.events_root, "evict")  # another kernel's
     kernel.record_event("fallback", name="a.png", to="disk")
     kernel.record_event("fallback", name="b.png", to="disk")
-    stats = kernel.stats()
+    stats = kernel.stats().to_json()
     assert stats["events"] == {"fallback": 2, "evict": 0, "error": 0}
     assert [e["name"] for e in stats["recent_events"]] == ["a.png", "b.png"]
-    assert server.stats()["events"] == {"fallback": 2, "evict": 1, "error": 0}
+    assert server.stats().to_json()["events"] == {"fallback": 2, "evict": 1, "error": 0}
 
 
 def test_a_damaged_line_stops_neither_counting_nor_sweeps(make_store) -> None:
@@ -133,4 +133,4 @@ def test_a_damaged_line_stops_neither_counting_nor_sweeps(make_store) -> None:
         f.write(b"[" * 100_000 + b"\n")  # json.loads: RecursionError, not ValueError
     events.record(server.events_root, "error")
     server.sweep()
-    assert server.stats()["events"]["error"] == 1
+    assert server.stats().to_json()["events"]["error"] == 1

@@ -47,7 +47,7 @@ def test_the_grace_holds_until_a_write_needs_the_room(make_store, monkeypatch):
         new = owner.write(payload("new", 2 * MiB), "bin")
         assert new.tier == MEMORY
         assert store.lookup(old.name) is None
-        assert store.stats()["events"]["fallback"] == 0
+        assert store.stats().to_json()["events"]["fallback"] == 0
 
 
 def test_no_grace_releases_at_once(store, monkeypatch):

@@ -119,7 +119,7 @@ def test_spares_count_against_the_budget_and_a_reuse_needs_only_the_difference(m
         new = owner.write(payload("new", 2 * MiB), "png", "cell")
         assert new.tier == MEMORY
         assert inode(new) == old_inode
-    assert store.stats()["events"] == {"fallback": 0, "evict": 0, "error": 0}
+    assert store.stats().to_json()["events"] == {"fallback": 0, "evict": 0, "error": 0}
 
 
 def test_unused_spares_are_freed_by_free_spares(store):

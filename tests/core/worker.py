@@ -251,7 +251,8 @@ def cmd_fallback(source_path: str) -> None:
         ]
         for tier in store.tiers
     }
-    report(results=results, parts=parts, tiers=[t.name for t in store.tiers], stats=store.stats())
+    stats = store.stats().to_json()
+    report(results=results, parts=parts, tiers=[t.name for t in store.tiers], stats=stats)
 
 
 def _own_store() -> Store:
