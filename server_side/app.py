@@ -34,7 +34,7 @@ from vfs_ext.config import (
 from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
 from vfs_ext.store import Store
 
-from . import admin, handlers, nodelay, persist_hooks, pins
+from . import admin, handlers, logs, nodelay, persist_hooks, pins
 from .counters import ServerCounters
 from .traits import ByteSize
 
@@ -198,6 +198,9 @@ class VirtualFiles(ExtensionApp):
     def initialize_settings(self) -> None:
         """Claim a namespace (sweeping what dead servers and kernels left), tell kernels where it
         is, and follow kernels' and notebooks' lifecycles."""
+        self._server_logging = logs.ServerLogging(
+            self.serverapp.log
+        )  # first: Store logs  # first: Store logs
         self.counters = ServerCounters()
         self.store = self._claim_namespace()
         if self.kernel_websocket_nodelay:
@@ -343,6 +346,7 @@ class VirtualFiles(ExtensionApp):
             except Exception:
                 pass
         self._remove_store()
+        self._server_logging.restore()
 
     def _remove_store(self) -> None:
         """Remove the namespace and stop advertising it (on stop, and again at exit)."""

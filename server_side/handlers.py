@@ -50,6 +50,11 @@ NOT_FOUND = (
     "or never existed"
 )
 BAD_NAME = "not a virtual file name"
+TOKEN_IN_URL = (
+    "this file can run scripts, and a script can read the token in its own URL (then act as "
+    "you). Open it without ?token= from a page of this server you are logged in to, or send "
+    "the token in an 'Authorization: token ...' header"
+)
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|]+')
@@ -60,6 +65,12 @@ def _mime_of(name: str) -> str | None:
     """The type a valid name is served as; None for anything that is not a virtual file name."""
     match = parse_name(name)
     return None if match is None else mime_for_ext(match["ext"])
+
+
+def _passive(name: str) -> bool:
+    """Whether a browser shows this name's type without running anything in it."""
+    mime = _mime_of(name)
+    return mime is not None and is_passive(mime)
 
 
 def safe_filename(requested: str | None, fallback: str) -> str:
@@ -123,8 +134,7 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         # from the sandbox, and older Chromium releases refuse to show a PDF in a sandboxed
         # document, so they are served without it.
         csp = super().content_security_policy
-        mime = _mime_of(self.request.path.rsplit("/", 1)[-1])
-        if mime is None or not is_passive(mime):
+        if not _passive(self.request.path.rsplit("/", 1)[-1]):
             csp += "; sandbox allow-scripts"
         return csp
 
@@ -142,6 +152,11 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
 
     async def _serve(self, name: str, include_body: bool) -> None:
         self.check_xsrf_cookie()  # as /files/: token, XSRF cookie, or a same-origin Referer
+        if "token" in self.request.query_arguments and not _passive(name):
+            # Refused rather than redirected to the URL without it: the login cookie would be
+            # set by then, but jupyter_server's XSRF check refuses a cookie-only GET without a
+            # Referer, which is what a pasted URL is.
+            raise web.HTTPError(403, TOKEN_IN_URL)
         if self.get_argument("download", None) not in (None, "", "0"):
             filename = safe_filename(self.get_argument("filename", None), name)
             self.set_header("Content-Disposition", content_disposition(filename))
