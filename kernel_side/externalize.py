@@ -75,6 +75,7 @@ def externalize(
     policy: Policy,
     write: Writer,
     written: list[dict[str, Any]] | None = None,
+    kept_inline: Callable[[str, int], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The bundle with every payload over ``policy.threshold`` moved to a virtual file.
 
@@ -83,6 +84,7 @@ def externalize(
     the one the front end shows is stored (kernel_side.ranking). A payload that fits no tier
     stays inline when small enough; otherwise the bundle says what went wrong. ``written``:
     files already stored for this bundle (an Altair chart's data), named in its metadata.
+    ``kept_inline(mime, size)`` hears of each payload that stays inline because no tier took it.
     """
     metadata = dict(metadata or {})
     records = list(written or [])
@@ -117,6 +119,8 @@ def externalize(
             size = payload_size(mime, data[mime])
             if size <= INLINE_FALLBACK_LIMIT:
                 log.warning("vfs_ext: %s output stays inline: %s", mime, exc)
+                if kept_inline is not None:
+                    kept_inline(mime, size)
             else:
                 result.data.pop(mime, None)
                 result.failures.append(

@@ -126,6 +126,11 @@ class KernelSession:
             self._server_gone(exc)
             raise
 
+    def kept_inline(self, mime: str, size: int) -> None:
+        """An output no tier took stays inline: counted for the server's metrics."""
+        if self.store is not None:
+            self.store.record_event("inline", mime=mime, size=size)
+
     def _server_gone(self, exc: ServerGone) -> None:
         if self.store is None:
             return

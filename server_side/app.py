@@ -34,7 +34,7 @@ from vfs_ext.config import (
 from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
 from vfs_ext.store import Store
 
-from . import admin, handlers, logs, nodelay, persist_hooks, pins
+from . import admin, handlers, logs, metrics, nodelay, persist_hooks, pins
 from .counters import ServerCounters
 from .traits import ByteSize
 
@@ -198,11 +198,10 @@ class VirtualFiles(ExtensionApp):
     def initialize_settings(self) -> None:
         """Claim a namespace (sweeping what dead servers and kernels left), tell kernels where it
         is, and follow kernels' and notebooks' lifecycles."""
-        self._server_logging = logs.ServerLogging(
-            self.serverapp.log
-        )  # first: Store logs  # first: Store logs
+        self._server_logging = logs.ServerLogging(self.serverapp.log)  # before the store logs
         self.counters = ServerCounters()
         self.store = self._claim_namespace()
+        self.usage, self._metrics = metrics.install(self.store, self.counters)
         if self.kernel_websocket_nodelay:
             # self.settings starts as a copy of the web app's; ExtensionApp merges it back.
             nodelay.install(self.settings)
@@ -313,12 +312,12 @@ class VirtualFiles(ExtensionApp):
         if data.get("action") != "shutdown" or data.get("status") != "success" or not kernel_id:
             return
         try:
-            count = await asyncio.to_thread(self.store.release_owner, kernel_id)
+            released = await asyncio.to_thread(self.store.release_owner, kernel_id)
         except OSError:
             self.log.exception("vfs_ext: could not release the files of kernel %s", kernel_id)
             return
-        self.counters.kernel_released(count)
-        self.log.debug("vfs_ext: released %d files of kernel %s", count, kernel_id)
+        self.counters.kernel_released(released.files, released.bytes)
+        self.log.debug("vfs_ext: released %d files of kernel %s", released.files, kernel_id)
 
     async def _periodic_sweep(self) -> None:
         if self._sweeping is not None:
@@ -345,6 +344,7 @@ class VirtualFiles(ExtensionApp):
                 await self._sweeping
             except Exception:
                 pass
+        metrics.uninstall(self._metrics)
         self._remove_store()
         self._server_logging.restore()
 

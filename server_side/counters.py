@@ -23,6 +23,7 @@ class Releases:
 
     kernels: int = 0
     files: int = 0
+    bytes: int = 0
 
 
 @dataclass
@@ -52,9 +53,10 @@ class ServerCounters:
     sweeps: Sweeps = field(default_factory=Sweeps)
     responses: Responses = field(default_factory=Responses)
 
-    def kernel_released(self, files: int) -> None:
+    def kernel_released(self, files: int, nbytes: int) -> None:
         self.released.kernels += 1
         self.released.files += files
+        self.released.bytes += nbytes
 
     def swept(self, report: SweepReport, when: float) -> None:
         self.sweeps.runs += 1

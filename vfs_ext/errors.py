@@ -38,9 +38,10 @@ class FitsNowhere(VirtualFileError):
     """No tier took the file. ``room_helps`` when some refused it for want of room (so
     releasing older files may help), not only for I/O errors."""
 
-    def __init__(self, message: str, *, room_helps: bool) -> None:
+    def __init__(self, message: str, *, room_helps: bool, reasons: list[str] | None = None) -> None:
         super().__init__(message)
         self.room_helps = room_helps
+        self.reasons = reasons or []  # each tier's refusal, for the events log
 
     @classmethod
     def after(cls, reasons: list[str], kinds: set[str]) -> FitsNowhere:
@@ -53,6 +54,7 @@ class FitsNowhere(VirtualFileError):
             "(in jupyter_server_config.py)"
             + (", or release files with %vfs clear." if room_helps else "."),
             room_helps=room_helps,
+            reasons=reasons,
         )
 
 

@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from . import layout
 MAX_BYTES = 1024 * 1024
 #: Latest events kept for the admin view.
 RECENT = 20
+#: Kinds recorded for every write and release (counted by metrics, server_side.tally): too
+#: frequent for the latest events, which show what went wrong.
+ROUTINE = frozenset({"write", "release", "inline"})
 _READ_CHUNK = 1024 * 1024
 #: A "line" longer than this is not an event (writers append whole lines of a few hundred
 #: bytes): skipped, so a damaged file cannot make the server hold it all in memory.
@@ -78,6 +82,8 @@ class EventLog:
         self.max_bytes = max_bytes
         self.counts: Counter[str] = Counter()
         self.recent: deque[dict[str, Any]] = deque(maxlen=recent)
+        #: Called with each event counted, under the reader's lock (e.g. a metrics tally).
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self._current = _Cursor()
         self._rotated: _Cursor | None = None
         self._lock = threading.Lock()
@@ -131,4 +137,7 @@ class EventLog:
             return
         if event["t"] >= self.since:
             self.counts[str(event.get("kind"))] += 1
-            self.recent.append(event)
+            if event.get("kind") not in ROUTINE:
+                self.recent.append(event)
+            for listener in self.listeners:
+                listener(event)

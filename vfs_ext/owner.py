@@ -121,6 +121,9 @@ class Owner:
                         raise
                 source.rewind()
                 return write_file(self, source, gkey, name)
+            except FitsNowhere as exc:  # here, not per attempt: eviction may have saved it
+                self.record_event("error", reasons=exc.reasons)
+                raise
             finally:
                 source.close()
 
@@ -198,7 +201,7 @@ class Owner:
         instead (see vfs_ext.reuse), until ``free_spares``.
         """
         gkey = group_key(group)
-        return sum(
+        done = [
             release_group(
                 tier,
                 tier.owner_dir(self.key),
@@ -209,7 +212,11 @@ class Owner:
                 reuse=reuse,
             )
             for tier in self.tiers
-        )
+        ]
+        count = sum(files for files, _ in done)
+        if count:
+            self.record_event("release", why="rerun", files=count, size=sum(n for _, n in done))
+        return count
 
     def free_spares(self) -> bool:
         """Free the spares no write took (in the background); False if there were none."""
@@ -252,7 +259,25 @@ class Owner:
     def _release_retired(self, name: str) -> bool:
         """Release a retired file, unless a saved notebook shows it: then mark it unshown, for
         the server to release once no saved notebook shows it (vfs_ext.pins)."""
-        return False if self._unshown.mark(name) else self.release(name)
+        if self._unshown.mark(name):
+            return False
+        size = self._size_of(name)
+        released = self.release(name)
+        if released:
+            self.record_event("release", why="retired", files=1, size=size)
+        return released
+
+    def _size_of(self, name: str) -> int:
+        """Bytes of this file of ours in the first tier holding it; 0 if none does."""
+        match = parse_name(name)
+        if match is None:
+            return 0
+        for tier in self.tiers:
+            try:
+                return os.stat(tier.file_path(self.key, match["group"], name)).st_size
+            except OSError:
+                continue
+        return 0
 
     def _holds(self, tier: Tier, name: str) -> bool:
         """Whether ``tier`` holds this file of ours."""

@@ -40,19 +40,20 @@ def release_group(
     *,
     wait: bool,
     reuse: bool,
-) -> int:
-    """Release the files of one group in one tier (see Owner.release_group); how many."""
+) -> tuple[int, int]:
+    """Release the files of one group in one tier (see Owner.release_group); how many, and
+    their bytes."""
     directory = layout.group_dir(owner_dir, gkey)
     files = group_files(directory)
     large = {f for f in files if reuse and f[1] >= SPARE_MIN and NAME_RE.match(f[0])}
     rest = [f for f in files if f not in large]
     background = not wait and sum(size for _, size in rest) >= BACKGROUND_RELEASE_MIN
-    count = 0
+    kept: list[str] = []
     set_aside = None
     if large or background:
         with budget_lock(tier):
             if large:
-                count += len(spares.keep(owner_dir, directory, sorted(large)))
+                kept = spares.keep(owner_dir, directory, sorted(large))
             if background:
                 set_aside = _set_aside(directory)
     if set_aside is not None:
@@ -60,8 +61,9 @@ def release_group(
     elif not background:
         shutil.rmtree(directory, ignore_errors=True)
     else:
-        return count  # released by someone else meanwhile
-    return count + len(rest)
+        rest = []  # released by someone else meanwhile
+    sizes = dict(files)
+    return len(kept) + len(rest), sum(sizes[name] for name in kept) + sum(n for _, n in rest)
 
 
 def sweep_leftovers(tier: Tier, owner_dir: Path, releases: ReleaseQueue, *, parts: bool) -> None:

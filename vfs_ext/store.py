@@ -21,7 +21,7 @@ from .confine import remove_namespace
 from .errors import VirtualFileError
 from .names import new_namespace, owner_key, parse_name
 from .owner import Owner
-from .stats import StoreStats, collect
+from .stats import StoreStats, Usage, collect
 from .sweep import SweepReport, sweep
 from .tiers import FileInfo, Tier, TierRefused
 
@@ -135,14 +135,16 @@ class Store:
         """Claim ``owner_id`` (waiting for a previous process of the same id to let go)."""
         return Owner(self, owner_id, lock_timeout=lock_timeout)
 
-    def release_owner(self, owner_id: str) -> int:
-        """Remove all files of an owner whose session ended; returns how many."""
+    def release_owner(self, owner_id: str) -> Usage:
+        """Remove all files of an owner whose session ended; how many, and their bytes."""
         key = owner_key(owner_id)
-        count = 0
+        released = Usage()
         for tier in self.tiers:
-            count += sum(1 for _ in tier.iter_files(key))
+            for f in tier.iter_files(key):
+                released.files += 1
+                released.bytes += f.size
             shutil.rmtree(tier.owner_dir(key), ignore_errors=True)
-        return count
+        return released
 
     def sweep(self, keep_owner_ids: Iterable[str] = ()) -> SweepReport:
         """Remove files of dead owners, in our namespace and in namespaces of dead servers.
@@ -175,7 +177,8 @@ class Store:
     def record_event(self, kind: str, **fields: object) -> None:
         event = events.record(self.events_root, kind, **fields)
         self._recorded[kind] += 1
-        self._recent.append(event)
+        if kind not in events.ROUTINE:
+            self._recent.append(event)
 
     def _poll_events(self) -> None:
         """The server's reading of the events file; a damaged file must not stop sweeps."""

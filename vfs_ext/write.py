@@ -210,14 +210,20 @@ def write_file(owner: Writer, source: Source, gkey: str, name: str) -> FileInfo:
                     "vfs_ext: %s fell back to the %s tier (%s)", name, tier.name, attempt.reasons
                 )
                 owner.record_event(
-                    "fallback", name=name, to=tier.name, reasons=attempt.reasons, size=info.size
+                    "fallback",
+                    name=name,
+                    to=tier.name,
+                    reasons=attempt.reasons,
+                    why=sorted(attempt.kinds),
+                    size=info.size,
                 )
+            else:
+                owner.record_event("write", tier=tier.name, size=info.size)
             return info
     finally:
         if attempt.partial is not None:
             unlink(attempt.partial.path)
     check_namespace([tier.root for tier in owner.tiers])  # failed as the server left
-    owner.record_event("error", reasons=attempt.reasons)
     raise FitsNowhere.after(attempt.reasons, attempt.kinds)
 
 

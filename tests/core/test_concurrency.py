@@ -127,7 +127,7 @@ def test_threads_of_one_kernel_write_at_once(make_store):
 
     with store.open_owner("k") as owner:
         run_threads(owner, 0)
-        assert store.release_owner("k") == len(written) == 24
+        assert store.release_owner("k").files == len(written) == 24
         written.clear()
         run_threads(owner, 1)
         assert errors == []
