@@ -19,7 +19,7 @@ from pathlib import Path
 
 from vfs_ext.config import parse_size
 
-from . import display, harness, hugepages, kernel, memory, notebook, plot, serving, write
+from . import adminview, display, harness, hugepages, kernel, memory, notebook, plot, serving, write
 from .report import Results
 
 HERE = Path(__file__).resolve().parent
@@ -106,7 +106,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.write_size = parse_size(a.write_size or ("4MiB" if quick else "100MiB"))
     a.notebook = (2, parse_size("300KiB")) if quick else (10, 5 * MiB)
     a.inline_max = parse_size(a.inline_max)
-    a.only = {int(x) for x in a.only.split(",")} if a.only else {1, 2, 3, 4, 5, 6}
+    a.admin_counts = [100, 1000] if quick else [100, 5000, 20000]
+    a.only = {int(x) for x in a.only.split(",")} if a.only else {1, 2, 3, 4, 5, 6, 7}
     if a.out is None and full_run:
         a.out = HERE
     return a
@@ -159,6 +160,9 @@ async def run_all(a: argparse.Namespace, results: Results) -> None:
         if 5 in a.only:
             print("figure 5: notebook size", flush=True)
             await notebook.run(bench, results, a.notebook[1], a.notebook[0])
+        if 7 in a.only and bench.has_env:
+            print("figure 7: admin view (metrics scrape, api/vfs)", flush=True)
+            await adminview.run(bench, results, a.admin_counts, a.repeats)
 
 
 def main(argv: list[str] | None = None) -> int:
