@@ -55,6 +55,7 @@ async def build_report(app: VirtualFiles) -> dict[str, Any]:
         "base_url": store.config.base_url,
         "tiers": [asdict(t) for t in stats.tiers],
         "refused": stats.refused,
+        "warnings": list(app.warnings),
         "owners": owners,
         "events": asdict(stats.events),
         "recent_events": stats.recent_events,

@@ -34,7 +34,7 @@ from vfs_ext.config import (
 from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
 from vfs_ext.store import Store
 
-from . import admin, handlers, logs, metrics, nodelay, persist_hooks, pins
+from . import admin, handlers, logs, metrics, nodelay, persist_hooks, pins, shm
 from .counters import ServerCounters
 from .traits import ByteSize
 
@@ -200,6 +200,7 @@ class VirtualFiles(ExtensionApp):
         is, and follow kernels' and notebooks' lifecycles."""
         self._server_logging = logs.ServerLogging(self.serverapp.log)  # before the store logs
         self.counters = ServerCounters()
+        self.warnings: list[str] = []  # for the admin: at start in the log, then in api/vfs
         self.store = self._claim_namespace()
         self.usage, self._metrics = metrics.install(self.store, self.counters)
         if self.kernel_websocket_nodelay:
@@ -233,6 +234,9 @@ class VirtualFiles(ExtensionApp):
             )
             if tier.name == MEMORY:
                 self._hint_huge_pages(tier.root)
+                self.warnings += filter(None, [shm.small_tmpfs_warning(tier)])
+        for warning in self.warnings:
+            self.log.warning("vfs_ext: %s", warning)
         return store
 
     def _export_to_kernels(self) -> None:
