@@ -34,6 +34,7 @@ hub-proxy: $(PROXY)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: $(STAMP) chromium hub-proxy lint
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)

@@ -63,8 +63,8 @@ def _is_path(data: object) -> bool:
 
 def _head(data: Data) -> bytes:
     """The first bytes of any source, leaving a file object where it was."""
-    if _is_path(data):
-        with open(data, "rb") as f:  # type: ignore[arg-type]
+    if isinstance(data, (str, os.PathLike)):
+        with open(data, "rb") as f:
             return f.read(64)
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data[:64])

@@ -28,7 +28,7 @@ async def build_report(app: VirtualFiles) -> dict[str, Any]:
     if app.persistence is not None:
         await app.persistence.settled()  # report what the contents actions just done left
     stats = await app.usage.fresh()  # counted on a worker thread: not on the event loop
-    serverapp = app.serverapp
+    serverapp = app.server
     kernels = {owner_key(k): k for k in serverapp.kernel_manager.list_kernel_ids()}
     sessions_of: dict[str, list[dict[str, Any]]] = {}
     for session in await serverapp.session_manager.list_sessions():

@@ -15,7 +15,7 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import PeriodicCallback
@@ -37,6 +37,9 @@ from vfs_ext.store import Store
 from . import admin, handlers, logs, metrics, nodelay, persist_hooks, pins, shm
 from .counters import ServerCounters
 from .traits import ByteSize
+
+if TYPE_CHECKING:
+    from jupyter_server.serverapp import ServerApp
 
 #: jupyter_server emits this after every kernel action (start, shutdown, restart, interrupt).
 KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
@@ -173,6 +176,12 @@ class VirtualFiles(ExtensionApp):
 
     # -- start-up ------------------------------------------------------------------------------
 
+    @property
+    def server(self) -> ServerApp:
+        """The Jupyter server this extension runs in (linked before initialize_settings)."""
+        assert self.serverapp is not None, "the extension is not linked to a server yet"
+        return self.serverapp
+
     def tier_specs(self) -> list[TierSpec]:
         """The configured tiers in fall-back order; an empty directory setting disables one.
 
@@ -213,7 +222,7 @@ class VirtualFiles(ExtensionApp):
         """A fresh namespace in every tier, removed again at stop and at exit."""
         store = Store.for_server(
             self.tier_specs(),
-            base_url=self.serverapp.base_url,
+            base_url=self.server.base_url,
             max_file_size=self.max_file_size,
             threshold=self.threshold,
             server_pid=os.getpid(),
@@ -248,20 +257,20 @@ class VirtualFiles(ExtensionApp):
         kernel_env = self.store.resolved_config().to_env()
         os.environ.update(kernel_env)
         try:
-            self._record = write_server_record(self.serverapp.runtime_dir, os.getpid(), kernel_env)
+            self._record = write_server_record(self.server.runtime_dir, os.getpid(), kernel_env)
         except OSError as exc:
             self.log.warning("vfs_ext: could not publish the kernel record: %s", exc)
 
     def _follow_lifecycles(self) -> None:
         """Release a kernel's files when it is shut down; pin (and keep) what saved notebooks
         show."""
-        self.serverapp.event_logger.add_listener(
-            schema_id=KERNEL_ACTIONS, listener=self._on_kernel_action
-        )
+        events = self.server.event_logger
+        assert events is not None  # jupyter_server makes it before loading extensions
+        events.add_listener(schema_id=KERNEL_ACTIONS, listener=self._on_kernel_action)
         self._pin_on_save = pins.PinOnSave(self.store)
-        self.serverapp.contents_manager.register_pre_save_hook(self._pin_on_save)
+        self.server.contents_manager.register_pre_save_hook(self._pin_on_save)
         self.persistence, self.persist_off = persist_hooks.attach(
-            self.serverapp,
+            self.server,
             self.store,
             enabled=self.persist,
             max_notebook_bytes=self.persist_max_bytes,
@@ -326,7 +335,7 @@ class VirtualFiles(ExtensionApp):
     async def _periodic_sweep(self) -> None:
         if self._sweeping is not None:
             return  # the previous sweep is still walking the tiers
-        keep = list(self.serverapp.kernel_manager.list_kernel_ids())
+        keep = list(self.server.kernel_manager.list_kernel_ids())
         loop = asyncio.get_running_loop()
         self._sweeping = loop.run_in_executor(None, self.store.sweep, keep)
         try:

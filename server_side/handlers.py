@@ -259,7 +259,7 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         finally:
             self._close_file()
 
-    def write(self, chunk: str | bytes | dict[str, Any] | mmap.mmap) -> None:  # type: ignore[override]
+    def write(self, chunk: str | bytes | dict[str, Any] | mmap.mmap) -> None:
         # RequestHandler.write only takes bytes (and would copy into its buffer): keep a mapped
         # chunk for flush(), which hands it to the connection uncopied.
         if isinstance(chunk, mmap.mmap):

@@ -191,7 +191,10 @@ class Persistence:
         tmp = None
         try:
             tmp = copy.copying.result()
-            digest = copy.digest or copy.hashing.result()
+            digest = copy.digest
+            if digest is None:
+                assert copy.hashing is not None  # submitted when no digest was known
+                digest = copy.hashing.result()
         except OSError as exc:
             if copy.hashing is not None:
                 wait([copy.hashing])  # it reads copy.fd, closed by our caller

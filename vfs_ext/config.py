@@ -99,17 +99,24 @@ class StoreConfig:
                 namespace=env[ENV_NAMESPACE],
                 base_url=env.get(ENV_BASE_URL, "/"),
                 max_file_size=_opt_int(env.get(ENV_MAX_FILE_SIZE)),
-                threshold=_opt_int(env.get(ENV_THRESHOLD), DEFAULT_THRESHOLD),
+                threshold=_int(env.get(ENV_THRESHOLD), DEFAULT_THRESHOLD),
                 server_pid=_opt_int(env.get(ENV_SERVER_PID)),
             )
         except (ValueError, TypeError, KeyError) as exc:
             raise ValueError(f"malformed vfs_ext environment ({ENV_TIERS} etc.): {exc}") from exc
 
 
-def _opt_int(value: object, default: int | None = None) -> int | None:
-    """A byte count or pid from the environment: a non-negative integer, else ValueError."""
+def _int(value: object, default: int) -> int:
+    """``_opt_int`` with a default for an absent value."""
+    number = _opt_int(value)
+    return default if number is None else number
+
+
+def _opt_int(value: object) -> int | None:
+    """A byte count or pid from the environment: a non-negative integer, None if absent, else
+    ValueError."""
     if value is None or value == "":
-        return default
+        return None
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"expected a whole number, got {value!r}")
     number = int(value)

@@ -29,7 +29,7 @@ from .names import DEFAULT_GROUP, group_key, new_name, owner_key, parse_name
 from .pins import UnshownMarks
 from .release import evict_for, release_group, release_groups, sweep_leftovers
 from .retire import Retirement
-from .reuse import ReleaseQueue, Spare, SparePool
+from .reuse import FreeQueue, Spare, SparePool
 from .sources import Data, open_source
 from .tiers import FileInfo, Tier
 from .write import unlink, write_file
@@ -48,7 +48,7 @@ class StoreView(Protocol):
 class Owner:
     """Write and release virtual files on behalf of one owner id (e.g. a kernel id).
 
-    ``retired`` (vfs_ext.retire.Retirement) and ``releases`` (vfs_ext.reuse.ReleaseQueue) are
+    ``retired`` (vfs_ext.retire.Retirement) and ``freeing`` (vfs_ext.reuse.FreeQueue) are
     the background work in progress: ``settle()`` on either waits for it.
     """
 
@@ -60,8 +60,8 @@ class Owner:
         self._pid = os.getpid()  # a child forked from this process does not own these files
         self._relock = threading.Lock()  # one thread re-takes a lock; flock is per open file
         self._lock_fds: list[int] = []
-        self.releases = ReleaseQueue()
-        self._spares = SparePool(self.releases)
+        self.freeing = FreeQueue()
+        self._spares = SparePool(self.freeing)
         self.retired = Retirement(self._release_retired)
         self._unshown = UnshownMarks(store.tiers, self.key)
         try:
@@ -72,7 +72,7 @@ class Owner:
             # process, a closed Owner's writes may still be running: their files stay.
             parts = not inflight.any_writing(store.namespace, self.key)
             for tier in store.tiers:
-                sweep_leftovers(tier, tier.owner_dir(self.key), self.releases, parts=parts)
+                sweep_leftovers(tier, tier.owner_dir(self.key), self.freeing, parts=parts)
         except BaseException as exc:
             self.close()
             if isinstance(exc, FileNotFoundError):
@@ -148,14 +148,14 @@ class Owner:
         return self._spares.take(tier.owner_dir(self.key), size)
 
     def free_later(self, path: Path) -> None:
-        self.releases.submit(path)
+        self.freeing.submit(path)
 
     def free_pending(self, tier: Tier) -> bool:
         """Free spares and the retired files in ``tier``, wait for background frees; whether
         any memory was pending."""
         freed_spares = self._spares.free()
         retired = self.retired.release_now(lambda name: self._holds(tier, name))
-        return self.releases.settle() or freed_spares or retired
+        return self.freeing.settle() or freed_spares or retired
 
     def record_event(self, kind: str, **fields: object) -> None:
         self.store.record_event(kind, **fields)
@@ -206,7 +206,7 @@ class Owner:
                 tier,
                 tier.owner_dir(self.key),
                 gkey,
-                self.releases,
+                self.freeing,
                 self._spares,
                 wait=wait,
                 reuse=reuse,
@@ -236,7 +236,7 @@ class Owner:
             if self._pid == os.getpid():
                 self.retired.close()
                 self._spares.free()
-                self.releases.close()
+                self.freeing.close()
                 if remove:
                     for tier in self.tiers:
                         shutil.rmtree(tier.owner_dir(self.key), ignore_errors=True)

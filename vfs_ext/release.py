@@ -1,7 +1,7 @@
 """Releasing an owner's files on disk: a group at once, a dead run's leftovers, room for a write.
 
 A released file's URL fails at once; its bytes are freed now, or set aside under a
-``.released-`` name and freed in the background (vfs_ext.reuse.ReleaseQueue), or kept as a
+``.released-`` name and freed in the background (vfs_ext.reuse.FreeQueue), or kept as a
 spare for the next writes to overwrite. What moves between directories moves under the tier's
 budget lock: an exact count of the budget must not miss bytes in transit (vfs_ext.budget).
 """
@@ -19,7 +19,7 @@ from . import layout
 from .budget import budget_lock, shortfall
 from .config import format_size
 from .names import NAME_RE
-from .reuse import SPARE_MIN, ReleaseQueue, SparePool
+from .reuse import SPARE_MIN, FreeQueue, SparePool
 from .tiers import FileInfo, Tier, pending_dirs, scan_dir, subdirs
 
 log = logging.getLogger("vfs_ext")
@@ -35,7 +35,7 @@ def release_group(
     tier: Tier,
     owner_dir: Path,
     gkey: str,
-    releases: ReleaseQueue,
+    freeing: FreeQueue,
     spares: SparePool,
     *,
     wait: bool,
@@ -57,7 +57,7 @@ def release_group(
             if background:
                 set_aside = _set_aside(directory)
     if set_aside is not None:
-        releases.submit(set_aside)
+        freeing.submit(set_aside)
     elif not background:
         shutil.rmtree(directory, ignore_errors=True)
     else:
@@ -66,7 +66,7 @@ def release_group(
     return len(kept) + len(rest), sum(sizes[name] for name in kept) + sum(n for _, n in rest)
 
 
-def sweep_leftovers(tier: Tier, owner_dir: Path, releases: ReleaseQueue, *, parts: bool) -> None:
+def sweep_leftovers(tier: Tier, owner_dir: Path, freeing: FreeQueue, *, parts: bool) -> None:
     """Free what a killed previous process of this owner left in ``owner_dir``: spares,
     released groups and, with ``parts``, writes it never finished (``.part-*``, counted by
     their reservation until then). Moved out of the way first: this process may keep spares
@@ -86,7 +86,7 @@ def sweep_leftovers(tier: Tier, owner_dir: Path, releases: ReleaseQueue, *, part
             set_aside.append(_gather(found, owner_dir))
     for path in set_aside:
         if path is not None:
-            releases.submit(path)
+            freeing.submit(path)
 
 
 def evict_for(

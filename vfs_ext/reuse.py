@@ -45,8 +45,8 @@ def _delete(path: Path) -> None:
         pass
 
 
-class ReleaseQueue:
-    """Deletes released groups and unused spares on one background thread.
+class FreeQueue:
+    """Frees (deletes) released groups and unused spares on one background thread.
 
     Freeing a large output's tmpfs pages takes milliseconds that a re-run cell would otherwise
     wait for. What is queued is already out of sight (renamed), so its URLs fail at once; until
@@ -126,8 +126,8 @@ class Spare:
 class SparePool:
     """One owner's spares, per tier directory (a spare is reused only in the tier it is in)."""
 
-    def __init__(self, releases: ReleaseQueue) -> None:
-        self._releases = releases
+    def __init__(self, freeing: FreeQueue) -> None:
+        self._freeing = freeing
         self._lock = threading.Lock()
         self._spares: dict[Path, list[tuple[Path, int]]] = {}  # owner dir -> (path, size)
 
@@ -176,7 +176,7 @@ class SparePool:
             if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and unshared(fd):
                 return Spare(path, st.st_size, fd)
             os.close(fd)
-            self._releases.submit(path)
+            self._freeing.submit(path)
 
     def free(self) -> bool:
         """Free every spare left (in the background); False if there was none."""
@@ -184,5 +184,5 @@ class SparePool:
             spares = [path for paths in self._spares.values() for path, _ in paths]
             self._spares.clear()
         for path in spares:
-            self._releases.submit(path)
+            self._freeing.submit(path)
         return bool(spares)

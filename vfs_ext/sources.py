@@ -12,7 +12,7 @@ import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Union
+from typing import IO, Any, Union, cast
 
 from .errors import SourceError
 
@@ -100,19 +100,19 @@ def open_source(data: Data) -> Source:
     if isinstance(data, io.TextIOBase):
         raise TypeError("a text file was given; open it in binary mode ('rb')")
     if hasattr(data, "read"):
-        f = data
-        if not hasattr(f, "readinto"):
-            f = _ReadIntoAdapter(f)
+        given = cast(IO[bytes], data)
+        # A RawIOBase is all of IO[bytes] that Source uses (readinto, seek, tell, close).
+        stream = given if hasattr(given, "readinto") else cast(IO[bytes], _ReadIntoAdapter(given))
         try:
-            seekable = f.seekable()
+            seekable = stream.seekable()
         except (AttributeError, ValueError):
             seekable = False
         if seekable:
-            start = f.tell()
-            end = f.seek(0, io.SEEK_END)
-            f.seek(start)
-            return Source(file=f, start=start, size=end - start)
-        return Source(file=f, start=-1, size=None)
+            start = stream.tell()
+            end = stream.seek(0, io.SEEK_END)
+            stream.seek(start)
+            return Source(file=stream, start=start, size=end - start)
+        return Source(file=stream, start=-1, size=None)
     raise TypeError(
         f"cannot store {type(data).__name__}: pass bytes, bytearray, memoryview, "
         "a path, or a binary file object"
@@ -167,9 +167,9 @@ class _ReadIntoAdapter(io.RawIOBase):
 
     def fileno(self) -> int:
         """The wrapped file's, to wait on when it is non-blocking."""
-        return self._f.fileno()  # type: ignore[attr-defined]
+        return self._f.fileno()
 
-    def readinto(self, b) -> int | None:  # type: ignore[override]
+    def readinto(self, b: Any) -> int | None:
         data = self._f.read(len(b))
         if data is None:
             return None  # non-blocking and nothing to read yet, like RawIOBase.readinto

@@ -54,10 +54,10 @@ def test_urls_fail_at_once_and_memory_is_freed_after(store, gate):
         assert len(released(store)) == 1
 
         gate.set()
-        assert owner.releases.settle() is True
+        assert owner.freeing.settle() is True
         assert memory_used(store) == 1000
         assert released(store) == []
-        assert owner.releases.settle() is False
+        assert owner.freeing.settle() is False
         assert store.lookup(kept.name) is not None
 
 
@@ -66,14 +66,14 @@ def test_a_write_that_needs_the_released_room_waits_instead_of_falling_back(
 ):
     store = make_store(memory_budget=3 * MiB, disk_budget=64 * MiB)
     settles: list[bool] = []
-    settle = reuse.ReleaseQueue.settle
+    settle = reuse.FreeQueue.settle
 
     def settle_opening_the_gate(self, timeout: float = TIMEOUT) -> bool:
         gate.set()
         settles.append(True)
         return settle(self, timeout)
 
-    monkeypatch.setattr(reuse.ReleaseQueue, "settle", settle_opening_the_gate)
+    monkeypatch.setattr(reuse.FreeQueue, "settle", settle_opening_the_gate)
     with store.open_owner("k") as owner:
         owner.write(payload("first run", 2 * MiB), "png", "cell")
         owner.release_group("cell", wait=False)
@@ -111,7 +111,7 @@ def test_a_reopened_owner_frees_what_a_killed_process_left_released(store, left)
     (leftover / "a.png").write_bytes(payload("a", 5000))
     assert memory_used(store) == 5000
     with store.open_owner("k") as owner:
-        owner.releases.settle()
+        owner.freeing.settle()
         assert not leftover.exists()
         assert memory_used(store) == 0
 
@@ -132,7 +132,7 @@ def test_a_reopened_owner_frees_the_write_a_killed_process_left_unfinished(store
     assert part_files(store.tiers[0].root)
     assert memory_used(store) >= 4 * MiB
     with store.open_owner("k") as owner:
-        owner.releases.settle()
+        owner.freeing.settle()
         assert [part_files(t.root) for t in store.tiers] == [[], []]
         assert released(store) == []
         assert memory_used(store) == 0
@@ -162,7 +162,7 @@ def test_a_reopened_owner_leaves_this_processs_running_write_alone(store, tmp_pa
             w.flush()
             first.close()
             with store.open_owner("k") as second:
-                second.releases.settle()
+                second.freeing.settle()
                 w.write(data[9 * MiB :])
                 w.close()
                 writer.join(TIMEOUT)

@@ -13,7 +13,7 @@ import pytest
 
 from vfs_ext.config import MEMORY
 from vfs_ext.layout import SPARES_DIR
-from vfs_ext.reuse import SPARE_MIN, ReleaseQueue
+from vfs_ext.reuse import SPARE_MIN, FreeQueue
 
 from .conftest import memory_used
 from .worker import payload
@@ -131,7 +131,7 @@ def test_unused_spares_are_freed_by_free_spares(store):
         assert len(spares(store)) == 1
         assert memory_used(store) == 4 * MiB
         assert owner.free_spares() is True
-        owner.releases.settle()
+        owner.freeing.settle()
         assert spares(store) == []
         assert memory_used(store) == 2 * MiB
         assert owner.free_spares() is False
@@ -163,10 +163,10 @@ def test_closing_drops_the_locks_even_when_waiting_for_a_release_fails(store, mo
     owner.write(payload("a", 2 * MiB), "png", "cell")
     owner.release_group("cell", wait=False, reuse=True)
 
-    def stuck(queue: ReleaseQueue, timeout: float = 60.0) -> bool:
+    def stuck(queue: FreeQueue, timeout: float = 60.0) -> bool:
         raise TimeoutError("a deletion outlasted the wait")
 
-    monkeypatch.setattr(ReleaseQueue, "settle", stuck)
+    monkeypatch.setattr(FreeQueue, "settle", stuck)
     with pytest.raises(TimeoutError):
         owner.close()
     monkeypatch.undo()
