@@ -207,7 +207,7 @@ class VirtualFiles(ExtensionApp):
     def initialize_settings(self) -> None:
         """Claim a namespace (sweeping what dead servers and kernels left), tell kernels where it
         is, and follow kernels' and notebooks' lifecycles."""
-        self._server_logging = logs.ServerLogging(self.serverapp.log)  # before the store logs
+        self._server_logging = logs.ServerLogging(self.server.log)  # before the store logs
         self.counters = ServerCounters()
         self.warnings: list[str] = []  # for the admin: at start in the log, then in api/vfs
         self.store = self._claim_namespace()

@@ -8,6 +8,7 @@ every event to ``Tally.count`` once, so these figures only grow, like Prometheus
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -78,13 +79,7 @@ class Tally:
 
     def snapshot(self) -> TallySnapshot:
         with self._lock:
-            f = self._figures
-            return TallySnapshot(
-                *(Counter(c) for c in (f.writes, f.written_bytes, f.fallbacks)),
-                *(Counter(c) for c in (f.evictions, f.evicted_bytes)),
-                *(Counter(c) for c in (f.releases, f.released_bytes)),
-                f.kept_inline,
-            )
+            return copy.deepcopy(self._figures)
 
 
 def _int(value: object) -> int:
