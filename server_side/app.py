@@ -29,12 +29,13 @@ from vfs_ext.config import (
     TierSpec,
     default_disk_dir,
     default_memory_dir,
+    format_size,
     write_server_record,
 )
 from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
 from vfs_ext.store import Store
 
-from . import admin, handlers, nodelay, persist_hooks, pins
+from . import admin, export, handlers, nodelay, persist_hooks, pins
 from .counters import ServerCounters
 from .traits import ByteSize
 
@@ -232,11 +233,11 @@ class VirtualFiles(ExtensionApp):
         self.counters.swept(store.sweep(), time.time())
         for tier in store.tiers:
             self.log.info(
-                "vfs_ext: %s tier %s (budget %d bytes, keeps %d bytes of its filesystem free)",
+                "vfs_ext: %s tier %s (budget %s, keeps %s of its filesystem free)",
                 tier.name,
                 tier.root,
-                tier.budget,
-                tier.keep_free,
+                format_size(tier.budget),
+                format_size(tier.keep_free),
             )
             if tier.name == MEMORY:
                 self._hint_huge_pages(tier.root)
@@ -270,6 +271,7 @@ class VirtualFiles(ExtensionApp):
             max_notebook_bytes=self.persist_max_bytes,
             log=self.log,
         )
+        export.enable_preprocessor(self.server.config)  # JupyterLab's "Export Notebook As"
 
     def _hint_huge_pages(self, root: Path) -> None:
         """Tell the admin when the memory tier's tmpfs gives written files no huge pages."""

@@ -25,6 +25,8 @@ made here and nowhere else::
                                           deleted; still counted in the budget
           .spares/<token>                 released files kept for the next writes to overwrite
                                           (vfs_ext.reuse); still counted in the budget
+        .draining/<token>                 released files a reader still holds open (a download
+                                          in progress); counted until freed (vfs_ext.drain)
       .removing-<token>/                  a namespace being removed: renamed first, so its
                                           kernels cannot write into it again (vfs_ext.confine)
 
@@ -53,6 +55,7 @@ PIN_PREFIX = ".pin-"
 UNSHOWN_PREFIX = ".unshown-"
 RELEASED_PREFIX = ".released-"
 SPARES_DIR = ".spares"
+DRAINING_DIR = ".draining"
 REMOVING_PREFIX = ".removing-"
 SERVER_RECORD = "vfs_ext-server-{pid}.json"
 
@@ -150,6 +153,15 @@ def spares_dir(owner_path: Path) -> Path:
 def new_spare_path(owner_path: Path) -> Path:
     """A fresh name for a spare of ``owner_path`` (its directory may not exist yet)."""
     return spares_dir(owner_path) / secrets.token_hex(_TOKEN_BYTES)
+
+
+def draining_dir(ns_root: Path) -> Path:
+    return ns_root / DRAINING_DIR
+
+
+def new_draining_path(ns_root: Path) -> Path:
+    """A fresh name for a released file still being read (its directory may not exist yet)."""
+    return draining_dir(ns_root) / secrets.token_hex(_TOKEN_BYTES)
 
 
 def is_hidden(name: str) -> bool:
