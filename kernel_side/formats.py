@@ -96,6 +96,8 @@ def problem(helper: str, data: Data, ext: str | None = None) -> Exception | None
         first = head(data)
     except (OSError, AttributeError, io.UnsupportedOperation):
         return None
+    if not isinstance(first, bytes):
+        return None  # a text-mode file: the write says how to open it
     found = sniff(first)
     if helper == "image":
         if (ext and ext.lower() not in _IMAGE_EXTS) or found in IMAGE_FORMATS:

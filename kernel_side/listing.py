@@ -133,5 +133,6 @@ def stats_lines(stats: StoreStats) -> list[str]:
     lines.append(
         f"this kernel: {ev.fallback} fallback(s), {ev.evict} eviction(s), {ev.error} error(s)"
     )
-    lines += [f"{name} tier disabled: {reason}" for name, reason in stats.refused.items()]
+    # "disabled: why", or "moved: why, and where to" (vfs_ext.squatting)
+    lines += [f"{name} tier {reason}" for name, reason in stats.refused.items()]
     return lines

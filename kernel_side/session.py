@@ -69,6 +69,8 @@ class KernelSession:
                 self.store = Store(config)
             except Exception as exc:  # no usable tier: behave as without a server
                 log.warning("vfs_ext: storage unavailable, outputs stay inline: %s", exc)
+            for tier, reason in config.refused:  # e.g. another user squats the memory tier
+                print(f"vfs_ext: the {tier} tier {reason}", file=sys.stderr)
         self._owner: Owner | None = None
         # One owner per kernel, whichever threads write first: a second owner would wait for the
         # first one's flock and time out.

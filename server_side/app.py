@@ -33,6 +33,7 @@ from vfs_ext.config import (
     write_server_record,
 )
 from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
+from vfs_ext.squatting import relocate_memory_tier
 from vfs_ext.store import Store
 
 from . import admin, export, handlers, nodelay, persist_hooks, pins
@@ -218,8 +219,12 @@ class VirtualFiles(ExtensionApp):
 
     def _claim_namespace(self) -> Store:
         """A fresh namespace in every tier, removed again at stop and at exit."""
+        specs, refused = relocate_memory_tier(self.tier_specs(), Path(self.server.runtime_dir))
+        for name, note in refused:
+            self.log.warning("vfs_ext: %s tier %s", name, note)
         store = Store.for_server(
-            self.tier_specs(),
+            specs,
+            refused=refused,
             base_url=self.server.base_url,
             max_file_size=self.max_file_size,
             threshold=self.threshold,

@@ -33,6 +33,9 @@ made here and nowhere else::
     <Jupyter runtime dir>/vfs_ext-server-<pid>.json
                                           the server's kernel environment, for kernels that did
                                           not inherit it (kernel_side.discovery)
+    <Jupyter runtime dir>/vfs_ext-memory-base
+                                          the memory tier's base, when another user squatted
+                                          the default one (vfs_ext.squatting)
 
 Names starting with a dot are never virtual files: listings of groups skip them, and only the
 ones named here are understood; anything else in a tier base is someone else's and left alone.
@@ -58,6 +61,7 @@ SPARES_DIR = ".spares"
 DRAINING_DIR = ".draining"
 REMOVING_PREFIX = ".removing-"
 SERVER_RECORD = "vfs_ext-server-{pid}.json"
+MEMORY_BASE_RECORD = "vfs_ext-memory-base"
 
 _TOKEN_BYTES = 8
 
@@ -192,3 +196,7 @@ def is_removing(name: str) -> bool:
 
 def server_record(runtime_dir: str | os.PathLike[str], pid: int) -> Path:
     return Path(runtime_dir) / SERVER_RECORD.format(pid=pid)
+
+
+def memory_base_record(runtime_dir: Path) -> Path:
+    return runtime_dir / MEMORY_BASE_RECORD

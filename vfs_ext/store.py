@@ -40,14 +40,14 @@ class Store:
         self.config = config
         self.namespace = config.namespace
         self.tiers: list[Tier] = []
-        self.refused: dict[str, str] = {}
+        self.refused: dict[str, str] = dict(config.refused)  # the server's, for kernels
         self._server_lock_fds: list[int] = []
         self.started = time.time()
         for spec in config.tiers:
             try:
                 self.tiers.append(Tier.prepare(spec, config.namespace, create=create))
             except (TierRefused, OSError) as exc:
-                self.refused[spec.name] = str(exc)
+                self.refused[spec.name] = f"disabled: {exc}"
                 log.warning("vfs_ext: %s tier disabled: %s", spec.name, exc)
         if not self.tiers:
             raise VirtualFileError(
@@ -100,6 +100,7 @@ class Store:
             max_file_size=self.config.max_file_size,
             threshold=self.config.threshold,
             server_pid=self.config.server_pid,
+            refused=tuple(self.refused.items()),
         )
 
     # -- the reading side --------------------------------------------------------------------
