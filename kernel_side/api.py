@@ -22,56 +22,12 @@ from vfs_ext.mimes import ext_for_mime, mime_for_ext
 from vfs_ext.names import normalize_ext
 from vfs_ext.sources import Data
 
-from . import html
+from . import formats, html
 from .extension import current_session
 
 #: Without a server, ``vfile()`` inlines at most this much as a ``data:`` URL (it travels base64
 #: encoded in the output and the notebook file).
 DATA_URL_LIMIT = 4 * 1024 * 1024
-
-# Leading bytes -> extension, for helpers given bytes without a format.
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"\xff\xd8\xff", "jpg"),
-    (b"GIF87a", "gif"),
-    (b"GIF89a", "gif"),
-    (b"%PDF-", "pdf"),
-    (b"\x1aE\xdf\xa3", "webm"),
-    (b"OggS", "ogg"),
-    (b"fLaC", "flac"),
-    (b"ID3", "mp3"),
-)
-
-
-def _sniff(head: bytes, default: str) -> str:
-    for magic, ext in _MAGIC:
-        if head.startswith(magic):
-            return ext
-    if head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"WAVE"):
-        return "webp" if head[8:12] == b"WEBP" else "wav"
-    if head[4:8] == b"ftyp":
-        return "m4a" if head[8:11] == b"M4A" else "mp4"
-    stripped = head.lstrip()
-    if stripped.startswith((b"<svg", b"<?xml")) and b"<svg" in head:
-        return "svg"
-    return default
-
-
-def _is_path(data: object) -> bool:
-    return isinstance(data, (str, os.PathLike))
-
-
-def _head(data: Data) -> bytes:
-    """The first bytes of any source, leaving a file object where it was."""
-    if isinstance(data, (str, os.PathLike)):
-        with open(data, "rb") as f:
-            return f.read(64)
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return bytes(data[:64])
-    pos = data.tell()
-    head = data.read(64)
-    data.seek(pos)
-    return head
 
 
 def _suffix_ext(filename: str | None) -> str | None:
@@ -89,14 +45,14 @@ def _guess_ext(
 ) -> str:
     if ext:
         return ext.lower().lstrip(".")
-    for candidate in (filename, os.fspath(data) if _is_path(data) else None):  # type: ignore[arg-type]
+    for candidate in (filename, os.fspath(data) if formats.is_path(data) else None):
         suffix = _suffix_ext(candidate)
         if suffix:
             return suffix
     if mime:
         return ext_for_mime(mime)
     try:
-        return _sniff(_head(data), default)
+        return formats.sniff(formats.head(data)) or default
     except (OSError, AttributeError, io.UnsupportedOperation):
         return default
 
@@ -110,8 +66,8 @@ def _read_bytes(data: Data, limit: int | None = None) -> bytes:
     further than one byte past it)."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         blob = bytes(data)
-    elif _is_path(data):
-        with open(data, "rb") as f:  # type: ignore[arg-type]
+    elif formats.is_path(data):
+        with open(data, "rb") as f:
             blob = f.read() if limit is None else f.read(limit + 1)
     else:
         blob = data.read() if limit is None else data.read(limit + 1)  # type: ignore[union-attr]
@@ -163,6 +119,9 @@ def vfile(
     cell, to the kernel session. The server serves it with the type of its extension, taken
     from ``ext``, ``filename``, the path, ``mime`` or the leading bytes, in that order.
     """
+    refused = formats.problem("vfile", data)
+    if refused is not None:
+        raise refused
     ext = _guess_ext(data, ext, mime, filename, "bin")
     mime = mime or mime_for_ext(ext)
     session = current_session()
@@ -240,6 +199,9 @@ def image(
     alt: str = "",
 ) -> VirtualOutput:
     """An ``<img>`` of a PNG, JPEG, GIF, WebP or SVG (``format`` guessed when omitted)."""
+    refused = formats.problem("image", data, format)
+    if refused is not None:
+        raise refused
     ext = _guess_ext(data, format, None, None, "png")
     output = _output(data, lambda f: html.img(f.url, alt=alt, width=width, height=height), ext=ext)
     if output is not None:
@@ -274,6 +236,9 @@ def video(
     format: str | None = None,
 ) -> VirtualOutput:
     """A ``<video src>`` (mp4, webm, ogg; ``format`` guessed when omitted)."""
+    refused = formats.problem("video", data, format)
+    if refused is not None:
+        raise refused
     return _media(
         "video",
         data,
@@ -297,6 +262,9 @@ def audio(
     format: str | None = None,
 ) -> VirtualOutput:
     """An ``<audio src>`` (wav, mp3, ogg, flac, m4a; ``format`` guessed when omitted)."""
+    refused = formats.problem("audio", data, format)
+    if refused is not None:
+        raise refused
     return _media(
         "audio", data, format, "wav", controls=controls, autoplay=autoplay, loop=loop, muted=muted
     )
@@ -304,6 +272,9 @@ def audio(
 
 def pdf(data: Data, height: int | str = 600) -> VirtualOutput:
     """A PDF viewer (``<object>``) with a link that survives in untrusted notebooks."""
+    refused = formats.problem("pdf", data)
+    if refused is not None:
+        raise refused
     output = _output(
         data, lambda f: html.pdf(f.url, f.name or "", f.size, height=height), ext="pdf"
     )
@@ -314,6 +285,9 @@ def pdf(data: Data, height: int | str = 600) -> VirtualOutput:
 
 def download(data: Data, filename: str, label: str | None = None) -> VirtualOutput:
     """A download link that saves as ``filename`` (a ``data:`` URL without a server)."""
+    refused = formats.problem("download", data)
+    if refused is not None:
+        raise refused
     output = _output(
         data, lambda f: html.download(f.url, filename, f.size, label), filename=filename
     )

@@ -15,7 +15,6 @@ is stored whole instead, by kernel_side.externalize).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import logging
 import re
@@ -46,8 +45,10 @@ Writer = Callable[[bytes, str], dict[str, Any]]
 
 
 def _decode(b64: str) -> bytes:
-    cleaned = b64.replace("\\", "").replace("\r", "").replace("\n", "")
-    return base64.b64decode(cleaned, validate=True)
+    """The bytes of a matched URI (its alphabet already checked by DATA_URI_RE)."""
+    if "\\" in b64 or "\n" in b64:
+        b64 = b64.replace("\\", "").replace("\r", "").replace("\n", "")
+    return binascii.a2b_base64(b64)  # b64decode(validate=True) would re-check: 2x the time
 
 
 def externalize_html(

@@ -93,43 +93,61 @@ def externalize(
     if moved:
         data = {**data, "text/html": moved[0]}
         records += moved[1]
-    todo = [
+    todo = _due(data, policy)
+    if not todo and not records:
+        return data, metadata
+    result = _Result(dict(data), metadata, records)
+    for mime in ranking.never_shown([m for m in todo if _is_media(m)]):
+        del result.data[mime]  # too large to send along, and no front end would show it
+        result.metadata.pop(mime, None)
+        todo.remove(mime)
+    for mime in todo:
+        _store(result, mime, policy, write, kept_inline)
+    return _finish(result)
+
+
+def _due(data: dict[str, Any], policy: Policy) -> list[str]:
+    """The MIME types of ``data`` to store: payloads with a by-URL form over the threshold,
+    and Vega specs (their datasets may be large even when the spec is not)."""
+    return [
         mime
         for mime, value in data.items()
         if (
-            (_is_binary(mime) or mime == "image/svg+xml" or (policy.html and mime == "text/html"))
+            (_is_media(mime) or (policy.html and mime == "text/html"))
             and payload_size(mime, value) > policy.threshold
         )
         or is_vega(mime)
     ]
-    _store, dropped = ranking.one_per_output([m for m in todo if _is_media(m)])
-    if not todo and not records:
-        return data, metadata
-    result = _Result(dict(data), metadata, records)
-    for mime in dropped:  # never shown, so never stored, and too large to send along
-        del result.data[mime]
-        result.metadata.pop(mime, None)
-    for mime in (m for m in todo if m not in dropped):
-        try:
-            if is_vega(mime):
-                _vega(result, mime, policy, write)
-            else:
-                _payload(result, mime, write)
-        except VirtualFileError as exc:
-            size = payload_size(mime, data[mime])
-            if size <= INLINE_FALLBACK_LIMIT:
-                log.warning("vfs_ext: %s output stays inline: %s", mime, exc)
-                if kept_inline is not None:
-                    kept_inline(mime, size)
-            else:
-                result.data.pop(mime, None)
-                result.failures.append(
-                    f"vfs_ext: this {mime} output ({format_size(size)}) could not be stored "
-                    f"and is too large to send inline: {exc}"
-                )
-        except (ValueError, TypeError, binascii.Error) as exc:
+
+
+def _store(
+    result: _Result,
+    mime: str,
+    policy: Policy,
+    write: Writer,
+    kept_inline: Callable[[str, int], None] | None = None,
+) -> None:
+    """Store one payload; one that fits no tier stays inline if small enough, else an error
+    message takes its place."""
+    try:
+        if is_vega(mime):
+            _vega(result, mime, policy, write)
+        else:
+            _payload(result, mime, write)
+    except VirtualFileError as exc:
+        size = payload_size(mime, result.data[mime])
+        if size <= INLINE_FALLBACK_LIMIT:
             log.warning("vfs_ext: %s output stays inline: %s", mime, exc)
-    return _finish(result)
+            if kept_inline is not None:
+                kept_inline(mime, size)
+        else:
+            result.data.pop(mime, None)
+            result.failures.append(
+                f"vfs_ext: this {mime} output ({format_size(size)}) could not be stored "
+                f"and is too large to send inline: {exc}"
+            )
+    except (ValueError, TypeError, binascii.Error) as exc:
+        log.warning("vfs_ext: %s output stays inline: %s", mime, exc)
 
 
 def _payload(result: _Result, mime: str, write: Writer) -> None:

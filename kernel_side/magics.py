@@ -10,30 +10,34 @@ policy until the cell ends, and the body runs as the cell itself. Called as a ce
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
-import time
-from html import escape
 from typing import Any
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
 from vfs_ext.config import format_size, parse_size
-from vfs_ext.mimes import mime_for_ext
 from vfs_ext.names import DEFAULT_GROUP, group_key
+from vfs_ext.persist_status import describe, read_status
 
+from . import listing
 from .session import KernelSession, Policy
 
 USAGE = """\
 %%vfs [--threshold SIZE] [--html]   run this cell with large outputs as virtual files
 %vfs auto on|off [--threshold SIZE] [--html]   the same for every following cell
-%vfs ls                             this kernel's virtual files
+%vfs ls [--all]                     this kernel's virtual files (--all: also retiring ones)
 %vfs stats                          per-tier usage, budgets and this kernel's fallbacks
 %vfs rm NAME                        remove one virtual file
 %vfs clear                          remove all of this kernel's virtual files
 SIZE: 4096, 256KB, 10MiB, 1G (KB = 1000 bytes, KiB/K = 1024)."""
 
+#: The one line a misused ``%vfs`` adds to its error (IPython shows a UsageError alone).
+SHORT_USAGE = "%vfs alone shows the usage"
 NO_SERVER_STATUS = "no Jupyter server with vfs_ext: outputs stay inline"
 
 _CELL_MAGIC_LINE = re.compile(r"\A%%vfs(?:[ \t]+(?P<args>[^\n]*))?[ \t]*\n?\Z")
@@ -61,16 +65,17 @@ class VfsMagics(Magics):
     @argument("command", nargs="*", help="auto on|off, ls, stats, rm NAME, clear")
     @argument("--threshold", "-t", help="externalize payloads larger than SIZE (e.g. 256KB)")
     @argument("--html", action="store_true", help="also move large text/html into an iframe")
-    @argument("--cell", action="store_true", help="(what a %%%%vfs first line becomes)")
+    @argument("--all", action="store_true", help="ls: also the files being retired")
+    @argument("--cell", action="store_true", help=argparse.SUPPRESS)  # a %%vfs first line
     @line_cell_magic
     def vfs(self, line: str, cell: str | None = None) -> None:
-        """Large outputs as virtual files served by URL; ``%vfs`` alone prints the status."""
-        args = parse_argstring(self.vfs, line)
-        threshold = parse_size(args.threshold) if args.threshold else self.session.default_threshold
-        policy = Policy(threshold, args.html)
+        """Large outputs as virtual files served by URL; ``%vfs`` alone prints the status.
+
+        Misuse raises IPython's UsageError: one line, no traceback."""
+        args, policy = self._parse(line)
         if cell is not None or args.cell:
-            if args.command:
-                raise ValueError("%%vfs takes only --threshold and --html")
+            if args.command or args.all:
+                raise UsageError(f"%%vfs takes only --threshold SIZE and --html; {SHORT_USAGE}")
             if not self.session.available:
                 self.session.notice_no_server()
             if cell is None:
@@ -85,7 +90,7 @@ class VfsMagics(Magics):
                 self.session.notice_no_server()
             print(self._auto_text())
         elif command == "ls" and not rest:
-            self._ls()
+            self._ls(show_all=args.all)
         elif command == "stats" and not rest:
             self._stats()
         elif command == "rm" and len(rest) == 1:
@@ -96,7 +101,24 @@ class VfsMagics(Magics):
         elif not command:
             print(self._status())
         else:
-            raise ValueError(f"unknown %vfs command {' '.join(args.command)!r}\n{USAGE}")
+            raise UsageError(
+                f"unknown %vfs command {' '.join(args.command)!r}: use auto on|off, ls, "
+                f"stats, rm NAME or clear; {SHORT_USAGE}"
+            )
+
+    def _parse(self, line: str) -> tuple[argparse.Namespace, Policy]:
+        """The arguments and the policy they ask for; UsageError for anything wrong."""
+        try:
+            args = parse_argstring(self.vfs, line)
+        except UsageError as exc:
+            raise UsageError(f"%vfs: {exc}; {SHORT_USAGE}") from None
+        threshold = self.session.default_threshold
+        if args.threshold:
+            try:
+                threshold = parse_size(args.threshold)
+            except ValueError as exc:
+                raise UsageError(f"%vfs --threshold: {exc}") from None
+        return args, Policy(threshold, args.html)
 
     def _run_cell(self, cell: str, policy: Policy) -> None:
         # The nested run_cell shows its own traceback; handing its error to the outer cell's
@@ -137,74 +159,25 @@ class VfsMagics(Magics):
             where = NO_SERVER_STATUS
         return f"{where}\n{self._auto_text()}\n\n{USAGE}"
 
-    def _ls(self) -> None:
-        now = time.time()
-        cell_ids, default = self.session.cell_ids, group_key(DEFAULT_GROUP)
-        rows = []
-        for f in self.session.files():
-            ext = f.name.rsplit(".", 1)[-1]
-            rows.append(
-                {
-                    "name": f.name,
-                    "mime": mime_for_ext(ext),
-                    "size": format_size(f.size),
-                    "tier": f.tier,
-                    "cell": cell_ids.get(f.group, "-" if f.group == default else f.group),
-                    "age": f"{now - f.mtime:.0f} s",
-                    "url": self.session.url(f.name),
-                }
-            )
+    def _ls(self, *, show_all: bool = False) -> None:
+        s = self.session
+        counts = dict(s.cell_counts)
+        if s.group != DEFAULT_GROUP and self.shell is not None:
+            counts[group_key(s.group)] = self.shell.execution_count  # the running cell's
+        rows, hidden = listing.ls_rows(s.files(), counts, s.retiring(), s.url, show_all=show_all)
         if not rows:
-            print("vfs_ext: no virtual files")
+            more = f" ({hidden} retiring: %vfs ls --all)" if hidden else ""
+            print(f"vfs_ext: no virtual files{more}")
             return
-        cols = list(rows[0])
-        widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols}
-        text = "\n".join(
-            "  ".join(row[c].ljust(widths[c]) for c in cols)
-            for row in [{c: c for c in cols}, *rows]
-        )
-        # In HTML the name links to the file instead of a URL column repeating it: the table
-        # then fits an output area (the URLs were cut off at its edge).
-        shown = [c for c in cols if c != "url"]
-        head = "".join(f"<th>{c}</th>" for c in shown)
-        body = "".join(
-            "<tr>"
-            + "".join(
-                f'<td><a href="{escape(r["url"])}" target="_blank">{escape(r[c])}</a></td>'
-                if c == "name"
-                else f"<td>{escape(r[c])}</td>"
-                for c in shown
-            )
-            + "</tr>"
-            for r in rows
-        )
-        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        display({"text/plain": text, "text/html": table}, raw=True)
+        display(listing.ls_bundle(rows, hidden), raw=True)
 
     def _stats(self) -> None:
         if self.session.store is None:
             print(f"vfs_ext: {NO_SERVER_STATUS}")
             return
-        stats = self.session.store.stats()
-        lines = []
-        for t in stats.tiers:
-            lines.append(
-                f"{t.name:<7} used {format_size(t.used):>10}"
-                f" of {format_size(t.budget):>10}  free {format_size(t.free):>10}"
-                f"  files {t.files:>5}  {t.path}"
-                + (f"  (tmpfs, huge pages: {t.huge_pages})" if t.huge_pages else "")
-                + (
-                    f"  (keeps {format_size(t.keep_free)} of its filesystem free)"
-                    if t.keep_free
-                    else ""
-                )
-            )
-        ev = stats.events
-        lines.append(
-            f"fallbacks {ev.fallback}, evictions {ev.evict}, errors {ev.error} (this kernel's)"
-        )
-        for name, reason in stats.refused.items():
-            lines.append(f"{name} tier disabled: {reason}")
+        lines = listing.stats_lines(self.session.store.stats())
+        status = read_status(self.session.store.events_root)  # the server writes it on saves
+        lines += describe(status, os.environ.get("JPY_SESSION_NAME"))
         print("\n".join(lines))
 
     def _rm(self, name: str) -> None:

@@ -51,13 +51,9 @@ def shown(mimes: Iterable[str]) -> str | None:
     return min(mimes, key=rank, default=None)
 
 
-def one_per_output(media: list[str]) -> tuple[list[str], list[str]]:
-    """Split the media payloads due for storage into (the one to store, the ones to drop).
-
-    All of them are over the threshold (that is why they are due), and the front end shows
-    only the best ranked: the others would hold budget (and, inline, iopub) for nothing.
-    """
-    best = shown(media)
-    if best is None:
-        return [], []
-    return [best], [m for m in media if m != best]
+def never_shown(due: list[str]) -> list[str]:
+    """Of the media payloads due for storage (all over the threshold), those to drop: all but
+    the best ranked, which is stored and shown; the others would hold budget (or, inline,
+    iopub) for a picture no front end displays."""
+    best = shown(due)
+    return [mime for mime in due if mime != best]

@@ -69,6 +69,8 @@ class KernelSession:
                 self.store = Store(config)
             except Exception as exc:  # no usable tier: behave as without a server
                 log.warning("vfs_ext: storage unavailable, outputs stay inline: %s", exc)
+            for tier, reason in config.refused:  # e.g. another user squats the memory tier
+                print(f"vfs_ext: the {tier} tier {reason}", file=sys.stderr)
         self._owner: Owner | None = None
         # One owner per kernel, whichever threads write first: a second owner would wait for the
         # first one's flock and time out.
@@ -79,7 +81,8 @@ class KernelSession:
         self._cell_policies: list[Policy] = []  # run_cell_magic('vfs', ...): innermost last
         self._this_cell_policy: Policy | None = None  # a %%vfs cell's, until the cell ends
         self._notice_shown = False
-        self.cell_ids: dict[str, str] = {}  # group key -> cell id, for %vfs ls
+        self.cell_ids: dict[str, str] = {}  # group key -> cell id
+        self.cell_counts: dict[str, int] = {}  # group key -> execution count, for %vfs ls
         # Files whose Python object (a VirtualFile) is alive: it may be displayed again, so
         # an output that shows one leaving the page does not retire it (kernel_side.shown).
         self._referenced: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
@@ -155,6 +158,11 @@ class KernelSession:
         owner = self._owner
         if owner is not None and names:
             owner.retire(names)
+
+    def retiring(self) -> frozenset[str]:
+        """Files taken off the page and released when their grace is over."""
+        owner = self._owner
+        return owner.retiring() if owner is not None else frozenset()
 
     def show_again(self, names: Iterable[str]) -> None:
         """These files are shown again: take back their retirement."""
@@ -233,6 +241,9 @@ class KernelSession:
         """Leave the cell. IPython also sends this for cells that never started (empty ones),
         so only the end of the cell on top of the stack counts."""
         info = getattr(result, "info", None)
+        cell_id, count = getattr(info, "cell_id", None), getattr(result, "execution_count", None)
+        if cell_id and count and len(self._running) == 1:
+            self.cell_counts[group_key(cell_id)] = count
         if self._running and (result is None or self._running[-1] is info):
             self._running.pop()
         if not self._running:

@@ -8,22 +8,17 @@ Vega renderer when the rows move to ``{"url": ..., "format": {"type": "json"}}``
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
-#: Every version, with altair 6's ``application/vnd.vegalite.v6.json`` (no ``+json``) too.
-VEGA_MIME_RE = re.compile(r"\Aapplication/vnd\.(?:vega|vegalite)\.v\d+(?:\.\d+)*[+.]json\Z")
+from vfs_ext.mimes import VEGA_MIME_RE as VEGA_MIME_RE  # one home, shared with the server
+from vfs_ext.mimes import is_vega as is_vega
 
 #: Datasets smaller than this stay inline even in a large spec: a URL would not save much.
 MIN_DATASET = 1024
 
 #: Stores JSON bytes and returns the absolute URL they are served at.
 StoreJson = Callable[[bytes, str], str]
-
-
-def is_vega(mime: str) -> bool:
-    return bool(VEGA_MIME_RE.match(mime))
 
 
 def _dumps(value: Any) -> bytes:

@@ -29,12 +29,14 @@ from vfs_ext.config import (
     TierSpec,
     default_disk_dir,
     default_memory_dir,
+    format_size,
     write_server_record,
 )
 from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
+from vfs_ext.squatting import relocate_memory_tier
 from vfs_ext.store import Store
 
-from . import admin, handlers, logs, metrics, nodelay, persist_hooks, pins, shm
+from . import admin, export, handlers, logs, metrics, nodelay, persist_hooks, pins, shm
 from .counters import ServerCounters
 from .traits import ByteSize
 
@@ -220,8 +222,12 @@ class VirtualFiles(ExtensionApp):
 
     def _claim_namespace(self) -> Store:
         """A fresh namespace in every tier, removed again at stop and at exit."""
+        specs, refused = relocate_memory_tier(self.tier_specs(), Path(self.server.runtime_dir))
+        for name, note in refused:
+            self.log.warning("vfs_ext: %s tier %s", name, note)
         store = Store.for_server(
-            self.tier_specs(),
+            specs,
+            refused=refused,
             base_url=self.server.base_url,
             max_file_size=self.max_file_size,
             threshold=self.threshold,
@@ -235,11 +241,11 @@ class VirtualFiles(ExtensionApp):
         self.counters.swept(store.sweep(), time.time())
         for tier in store.tiers:
             self.log.info(
-                "vfs_ext: %s tier %s (budget %d bytes, keeps %d bytes of its filesystem free)",
+                "vfs_ext: %s tier %s (budget %s, keeps %s of its filesystem free)",
                 tier.name,
                 tier.root,
-                tier.budget,
-                tier.keep_free,
+                format_size(tier.budget),
+                format_size(tier.keep_free),
             )
             if tier.name == MEMORY:
                 self._hint_huge_pages(tier.root)
@@ -276,6 +282,7 @@ class VirtualFiles(ExtensionApp):
             max_notebook_bytes=self.persist_max_bytes,
             log=self.log,
         )
+        export.enable_preprocessor(self.server.config)  # JupyterLab's "Export Notebook As"
 
     def _hint_huge_pages(self, root: Path) -> None:
         """Tell the admin when the memory tier's tmpfs gives written files no huge pages."""

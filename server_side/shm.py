@@ -21,7 +21,7 @@ FIX = (
     "give the server a larger one: docker run --shm-size=2g, docker-compose shm_size: 2gb, "
     "Kubernetes / Zero to JupyterHub: an emptyDir volume with medium: Memory and a sizeLimit "
     "mounted at /dev/shm (singleuser.storage.extraVolumes and extraVolumeMounts), or point "
-    "VirtualFiles.memory_dir at a larger tmpfs (docs/admin.md: Containers and JupyterHub)"
+    "VirtualFiles.memory_dir at a larger tmpfs (docs/admin.md: Containers and Zero to JupyterHub)"
 )
 
 

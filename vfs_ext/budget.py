@@ -21,6 +21,7 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from . import layout, locks
 from .config import format_size
@@ -82,10 +83,17 @@ def budget_lock(tier: Tier) -> Iterator[Ledger]:
     moved bytes and write a figure below the truth. The fd is noted in vfs_ext.locks, so a
     process forked meanwhile does not keep the lock (and every writer of the tier waiting).
     """
-    fd = locks.open_lock_file(layout.budget_lock(tier.root), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
+    with hold_budget_lock(tier.root) as fd:
+        yield Ledger(fd, tier)
+
+
+@contextmanager
+def hold_budget_lock(root: Path) -> Iterator[int]:
+    """The budget lock of the tier folder ``root`` (see ``budget_lock``); yields its fd."""
+    fd = locks.open_lock_file(layout.budget_lock(root), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        yield Ledger(fd, tier)
+        yield fd
     finally:
         locks.release(fd)
 

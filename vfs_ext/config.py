@@ -22,8 +22,17 @@ ENV_NAMESPACE = "VFS_EXT_NAMESPACE"
 ENV_MAX_FILE_SIZE = "VFS_EXT_MAX_FILE_SIZE"
 ENV_THRESHOLD = "VFS_EXT_THRESHOLD"
 ENV_SERVER_PID = "VFS_EXT_SERVER_PID"
+ENV_REFUSED = "VFS_EXT_REFUSED"  # JSON {tier name: why its directory was refused}
 
-ALL_ENV = (ENV_TIERS, ENV_BASE_URL, ENV_NAMESPACE, ENV_MAX_FILE_SIZE, ENV_THRESHOLD, ENV_SERVER_PID)
+ALL_ENV = (
+    ENV_TIERS,
+    ENV_BASE_URL,
+    ENV_NAMESPACE,
+    ENV_MAX_FILE_SIZE,
+    ENV_THRESHOLD,
+    ENV_SERVER_PID,
+    ENV_REFUSED,
+)
 
 DEFAULT_THRESHOLD = 256 * 1024
 MEMORY = "memory"
@@ -50,6 +59,8 @@ class StoreConfig:
     max_file_size: int | None = None
     threshold: int = DEFAULT_THRESHOLD
     server_pid: int | None = None
+    #: (tier name, why) for tier directories the server refused: disabled or moved elsewhere.
+    refused: tuple[tuple[str, str], ...] = ()
 
     def to_env(self) -> dict[str, str]:
         """The variables a kernel needs to write where this server reads."""
@@ -73,6 +84,8 @@ class StoreConfig:
             env[ENV_MAX_FILE_SIZE] = str(self.max_file_size)
         if self.server_pid is not None:
             env[ENV_SERVER_PID] = str(self.server_pid)
+        if self.refused:
+            env[ENV_REFUSED] = json.dumps(dict(self.refused))
         return env
 
     @classmethod
@@ -101,6 +114,10 @@ class StoreConfig:
                 max_file_size=_opt_int(env.get(ENV_MAX_FILE_SIZE)),
                 threshold=_int(env.get(ENV_THRESHOLD), DEFAULT_THRESHOLD),
                 server_pid=_opt_int(env.get(ENV_SERVER_PID)),
+                refused=tuple(
+                    (str(k), str(v))
+                    for k, v in dict(json.loads(env.get(ENV_REFUSED) or "{}")).items()
+                ),
             )
         except (ValueError, TypeError, KeyError) as exc:
             raise ValueError(f"malformed vfs_ext environment ({ENV_TIERS} etc.): {exc}") from exc

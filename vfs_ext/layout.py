@@ -25,12 +25,17 @@ made here and nowhere else::
                                           deleted; still counted in the budget
           .spares/<token>                 released files kept for the next writes to overwrite
                                           (vfs_ext.reuse); still counted in the budget
+        .draining/<token>                 released files a reader still holds open (a download
+                                          in progress); counted until freed (vfs_ext.drain)
       .removing-<token>/                  a namespace being removed: renamed first, so its
                                           kernels cannot write into it again (vfs_ext.confine)
 
     <Jupyter runtime dir>/vfs_ext-server-<pid>.json
                                           the server's kernel environment, for kernels that did
                                           not inherit it (kernel_side.discovery)
+    <Jupyter runtime dir>/vfs_ext-memory-base
+                                          the memory tier's base, when another user squatted
+                                          the default one (vfs_ext.squatting)
 
 Names starting with a dot are never virtual files: listings of groups skip them, and only the
 ones named here are understood; anything else in a tier base is someone else's and left alone.
@@ -53,8 +58,10 @@ PIN_PREFIX = ".pin-"
 UNSHOWN_PREFIX = ".unshown-"
 RELEASED_PREFIX = ".released-"
 SPARES_DIR = ".spares"
+DRAINING_DIR = ".draining"
 REMOVING_PREFIX = ".removing-"
 SERVER_RECORD = "vfs_ext-server-{pid}.json"
+MEMORY_BASE_RECORD = "vfs_ext-memory-base"
 
 _TOKEN_BYTES = 8
 
@@ -152,6 +159,15 @@ def new_spare_path(owner_path: Path) -> Path:
     return spares_dir(owner_path) / secrets.token_hex(_TOKEN_BYTES)
 
 
+def draining_dir(ns_root: Path) -> Path:
+    return ns_root / DRAINING_DIR
+
+
+def new_draining_path(ns_root: Path) -> Path:
+    """A fresh name for a released file still being read (its directory may not exist yet)."""
+    return draining_dir(ns_root) / secrets.token_hex(_TOKEN_BYTES)
+
+
 def is_hidden(name: str) -> bool:
     """Dot-names: locks, markers, writes in progress, released and spare directories."""
     return name.startswith(".")
@@ -180,3 +196,7 @@ def is_removing(name: str) -> bool:
 
 def server_record(runtime_dir: str | os.PathLike[str], pid: int) -> Path:
     return Path(runtime_dir) / SERVER_RECORD.format(pid=pid)
+
+
+def memory_base_record(runtime_dir: Path) -> Path:
+    return runtime_dir / MEMORY_BASE_RECORD

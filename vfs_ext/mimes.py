@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 
 # What the stdlib table lacks or gets wrong on some platforms.
 _EXTRA = {
@@ -94,3 +95,12 @@ def ext_for_mime(mime: str) -> str:
         return "json"
     guessed = mimetypes.guess_extension(mime, strict=False)
     return guessed.lstrip(".") if guessed else "bin"
+
+
+#: Vega and Vega-Lite specs of every version, with altair 6's ``application/vnd.vegalite.v6.json``
+#: (no ``+json``) too. Kernels move their datasets out (kernel_side.vega); exports bring them back.
+VEGA_MIME_RE = re.compile(r"\Aapplication/vnd\.(?:vega|vegalite)\.v\d+(?:\.\d+)*[+.]json\Z")
+
+
+def is_vega(mime: str) -> bool:
+    return bool(VEGA_MIME_RE.match(mime))

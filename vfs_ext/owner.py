@@ -15,7 +15,6 @@ periods), vfs_ext.pins (unshown marks), vfs_ext.reuse (spares, background frees)
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Protocol
 from . import inflight, layout, locks
 from .config import StoreConfig
 from .confine import check_namespace
+from .drain import discard, reap
 from .errors import FitsNowhere, too_large
 from .names import DEFAULT_GROUP, group_key, new_name, owner_key, parse_name
 from .pins import UnshownMarks
@@ -32,7 +32,7 @@ from .retire import Retirement
 from .reuse import FreeQueue, Spare, SparePool
 from .sources import Data, open_source
 from .tiers import FileInfo, Tier
-from .write import unlink, write_file
+from .write import write_file
 
 
 class StoreView(Protocol):
@@ -155,7 +155,8 @@ class Owner:
         any memory was pending."""
         freed_spares = self._spares.free()
         retired = self.retired.release_now(lambda name: self._holds(tier, name))
-        return self.freeing.settle() or freed_spares or retired
+        settled = self.freeing.settle()
+        return reap(tier.root) > 0 or settled or freed_spares or retired
 
     def record_event(self, kind: str, **fields: object) -> None:
         self.store.record_event(kind, **fields)
@@ -174,7 +175,7 @@ class Owner:
             return False
         released = False
         for tier in self.tiers:
-            released |= unlink(tier.file_path(self.key, match["group"], name))
+            released |= discard(tier.file_path(self.key, match["group"], name))
         return released
 
     def retire(self, names: Iterable[str]) -> None:
@@ -183,6 +184,10 @@ class Owner:
         Files a saved notebook shows (pinned) stay until their group is released."""
         if self._pid == os.getpid():
             self.retired.retire(names)
+
+    def retiring(self) -> frozenset[str]:
+        """Files retired whose grace is not over (still stored, no longer shown)."""
+        return self.retired.pending()
 
     def show_again(self, names: Iterable[str]) -> None:
         """These files are shown again: cancel their pending retirement, and turn the unshown
@@ -239,7 +244,7 @@ class Owner:
                 self.freeing.close()
                 if remove:
                     for tier in self.tiers:
-                        shutil.rmtree(tier.owner_dir(self.key), ignore_errors=True)
+                        discard(tier.owner_dir(self.key))
         finally:
             fds, self._lock_fds = self._lock_fds, []
             for fd in fds:

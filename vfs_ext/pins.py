@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from . import layout
+from .drain import discard
 from .names import parse_name
 from .tiers import Tier
 
@@ -60,8 +61,7 @@ def unpin(tiers: Sequence[Tier], names: Iterable[str]) -> int:
             os.unlink(layout.unshown_path(group_dir, name))
         except FileNotFoundError:
             continue
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(layout.file_path(group_dir, name))
+        if discard(layout.file_path(group_dir, name)):
             released += 1
     return released
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import layout
 from .budget import budget_lock, shortfall
 from .config import format_size
+from .drain import discard
 from .names import NAME_RE
 from .reuse import SPARE_MIN, FreeQueue, SparePool
 from .tiers import FileInfo, Tier, pending_dirs, scan_dir, subdirs
@@ -59,7 +59,7 @@ def release_group(
     if set_aside is not None:
         freeing.submit(set_aside)
     elif not background:
-        shutil.rmtree(directory, ignore_errors=True)
+        discard(directory)
     else:
         rest = []  # released by someone else meanwhile
     sizes = dict(files)
@@ -119,8 +119,7 @@ def _evict(
     for victim in victims:
         if deficit <= 0:
             break
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(victim.path)
+        discard(victim.path)
         deficit -= victim.size
         log.warning(
             "vfs_ext: evicted %s (%s, %s tier) to make room",
@@ -138,7 +137,7 @@ def release_groups(owner_dir: Path) -> int:
     for group in subdirs(owner_dir):
         directory = layout.group_dir(owner_dir, group)
         count += len(group_files(directory))
-        shutil.rmtree(directory, ignore_errors=True)
+        discard(directory)
     return count
 
 

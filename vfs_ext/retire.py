@@ -63,6 +63,11 @@ class Retirement:
                 self._due = [entry for entry in self._due if entry[1] not in wanted]
                 heapq.heapify(self._due)
 
+    def pending(self) -> frozenset[str]:
+        """The names retired whose grace is not over."""
+        with self._cond:
+            return frozenset(name for _, name in self._due)
+
     def release_now(self, which: Callable[[str], bool] | None = None) -> bool:
         """Release the retired names (those ``which`` accepts) now, their room being needed, and
         wait for releases in progress; False if there was nothing to release."""

@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import shutil
-import signal
 import stat
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import layout
+from .drain import LEASE_BREAK_SIGNAL, discard
 
 #: Released files at least this large are kept as spares; smaller ones cost little to free.
 SPARE_MIN = 1024 * 1024
@@ -35,14 +34,8 @@ _SPARE_FLAGS = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def _delete(path: Path) -> None:
-    """Remove a file or a directory tree; already gone is fine."""
-    try:
-        if stat.S_ISDIR(os.lstat(path).st_mode):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            os.unlink(path)
-    except FileNotFoundError:
-        pass
+    """Remove a file or a directory tree (files still read go on counting: vfs_ext.drain)."""
+    discard(path)
 
 
 class FreeQueue:
@@ -85,11 +78,6 @@ class FreeQueue:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
-
-
-#: Signals the break of a lease we hold. The default, SIGIO, would terminate the kernel if some
-#: other process opened a spare in the instant we hold its lease; SIGURG is ignored by default.
-LEASE_BREAK_SIGNAL = signal.SIGURG
 
 
 def take_lease(fd: int) -> bool:

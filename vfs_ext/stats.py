@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .drain import draining_bytes
 from .mounts import tmpfs_huge_pages
 from .tiers import Tier
 
@@ -26,6 +27,7 @@ class TierStats:
     files: int
     free: int  # what a write may still take: within the budget and above keep_free
     keep_free: int
+    draining: int  # released files' bytes a reader still holds (vfs_ext.drain)
     huge_pages: str | None  # the tmpfs huge= policy; None when not on tmpfs
 
 
@@ -90,13 +92,15 @@ def _tier_stats(tier: Tier, owners: dict[str, Usage]) -> TierStats:
         fs_free = tier.fs_free()
     except OSError:
         fs_free = 0
+    draining = draining_bytes(tier.root)  # released, still being read: still counts
     return TierStats(
         name=tier.name,
         path=str(tier.root),
         budget=tier.budget,
         used=used,
         files=files,
-        free=max(0, min(tier.budget - used, fs_free - tier.keep_free)),
+        free=max(0, min(tier.budget - used - draining, fs_free - tier.keep_free)),
         keep_free=tier.keep_free,
+        draining=draining,
         huge_pages=tmpfs_huge_pages(tier.root),
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import time
 from collections import Counter, deque
 from collections.abc import Iterable
@@ -18,6 +17,7 @@ from typing import Any
 from . import events, layout, locks, pins
 from .config import StoreConfig, TierSpec, default_tiers
 from .confine import remove_namespace
+from .drain import discard
 from .errors import VirtualFileError
 from .names import new_namespace, owner_key, parse_name
 from .owner import Owner
@@ -40,14 +40,14 @@ class Store:
         self.config = config
         self.namespace = config.namespace
         self.tiers: list[Tier] = []
-        self.refused: dict[str, str] = {}
+        self.refused: dict[str, str] = dict(config.refused)  # the server's, for kernels
         self._server_lock_fds: list[int] = []
         self.started = time.time()
         for spec in config.tiers:
             try:
                 self.tiers.append(Tier.prepare(spec, config.namespace, create=create))
             except (TierRefused, OSError) as exc:
-                self.refused[spec.name] = str(exc)
+                self.refused[spec.name] = f"disabled: {exc}"
                 log.warning("vfs_ext: %s tier disabled: %s", spec.name, exc)
         if not self.tiers:
             raise VirtualFileError(
@@ -100,6 +100,7 @@ class Store:
             max_file_size=self.config.max_file_size,
             threshold=self.config.threshold,
             server_pid=self.config.server_pid,
+            refused=tuple(self.refused.items()),
         )
 
     # -- the reading side --------------------------------------------------------------------
@@ -143,7 +144,7 @@ class Store:
             for f in tier.iter_files(key):
                 released.files += 1
                 released.bytes += f.size
-            shutil.rmtree(tier.owner_dir(key), ignore_errors=True)
+            discard(tier.owner_dir(key))  # what the server still sends goes on counting
         return released
 
     def sweep(self, keep_owner_ids: Iterable[str] = ()) -> SweepReport:

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import layout, locks
+from .config import format_size
 from .confine import leftover_removals, remove_tree
+from .drain import discard, reap
 from .names import NAMESPACE_RE, OWNER_KEY_RE
 from .tiers import Tier, scan_dir, subdirs
 
@@ -40,6 +42,7 @@ def sweep(tiers: Sequence[Tier], namespace: str, keep: set[str]) -> SweepReport:
     lock is free) and every namespace of a dead server in the same tier bases."""
     report = SweepReport()
     for tier in tiers:
+        reap(tier.root)  # released files whose last reader has gone
         for leftover in leftover_removals(tier.base):
             remove_tree(leftover)
         for name in subdirs(tier.base):
@@ -50,9 +53,9 @@ def sweep(tiers: Sequence[Tier], namespace: str, keep: set[str]) -> SweepReport:
                 _sweep_namespace(ns_root, report)
     if report.owners:
         log.info(
-            "vfs_ext: swept %d files (%d bytes) of %d dead owners",
+            "vfs_ext: swept %d files (%s) of %d dead owners",
             report.files,
-            report.bytes,
+            format_size(report.bytes),
             len(report.owners),
         )
     return report
@@ -108,7 +111,7 @@ def _sweep_owner(owner_dir: Path, report: SweepReport) -> None:
                     report.files += 1
                 except FileNotFoundError:
                     pass
-        shutil.rmtree(owner_dir, ignore_errors=True)
+        discard(owner_dir)
         if owner_dir.name not in report.owners:  # one entry per owner, not per tier
             report.owners.append(owner_dir.name)
     finally:

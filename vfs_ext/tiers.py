@@ -164,11 +164,22 @@ class Tier:
                         # going low (a figure too high only costs an exact count later).
                         size = 0
                     total += max(size, reserved)
-        return total
+        return total + dir_bytes(layout.draining_dir(self.root))  # released, still being read
 
     def fs_free(self) -> int:
         st = os.statvfs(self.root)
         return st.f_bavail * st.f_frsize
+
+
+def dir_bytes(path: Path) -> int:
+    """Bytes of the files directly in ``path``; 0 when it is gone."""
+    total = 0
+    for entry in scan_dir(path):
+        try:
+            total += entry.stat(follow_symlinks=False).st_size
+        except FileNotFoundError:
+            continue
+    return total
 
 
 def scan_dir(path: Path) -> list[os.DirEntry[str]]:

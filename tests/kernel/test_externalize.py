@@ -153,8 +153,12 @@ h.display(Image(png(100, seed=8)))
 
 
 def cell_files(k: Kernel, cell: str) -> int:
-    listing = k.execute("%vfs ls").outputs()[0]["content"]["data"]["text/plain"]
-    return sum(cell in line for line in listing.splitlines())
+    """How many files the kernel stores for the cell (``%vfs ls`` shows its execution count)."""
+    k.execute(
+        "from kernel_side.extension import current_session as _cs\n"
+        "from vfs_ext.names import group_key as _gk"
+    )
+    return k.value(f"sum(f.group == _gk({cell!r}) for f in _cs().files())")
 
 
 def test_updates_release_the_versions_they_replace(k: Kernel, server: RunningServer) -> None:

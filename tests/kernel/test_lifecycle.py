@@ -125,7 +125,7 @@ def test_full_memory_tier_falls_back_to_disk(k: Kernel, server: RunningServer) -
     status_, body = fetch(server, url)
     assert status_ == 200 and body == b"m" * (2 * MiB)
     assert k.value("vfs_ext.vfile(b'small').tier") == "memory"
-    assert "fallbacks 1" in k.execute("%vfs stats").stream()
+    assert "1 fallback(s)" in k.execute("%vfs stats").stream()
 
 
 def test_outputs_that_fit_nowhere(k: Kernel, server: RunningServer) -> None:
@@ -172,7 +172,7 @@ def test_auto_mode_evicts_the_oldest_other_cell(k: Kernel, server: RunningServer
         k.execute("%vfs auto off")
     assert status(server, old) == 404
     assert status(server, new) == 200
-    assert "evictions 1" in k.execute("%vfs stats").stream()
+    assert "1 eviction(s)" in k.execute("%vfs stats").stream()
 
 
 def test_files_belong_to_the_cell_even_after_nested_and_empty_runs(

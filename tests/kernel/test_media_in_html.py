@@ -69,8 +69,8 @@ def test_audio_leaves_iopub_and_its_element_gets_the_url(k: Kernel, server: Runn
     assert served(server, url) == base64.b64decode(uri.split(",", 1)[1])
 
 
-def test_embedded_video_leaves_iopub(k: Kernel, server: RunningServer) -> None:
-    k.execute("movie = bytes(np.random.default_rng(1).integers(0, 256, 3_000_000, dtype=np.uint8))")
+def test_an_8_mib_embedded_video_leaves_iopub(k: Kernel, server: RunningServer) -> None:
+    k.execute("movie = bytes(np.random.default_rng(1).integers(0, 256, 8 << 20, dtype=np.uint8))")
     out = k.execute(
         "%%vfs --threshold 64KiB\n"
         "display(Video(data=movie, embed=True, mimetype='video/mp4', width=320))",
@@ -178,3 +178,25 @@ def step(i):
 anim_html = FuncAnimation(anim_fig, step, frames=50).to_jshtml(fps=10)
 plt.close(anim_fig)
 """
+
+
+def test_uris_in_attributes_and_escaped_json(k: Kernel, server: RunningServer) -> None:
+    """A ``poster`` attribute, and JSON in a script that writes "/" as "\\/" (some serializers
+    do): both become URLs of the decoded bytes."""
+    k.execute(
+        "blob = np.random.default_rng(5).bytes(90_000)\n"
+        "b64 = base64.b64encode(blob).decode()\n"
+        "escaped = b64.replace('/', '\\\\/')\n"
+        "json_text = '{\"img\": \"data:image/png;base64,' + escaped + '\"}'\n"
+        "page = (f'<video poster=\"data:image/jpeg;base64,{b64}\" controls></video>'\n"
+        "        f'<script type=\"application/json\">{json_text}</script>')"
+    )
+    assert "\\/" in k.value("escaped")
+    content = one_output(k.execute("%%vfs --threshold 64KiB\nHTML(page)", new_cell_id()))
+    page = content["data"]["text/html"]
+    poster = re.search(r'<video poster="([^"]+)" controls></video>', page)[1]
+    script = re.search(r'\{"img": "([^"]+)"\}', page)[1]
+    expected = k.value("sha(blob)")
+    for url in (poster, script):
+        assert hashlib.sha256(served(server, url)).hexdigest() == expected
+    assert poster.endswith(".jpg") and script.endswith(".png")

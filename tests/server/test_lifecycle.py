@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_client import BlockingKernelClient
 
+from tests.support.execute import printed, run_code
 from tests.support.processes import kernel_pid, wait_until
 from tests.support.server import RunningServer, jupyter_server
 from vfs_ext.config import StoreConfig
@@ -51,25 +51,9 @@ def session(server: RunningServer) -> Iterator[dict[str, Any]]:
 
 
 def run_in_kernel(server: RunningServer, kernel_id: str, code: str) -> str:
-    """Execute ``code`` in the server's kernel; returns what it printed."""
-    client = BlockingKernelClient()
-    client.load_connection_file(str(server.runtime_dir / f"kernel-{kernel_id}.json"))
-    client.start_channels()
-    out: list[str] = []
-    try:
-        client.wait_for_ready(timeout=60)
-
-        def hook(msg: dict[str, Any]) -> None:
-            if msg["msg_type"] == "stream":
-                out.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                out.append("\n".join(msg["content"]["traceback"]))
-
-        reply = client.execute_interactive(code, output_hook=hook, timeout=60)
-        assert reply["content"]["status"] == "ok", "".join(out)
-    finally:
-        client.stop_channels()
-    return "".join(out)
+    """Execute ``code`` in the server's kernel; returns what it printed (without heartbeats,
+    which a kernel on a busy machine misses: it was then called dead)."""
+    return printed(run_code(server.runtime_dir / f"kernel-{kernel_id}.json", code))
 
 
 WRITE_AS_KERNEL = """

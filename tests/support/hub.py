@@ -282,6 +282,16 @@ def interpreter_prefix(scratch: Path) -> list[str]:
     ]
 
 
+def as_user(user: UnixUser, owned: Path) -> list[str]:
+    """Command prefix: give ``owned`` (the folders a test server made for ``user``) to ``user``,
+    then exec the command as ``user`` (setpriv execs, so signals reach the command itself)."""
+    ids = f"--reuid={user.uid}", f"--regid={pwd.getpwuid(user.uid).pw_gid}", "--init-groups"
+    return [
+        *("sh", "-c", 'chown -R "$1" "$2" && shift 2 && exec "$@"', "sh", user.name, str(owned)),
+        *("setpriv", *ids, "--"),
+    ]
+
+
 @contextmanager
 def jupyterhub(
     workdir: Path, users: list[UnixUser], password: str, server_args: list[str]
