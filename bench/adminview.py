@@ -1,4 +1,4 @@
-"""Figure 7: the admin view at scale. A Prometheus scrape of ``{base_url}metrics`` and
+"""Figure 8: the admin view at scale. A Prometheus scrape of ``{base_url}metrics`` and
 ``GET api/vfs`` with 100 / 5,000 / 20,000 virtual files in the tiers.
 
 Before, both walked every file on the server's event loop (``Store.stats()``: 274 ms at 20,000
@@ -65,7 +65,7 @@ async def run(bench: Bench, results: Results, counts: list[int], repeats: int) -
             collect = median_time(lambda c=collector: list(c.collect()), 20 * repeats)
             results.add(
                 Row(
-                    "7 admin view",
+                    "8 admin view",
                     f"metrics collector, {count:,} files",
                     fmt_s(collect),
                     f"walk {fmt_s(walk)}",
@@ -79,7 +79,7 @@ async def run(bench: Bench, results: Results, counts: list[int], repeats: int) -
             floor = statistics.median(_timed(server, "api/status", 10 * repeats))
             results.add(
                 Row(
-                    "7 admin view",
+                    "8 admin view",
                     f"GET metrics over HTTP, {count:,} files",
                     fmt_s(scrape),
                     f"GET api/status {fmt_s(floor)}",
@@ -88,7 +88,7 @@ async def run(bench: Bench, results: Results, counts: list[int], repeats: int) -
             api = statistics.median(_timed(server, "api/vfs", max(repeats, 3)))
             results.add(
                 Row(
-                    "7 admin view",
+                    "8 admin view",
                     f"GET api/vfs, {count:,} files (counted on a worker thread)",
                     fmt_s(api),
                     f"walk {fmt_s(walk)}",

@@ -137,9 +137,7 @@ def test_ls_hides_retiring_files(k: Kernel) -> None:
         assert len(everything) == 6
         assert sum("(retiring)" in line for line in everything) == 4
     finally:
-        k.execute(
-            "vfs_ext.retire.RETIRE_GRACE_S = 5.0\ncurrent_session().owner().retired.settle(0)"
-        )
+        k.execute("vfs_ext.retire.RETIRE_GRACE_S = 5.0\n%vfs clear")
 
 
 def test_stats_fit_a_notebook(k: Kernel) -> None:

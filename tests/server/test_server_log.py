@@ -34,9 +34,9 @@ def test_vfs_ext_lines_use_the_servers_format_and_level(tmp_path: Path) -> None:
     args = [f"--VirtualFiles.memory_dir={refused}", f"--VirtualFiles.disk_dir={disk}"]
     with jupyter_server(tmp_path, extra_args=args, disk_dir=disk) as running:
         log = running.log_text()
-    assert re.search(LINE.format(level="I", message=r"swept 1 files \(1000 (bytes|B)\)"), log, re.M), (
-        log
-    )
+    assert re.search(
+        LINE.format(level="I", message=r"swept 1 files \(1000 (bytes|B)\)"), log, re.M
+    ), log
     assert re.search(LINE.format(level="W", message="memory tier disabled"), log, re.M), log
     assert not re.search(r"^vfs_ext:", log, re.M), "a bare line without time or level"
 

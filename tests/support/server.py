@@ -105,13 +105,15 @@ def jupyter_server(
     memory_dir: Path | None = None,
     disk_dir: Path | None = None,
     prefix: list[str] | None = None,
+    root_dir: Path | None = None,
 ) -> Iterator[RunningServer]:
     """Start ``jupyter <app>`` with the extension on a free loopback port; stop it afterwards.
 
     ``prefix`` goes before the command, e.g. ``tests.support.mounts.in_private_tmpfs(...)``; it
-    must exec the command in its own process (signals go to that pid)."""
+    must exec the command in its own process (signals go to that pid). ``root_dir``: serve an
+    existing folder (e.g. a previous server's) instead of a fresh one."""
     tag = secrets.token_hex(4)
-    root_dir = tmp_path / f"root-{tag}"
+    root_dir = root_dir or tmp_path / f"root-{tag}"
     runtime_dir = tmp_path / f"runtime-{tag}"
     config_dir = tmp_path / f"config-{tag}"
     for d in (root_dir, runtime_dir, config_dir):
