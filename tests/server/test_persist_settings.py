@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.kernel.conftest import Kernel, shutdown_kernel
-from tests.support.server import RunningServer, jupyter_server
-
-from .conftest import server_store
-from .test_file_handler import get
-from .test_persist import PNG, digest, save, sidecar_files
+from tests.support.kernels import Kernel, shutdown_kernel
+from tests.support.server import RunningServer, jupyter_server, server_store
+from tests.support.sidecars import PNG, digest, save, sidecar_files
 
 FILE_MANAGER = "jupyter_server.services.contents.filemanager.FileContentsManager"
 MEMORY_MANAGER = "tests.support.memory_contents.MemoryContentsManager"
@@ -37,7 +34,7 @@ def test_the_synchronous_file_contents_manager_keeps_outputs(started: RunningSer
         save(started, "nb.ipynb", name)
         owner.release(name)
         assert sidecar_files(started) == [f"{digest(PNG)}.png"]
-        assert get(started, name)[2] == PNG
+        assert started.get_file(name)[2] == PNG
     finally:
         owner.close(remove=True)
         store.close()
@@ -60,7 +57,7 @@ def test_a_contents_manager_without_files_turns_persistence_off(started: Running
         assert persist["enabled"] is False
         assert "MemoryContentsManager is not file-based" in persist["reason"]
         assert started.log_text().count("is not file-based") == 1
-        assert get(started, name)[0] == 200
+        assert started.get_file(name)[0] == 200
     finally:
         owner.close(remove=True)
         store.close()
