@@ -11,7 +11,7 @@ PORT ?= 8888
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[test,demo]'
+	$(PY) -m pip install -q -e '.[test]'
 	$(PY) -m pip install -q --no-deps --upgrade --target $(VENV)/altair6 'altair>=6'
 	touch $(STAMP)
 

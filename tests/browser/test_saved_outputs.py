@@ -14,9 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import artifact, jupyter_env
-from tests.browser.jupyter_ui import NotebookUI
-from tests.browser.test_notebook_e2e import write_notebook
+from tests.support.browser import artifact, jupyter_env, write_notebook
+from tests.support.jupyter_ui import NotebookUI
 from tests.support.server import jupyter_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]

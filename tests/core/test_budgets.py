@@ -10,13 +10,12 @@ import os
 
 import pytest
 
+from tests.support.tiers import part_files
+from tests.support.worker import ReadOnly, payload
 from vfs_ext.budget import Ledger
 from vfs_ext.config import DISK, MEMORY
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.tiers import BUDGET_LOCK, Tier
-
-from .conftest import part_files
-from .worker import ReadOnly, payload
 
 KiB = 1024
 MiB = 1024 * KiB

@@ -11,12 +11,11 @@ import sys
 
 import pytest
 
+from tests.support.tiers import memory_used
+from tests.support.worker import payload
 from vfs_ext.config import MEMORY
 from vfs_ext.reuse import SPARE_MIN, ReleaseQueue
 from vfs_ext.tiers import SPARES_DIR
-
-from .conftest import memory_used
-from .worker import payload
 
 MiB = 1024 * 1024
 

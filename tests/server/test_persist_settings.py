@@ -9,13 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.kernel.conftest import Kernel, shutdown_kernel
-from tests.support.server import RunningServer, jupyter_server
+from tests.support.kernels import Kernel, shutdown_kernel
+from tests.support.server import RunningServer, jupyter_server, server_store
+from tests.support.sidecars import PNG, digest, save, sidecar_files
 from vfs_ext.owner import Owner
-
-from .conftest import server_store
-from .test_file_handler import get
-from .test_persist import PNG, digest, save, sidecar_files
 
 FILE_MANAGER = "jupyter_server.services.contents.filemanager.FileContentsManager"
 MEMORY_MANAGER = "tests.support.memory_contents.MemoryContentsManager"
@@ -47,7 +44,7 @@ def test_the_synchronous_file_contents_manager_keeps_outputs(
     save(started, "nb.ipynb", name)
     writer.release(name)
     assert sidecar_files(started) == [f"{digest(PNG)}.png"]
-    assert get(started, name)[2] == PNG
+    assert started.get_file(name)[2] == PNG
 
 
 @pytest.mark.parametrize(
@@ -66,7 +63,7 @@ def test_a_contents_manager_without_files_turns_persistence_off(
     assert persist["enabled"] is False
     assert "MemoryContentsManager is not file-based" in persist["reason"]
     assert started.log_text().count("is not file-based") == 1
-    assert get(started, name)[0] == 200
+    assert started.get_file(name)[0] == 200
 
 
 @pytest.mark.parametrize("started", [["--VirtualFiles.persist_max_bytes=20000"]], indirect=True)

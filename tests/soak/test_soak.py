@@ -27,9 +27,15 @@ from tests.support.execute import printed, run_code
 from tests.support.leftovers import tree
 from tests.support.processes import kernel_pid, wait_until
 from tests.support.server import RunningServer, jupyter_server, stop
+from tests.support.soak_load import (
+    BIG_CELL,
+    SETUP,
+    Downloader,
+    DownloadStats,
+    KernelDriver,
+    Targets,
+)
 from vfs_ext.config import format_size
-
-from .load import BIG_CELL, SETUP, Downloader, DownloadStats, KernelDriver, Targets
 
 DURATION = float(os.environ.get("VFS_EXT_SOAK_SECONDS", "480"))
 KERNELS = 3
