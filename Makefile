@@ -4,14 +4,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8888
 
-.PHONY: demo test lint bench chromium hub-proxy clean
+.PHONY: demo test lint bench chromium hub-proxy soak clean
 
+# The demo pins altair<6 (JupyterLab 4.6 renders Vega-Lite v5 only); the tests also run kernels
+# with altair 6 from a side directory (tests/kernel/test_altair.py, docs/outputs.md).
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[test,demo]'
-	# The demo pins altair<6 (JupyterLab 4.6 renders Vega-Lite v5 only); the tests also run
-	# kernels with altair 6 from this side directory (tests/kernel/test_altair.py).
+	$(PY) -m pip install -q -e '.[test]'
 	$(PY) -m pip install -q --no-deps --upgrade --target $(VENV)/altair6 'altair>=6'
 	touch $(STAMP)
 
@@ -38,6 +38,10 @@ lint: $(STAMP)
 
 test: $(STAMP) chromium hub-proxy lint
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# ~10 minutes of mixed load on a real server (tests/soak); VFS_EXT_SOAK_SECONDS=60 for a short run.
+soak: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider -m slow -s tests/soak
 
 demo: $(STAMP)
 	$(PY) examples/run_demo.py --port $(PORT) $(DEMO_ARGS)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from vfs_ext.config import parse_size
 
-from . import display, harness, hugepages, kernel, memory, notebook, plot, serving, write
+from . import display, harness, hugepages, kernel, memory, notebook, persist, plot, serving, write
 from .report import Results
 
 HERE = Path(__file__).resolve().parent
@@ -105,8 +105,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.clients = a.clients or (2 if quick else 8)
     a.write_size = parse_size(a.write_size or ("4MiB" if quick else "100MiB"))
     a.notebook = (2, parse_size("300KiB")) if quick else (10, 5 * MiB)
+    a.persist = (2, parse_size("300KiB")) if quick else (10, 50 * MiB)
     a.inline_max = parse_size(a.inline_max)
-    a.only = {int(x) for x in a.only.split(",")} if a.only else {1, 2, 3, 4, 5, 6}
+    a.only = {int(x) for x in a.only.split(",")} if a.only else {1, 2, 3, 4, 5, 6, 7}
     if a.out is None and full_run:
         a.out = HERE
     return a
@@ -136,7 +137,13 @@ async def run_all(a: argparse.Namespace, results: Results) -> None:
         results.notes.append("--quickack: the client ACKs at once (not what a browser does)")
     for path in [*a.server_config, *a.kernel_setup]:
         results.notes.append(f"prototype loaded: {path} (a what-if, not the shipped code)")
-    async with harness.running(a.server_arg, a.server_config, a.kernel_setup) as bench:
+    server_args = list(a.server_arg)
+    if 7 in a.only:  # jupyter_server refuses bodies over 512 MiB: an inline save of figure 7's
+        # notebook would fail, as it does from JupyterLab (noted in the results)
+        server_args += [f"--ServerApp.max_body_size={persist.MAX_BODY}"]
+        server_args += [f"--ServerApp.max_buffer_size={persist.MAX_BODY}"]
+        results.notes.append(persist.NOTE)
+    async with harness.running(server_args, a.server_config, a.kernel_setup) as bench:
         results.notes.append(
             f"server_side exported env: {bench.has_env}; kernel_side loads: {bench.has_kernel_side}"
         )
@@ -159,6 +166,9 @@ async def run_all(a: argparse.Namespace, results: Results) -> None:
         if 5 in a.only:
             print("figure 5: notebook size", flush=True)
             await notebook.run(bench, results, a.notebook[1], a.notebook[0])
+        if 7 in a.only:
+            print("figure 7: saves that keep outputs beside the notebook", flush=True)
+            await persist.run(bench, results, a.persist[1], a.persist[0], min(a.repeats, 3))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -105,19 +105,18 @@ class FormatterWrapper:
         if self.on_call is not None:
             self.on_call()
         policy = self.session.policy()
-        raw = None
-        if policy is not None and self.session.available:
-            raw = _raw_image_bundle(obj, policy.threshold, include, exclude)
+        if policy is None or not self.session.available:
+            data, metadata = self.original(obj, include=include, exclude=exclude)
+            return apply_policy(self.session, data, metadata)  # says once why it stays inline
+        raw = _raw_image_bundle(obj, policy.threshold, include, exclude)
         if raw is not None:
             data, metadata = apply_policy(self.session, *raw)
             if not any(isinstance(value, bytes) for value in data.values()):
                 return data, metadata
-            # Not stored (no server, a failed write): the caller gets IPython's own bundle, base64
-            # text; raw bytes would break ipywidgets' Output.append_display_data, for one.
+            # Not stored (a failed write): the caller gets IPython's own bundle, base64 text;
+            # raw bytes would break ipywidgets' Output.append_display_data, for one.
             return self.original(obj, include=include, exclude=exclude)
-        if policy is None or not self.session.available:
-            data, metadata = self.original(obj, include=include, exclude=exclude)
-            return apply_policy(self.session, data, metadata)
+        # Altair charts in ``obj`` store their rows as they are formatted (kernel_side.altair_data).
         with altair_data.displaying(policy.threshold, _writer(self.session)) as written:
             data, metadata = self.original(obj, include=include, exclude=exclude)
         return apply_policy(self.session, data, metadata, written)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import stat
@@ -81,7 +82,8 @@ class Persistence:
         self.refs = NotebookRefs()
         self.index = NameIndex()
         self.over_cap: dict[str, dict[str, Any]] = {}  # notebook OS path -> what was left out
-        self.totals = {"saves": 0, "copied_files": 0, "copied_bytes": 0, "removed_files": 0}
+        self.totals = {"copied_files": 0, "copied_bytes": 0, "removed_files": 0}
+        self._status = ""  # the status file as last written
         self._verified: dict[tuple[int, ...], str] = {}  # sidecar file identity -> its hash
         self._folders: set[Path] = set()  # folders saved into by this run
         self._lock = threading.RLock()  # one writer of the sidecars at a time
@@ -110,7 +112,6 @@ class Persistence:
             if parse_name(rec["name"]) is not None:
                 by_name.setdefault(rec["name"], []).append(rec)
         live = [(name, info) for name in by_name if (info := self._lookup(name)) is not None]
-        self.totals["saves"] += 1
         if not live:
             self.over_cap.pop(str(notebook), None)
             return
@@ -417,14 +418,21 @@ class Persistence:
         return notebooks
 
     def publish_status(self) -> None:
-        """Rewrite the status file ``%vfs stats`` reads (failures only logged)."""
+        """Rewrite the status file ``%vfs stats`` reads when it changed (a save that changed
+        nothing must not pay a file replacement); failures are only logged."""
         store = self.store
         if store is None:
             return
+        status = {k: v for k, v in self.report().items() if k not in self.totals}
+        text = json.dumps(status, sort_keys=True)
+        if text == self._status:
+            return
         try:
-            write_status(store.events_root, self.report())
+            write_status(store.events_root, status)
         except OSError as exc:
             log.debug("vfs_ext: could not write the persistence status: %s", exc)
+        else:
+            self._status = text
 
     def stop(self) -> None:
         self.store = None

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
+from tests.support import REPO
 from tests.support.mounts import NEEDS_PRIVATE_MOUNTS
-
-ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = NEEDS_PRIVATE_MOUNTS
 
@@ -17,7 +15,7 @@ pytestmark = NEEDS_PRIVATE_MOUNTS
 def test_bench_runs_over_a_huge_page_shm_of_its_own() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--only", "4", "--huge-pages"],
-        cwd=ROOT,
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=240,

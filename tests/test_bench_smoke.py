@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import REPO
 
 
 def test_bench_quick_prints_a_table(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
-        cwd=ROOT,
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=240,
@@ -26,6 +26,7 @@ def test_bench_quick_prints_a_table(tmp_path: Path) -> None:
         "3 server memory",
         "4 kernel write",
         "5 notebook size",
+        "7 save",
     ):
         assert f"| {figure} |" in out, f"{figure} missing from:\n{out}"
     assert (tmp_path / "RESULTS.md").read_text().startswith("# Benchmark results")

@@ -10,18 +10,17 @@ import shutil
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support import REPO
+from tests.support.http_client import fetch
 from tests.support.processes import wait_until
 from tests.support.server import free_port
 
-REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 60.0
 
@@ -41,9 +40,8 @@ class BackgroundDemo:
     def answers(self) -> bool:
         url = f"http://127.0.0.1:{self.port}/api/status?token={self.token}"
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                return resp.status == 200
-        except (urllib.error.URLError, OSError):
+            return fetch(url, timeout=2)[0] == 200
+        except OSError:  # not listening yet
             return False
 
     def processes(self) -> list[str]:

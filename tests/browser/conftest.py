@@ -7,27 +7,14 @@ every failure).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.assets import write_assets
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts" / "browser"
-
-#: JupyterLab / Notebook 7 user settings for a private settings dir: no news pop-up over the
-#: notebook, and every cell kept in the DOM (windowing would detach off-screen outputs).
-LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false",
-        "checkForUpdates": False,
-    },
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-}
+from tests.support.assets import write_assets
+from tests.support.browser import artifact
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -56,30 +43,8 @@ def context(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         ctx.close()
 
 
-def artifact(name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-    return ARTIFACTS / safe
-
-
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Real media files (PNG, WebM, WAV, PDF, CSV), made once per session."""
-    pytest.importorskip("imageio_ffmpeg", reason="the demo extra makes the test video")
+    pytest.importorskip("imageio_ffmpeg", reason="the test extra makes the video")
     return write_assets(tmp_path_factory.mktemp("media"))
-
-
-def jupyter_env(base: Path) -> dict[str, str]:
-    """Private JupyterLab settings and data dirs (notebook signatures live in the data dir)."""
-    settings = base / "lab-settings"
-    for rel, value in LAB_SETTINGS.items():
-        path = settings / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value))
-    data = base / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    return {
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
-        "JUPYTER_DATA_DIR": str(data),
-    }

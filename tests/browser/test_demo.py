@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import REPO, artifact, jupyter_env
-from tests.browser.jupyter_ui import CELLS, NotebookUI
+from tests.support import REPO
+from tests.support.browser import artifact, jupyter_env
+from tests.support.jupyter_ui import CELLS, NotebookUI
 from tests.support.server import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import jupyter_env
-from tests.browser.jupyter_ui import NotebookUI
-from tests.browser.test_notebook_e2e import write_notebook
+from tests.support.browser import jupyter_env, write_notebook
+from tests.support.jupyter_ui import NotebookUI
 from tests.support.server import RunningServer, jupyter_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]

@@ -1,6 +1,6 @@
 """IPython's embedded ``Video`` and ``Audio`` and a matplotlib ``to_jshtml`` animation under
-``%vfs auto on`` in JupyterLab: the outputs carry URLs instead of megabytes of base64, and
-Chromium plays them, also after the notebook reopens untrusted (sanitized HTML)."""
+``%vfs auto on`` in JupyterLab and Notebook 7: the outputs carry URLs instead of megabytes of
+base64, and Chromium plays them, also after the notebook reopens untrusted (sanitized HTML)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.browser.conftest import artifact, jupyter_env
-from tests.browser.jupyter_ui import NotebookUI
-from tests.browser.test_notebook_e2e import write_notebook
+from tests.support.browser import artifact, jupyter_env, write_notebook
+from tests.support.jupyter_ui import NotebookUI
 from tests.support.server import RunningServer, jupyter_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -40,24 +39,28 @@ HTML(anim.to_jshtml())""".replace("FRAMES", str(FRAMES)),
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["lab", "notebook"])
 def server(
-    tmp_path_factory: pytest.TempPathFactory, media: dict[str, Path]
-) -> Iterator[RunningServer]:
-    tmp = tmp_path_factory.mktemp("media-in-html")
-    with jupyter_server(tmp, app="lab", env=jupyter_env(tmp / "jupyter")) as srv:
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, media: dict[str, Path]
+) -> Iterator[tuple[str, RunningServer]]:
+    app = request.param
+    tmp = tmp_path_factory.mktemp(f"media-in-html-{app}")
+    with jupyter_server(tmp, app=app, env=jupyter_env(tmp / "jupyter")) as srv:
         shutil.copyfile(media["webm"], srv.root_dir / "clip.webm")
-        yield srv
+        yield app, srv
 
 
 def animation_frame(ui: NotebookUI) -> Any:
     return ui.outputs(3).locator("img[id^='_anim_img']").first
 
 
-def test_embedded_media_and_animations_play(server: RunningServer, context: Any) -> None:
-    path = server.root_dir / "media.ipynb"
+def test_embedded_media_and_animations_play(
+    server: tuple[str, RunningServer], context: Any
+) -> None:
+    app, srv = server
+    path = srv.root_dir / "media.ipynb"
     write_notebook(path, CELLS)
-    ui = NotebookUI(context, "lab", server.url, server.token, "media.ipynb").open()
+    ui = NotebookUI(context, app, srv.url, srv.token, "media.ipynb").open()
     ui.run_cells(range(len(CELLS)))
 
     video = ui.outputs(1).locator("video").first
@@ -78,7 +81,7 @@ def test_embedded_media_and_animations_play(server: RunningServer, context: Any)
         f"() => performance.getEntriesByType('resource')"
         f".filter(e => e.name.includes('/@file/') && e.name.endsWith('.png')).length >= {FRAMES}"
     )
-    ui.page.screenshot(path=str(artifact("media-in-html.png")), full_page=True)
+    ui.page.screenshot(path=str(artifact(f"media-in-html-{app}.png")), full_page=True)
 
     # Saved, every output is small; reopened untrusted (scripts do not run, <source src> is
     # stripped), the video and audio still play from the src on their own element.
@@ -94,5 +97,5 @@ def test_embedded_media_and_animations_play(server: RunningServer, context: Any)
     assert ui.wait_media_ready(ui.outputs(1).locator("video").first, play=False) >= 2
     assert ui.wait_media_ready(ui.outputs(2).locator("audio").first, play=True) >= 2
     assert ui.problems.ours() == []
-    assert "Traceback" not in server.log_text()
+    assert "Traceback" not in srv.log_text()
     ui.close()

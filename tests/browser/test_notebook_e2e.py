@@ -17,10 +17,9 @@ from typing import Any
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
-from tests.browser.conftest import artifact, jupyter_env
-from tests.browser.jupyter_ui import NotebookUI
+from tests.support.browser import artifact, jupyter_env, write_notebook
+from tests.support.jupyter_ui import NotebookUI
 from tests.support.server import RunningServer, jupyter_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -49,16 +48,6 @@ def server(
         yield app, srv
 
 
-def write_notebook(path: Path, sources: list[str]) -> None:
-    nb = new_notebook(
-        cells=[new_code_cell(src) for src in sources],
-        metadata={
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        },
-    )
-    nbformat.write(nb, path)
-
-
 def file_url(ui: NotebookUI, index: int, selector: str = FILE_ATTRS) -> str:
     """The (single) virtual-file URL an output references, as written in the HTML."""
     el = ui.outputs(index).locator(selector).first
@@ -67,12 +56,6 @@ def file_url(ui: NotebookUI, index: int, selector: str = FILE_ATTRS) -> str:
     )
     assert url, f"cell {index}: no virtual-file URL in {ui.outputs(index).inner_html()[:500]}"
     return url
-
-
-def fetch(srv: RunningServer, url: str) -> tuple[int, dict[str, str], bytes]:
-    """GET an absolute-path URL from the output (it already carries base_url)."""
-    assert url.startswith(srv.base_url), url
-    return srv.request("GET", url[len(srv.base_url) :])
 
 
 def range_start(response: Any) -> int | None:
@@ -141,7 +124,7 @@ def test_helpers_render(
     pdf_el.scroll_into_view_if_needed()
     box = pdf_el.bounding_box()
     assert box and box["height"] > 100, box
-    status, headers, body = fetch(srv, urls[4])
+    status, headers, body = srv.fetch(urls[4])
     assert status == 200
     assert headers["content-type"] == "application/pdf"
     assert body == media["pdf"].read_bytes()
@@ -202,7 +185,7 @@ def test_restart_rerun_reopen(server: tuple[str, RunningServer], context: Any) -
     # Restart: what is on screen stays viewable.
     ui.restart_kernel()
     for url in (helper_url, magic_url):
-        assert fetch(srv, url)[0] == 200, url
+        assert srv.fetch(url)[0] == 200, url
     for i in (1, 2):
         assert ui.outputs(i).locator("img").first.evaluate("img => img.naturalWidth") > 0
 
@@ -212,9 +195,9 @@ def test_restart_rerun_reopen(server: tuple[str, RunningServer], context: Any) -
     new_url = file_url(ui, 1)
     assert new_url != helper_url
     assert ui.wait_image(ui.outputs(1).locator("img").first) > 0
-    status, _, body = fetch(srv, helper_url)
+    status, _, body = srv.fetch(helper_url)
     assert status == 404, (status, body[:200])
-    assert fetch(srv, magic_url)[0] == 200  # its cell was not re-run
+    assert srv.fetch(magic_url)[0] == 200  # its cell was not re-run
 
     # Save, close, reopen while the server runs: trusted, rendered, small on disk.
     ui.save()

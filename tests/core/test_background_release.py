@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.tiers import memory_used, part_files
+from tests.support.worker import payload
 from vfs_ext import release as release_module
 from vfs_ext import reuse
 from vfs_ext.config import MEMORY
 from vfs_ext.layout import RELEASED_PREFIX, SPARES_DIR
 from vfs_ext.names import owner_key
-
-from .conftest import memory_used, part_files
-from .worker import payload
 
 MiB = 1024 * 1024
 TIMEOUT = 30.0

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.worker import payload
 from vfs_ext import tiers as tiers_module
 from vfs_ext.config import DISK, MEMORY
 from vfs_ext.layout import BUDGET_LOCK, SPARES_DIR
@@ -26,8 +27,6 @@ from vfs_ext.owner import Owner
 from vfs_ext.release import BACKGROUND_RELEASE_MIN
 from vfs_ext.store import Store
 from vfs_ext.tiers import Tier
-
-from .worker import payload
 
 MiB = 1024 * 1024
 TIMEOUT = 30.0

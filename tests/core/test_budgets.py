@@ -10,14 +10,13 @@ import os
 
 import pytest
 
+from tests.support.tiers import part_files
+from tests.support.worker import ReadOnly, payload
 from vfs_ext.budget import Ledger
 from vfs_ext.config import DISK, MEMORY
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.layout import BUDGET_LOCK
 from vfs_ext.tiers import Tier
-
-from .conftest import part_files
-from .worker import ReadOnly, payload
 
 KiB = 1024
 MiB = 1024 * KiB

@@ -7,10 +7,9 @@ import hashlib
 import os
 import threading
 
+from tests.support.tiers import backdate, part_files
+from tests.support.worker import payload
 from vfs_ext.names import owner_key
-
-from .conftest import backdate, part_files
-from .worker import payload
 
 WRITERS = 3
 

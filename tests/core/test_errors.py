@@ -8,10 +8,9 @@ import traceback
 
 import pytest
 
+from tests.support.tiers import part_files
+from tests.support.worker import payload
 from vfs_ext import SourceError, VirtualFileError
-
-from .conftest import part_files
-from .worker import payload
 
 MiB = 1024 * 1024
 

@@ -10,14 +10,13 @@ import os
 import select
 import threading
 
+from tests.support.processes import CHILD_TIMEOUT, Child
+from tests.support.worker import payload
 from vfs_ext import locks
 from vfs_ext.budget import budget_lock
 from vfs_ext.config import MEMORY
 from vfs_ext.layout import OWNER_LOCK, SPARES_DIR
 from vfs_ext.names import owner_key
-
-from .conftest import CHILD_TIMEOUT, Child
-from .worker import payload
 
 MiB = 1024 * 1024
 

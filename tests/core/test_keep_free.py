@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import REPO
 from tests.support.mounts import in_private_tmpfs, needs_private_mounts
+from tests.support.tiers import part_files
 from vfs_ext.config import DISK, MEMORY, TierSpec
 from vfs_ext.errors import VirtualFileError
 
-from .conftest import part_files
-
-ROOT = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024
 
 
@@ -117,7 +116,7 @@ def test_an_8_mib_tmpfs_keeping_4_mib_free(tmp_path: Path) -> None:
         *in_private_tmpfs(shm, options="size=8m"),
         *(sys.executable, "-c", SCRIPT, str(shm), str(tmp_path / "disk")),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [MEMORY, DISK, MEMORY]
 
@@ -173,7 +172,7 @@ def test_a_stream_of_unknown_size_stops_at_the_room_kept_free(tmp_path: Path) ->
         *in_private_tmpfs(shm, options="size=48m"),
         *(sys.executable, "-c", STREAM_SCRIPT, str(shm), str(tmp_path / "disk")),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=REPO)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["tier"] == DISK and out["same"]

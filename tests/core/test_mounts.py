@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import REPO
 from tests.support.mounts import HUGE_PAGES_PER_MOUNT, in_private_tmpfs, needs_private_mounts
-
-ROOT = Path(__file__).resolve().parents[2]
 
 REPORT = (
     "import json, sys; from pathlib import Path; from vfs_ext.mounts import tmpfs_huge_pages;"
@@ -52,7 +51,7 @@ def test_policy_comes_from_the_tmpfs_that_holds_the_path(tmp_path: Path) -> None
         *("unshare", "-m", "--propagation", "private", "sh", "-c", SETUP, "sh", str(tmp_path)),
         *(sys.executable, "-c", REPORT, *map(str, paths)),
     ]
-    done = subprocess.run(command, capture_output=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(command, capture_output=True, timeout=60, cwd=REPO)
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     assert json.loads(done.stdout) == ["within_size", "never", "always", "never", None]
 
@@ -83,6 +82,6 @@ def test_system_force_or_deny_overrides_the_mount(
         *in_private_tmpfs(shm, options=mount),
         *(sys.executable, "-c", OVERRIDE, str(sysfs), str(shm / "tier")),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [selected, policy]

@@ -8,11 +8,10 @@ import hashlib
 
 import pytest
 
+from tests.support.tiers import backdate, tier_files
 from vfs_ext.config import StoreConfig
 from vfs_ext.names import new_namespace, owner_key
 from vfs_ext.store import Store
-
-from .conftest import backdate, tier_files
 
 SPECS = ("cell-1:1000", "cell-1:300000", "cell-2:5000000", ":10")
 

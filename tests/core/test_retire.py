@@ -8,11 +8,10 @@ import threading
 
 import pytest
 
+from tests.support.tiers import memory_used
+from tests.support.worker import payload
 from vfs_ext import retire
 from vfs_ext.config import DISK, MEMORY
-
-from .conftest import memory_used
-from .worker import payload
 
 KiB = 1024
 MiB = 1024 * KiB

@@ -11,12 +11,11 @@ import sys
 
 import pytest
 
+from tests.support.tiers import memory_used
+from tests.support.worker import payload
 from vfs_ext.config import MEMORY
 from vfs_ext.layout import SPARES_DIR
 from vfs_ext.reuse import SPARE_MIN, FreeQueue
-
-from .conftest import memory_used
-from .worker import payload
 
 MiB = 1024 * 1024
 

@@ -13,11 +13,11 @@ import threading
 import numpy as np
 import pytest
 
+from tests.support.processes import CHILD_TIMEOUT
+from tests.support.tiers import part_files
+from tests.support.worker import ReadOnly, payload
 from vfs_ext import SourceError, sources
 from vfs_ext.store import Store
-
-from .conftest import CHILD_TIMEOUT, part_files
-from .worker import ReadOnly, payload
 
 DATA = payload("sources", 5 * 1024 * 1024 + 123)  # more than one 4 MiB chunk, not a multiple
 

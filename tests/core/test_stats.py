@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from tests.support.tiers import tier_files
+from tests.support.worker import payload
 from vfs_ext.names import is_valid_name, owner_key
-
-from .conftest import tier_files
-from .worker import payload
 
 
 def on_disk(store) -> tuple[list[tuple[int, int]], dict[str, dict[str, int]]]:

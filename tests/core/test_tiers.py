@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.tiers import backdate
 from vfs_ext.config import (
     DISK,
     MEMORY,
@@ -22,8 +23,6 @@ from vfs_ext.config import (
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.mounts import is_on_tmpfs
 from vfs_ext.store import Store
-
-from .conftest import backdate
 
 NOBODY = 65534
 

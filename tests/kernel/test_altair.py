@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.kernels import Kernel, new_cell_id, shutdown_kernel, start_kernel
 from tests.support.server import RunningServer, jupyter_server
-
-from .conftest import Kernel, fetch, new_cell_id, shutdown_kernel, start_kernel
 
 IOPUB_LIMIT = 64 * 1024
 ROWS = 150_000
@@ -94,7 +93,7 @@ def test_a_150k_row_chart_has_its_data_served_by_url(
     assert url.startswith(f"{server.base_url}@file/") and url.endswith(".json")
     # Named in the output's record: a saved notebook pins it, a re-run releases it.
     assert content["metadata"]["vfs_ext"]["url"] == url
-    status, body = fetch(server, url)
+    status, _, body = server.fetch(url)
     assert status == 200
     rows = json.loads(body)
     assert len(rows) == ROWS and set(rows[0]) == {"x", "y", "c"}
@@ -128,4 +127,4 @@ def test_the_transformer_is_found_by_name(altair_kernel: tuple[int, Kernel, Runn
         new_cell_id(),
     )
     (msg,) = out.outputs()
-    assert fetch(server, data_url(msg["content"]))[0] == 200
+    assert server.fetch(data_url(msg["content"]))[0] == 200

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.kernels import Kernel, new_cell_id, shutdown_kernel, start_kernel
 from tests.support.server import RunningServer, jupyter_server
-
-from .conftest import Kernel, fetch, new_cell_id, shutdown_kernel, start_kernel
 
 SETUP = """
 import hashlib, io, os, tempfile
@@ -30,7 +29,7 @@ def k(kernel: Kernel) -> Kernel:
 
 
 def served_sha(server: RunningServer, url: str) -> str:
-    status, body = fetch(server, url)
+    status, _, body = server.fetch(url)
     assert status == 200
     return hashlib.sha256(body).hexdigest()
 
@@ -167,11 +166,11 @@ def test_ls_rm_clear(k: Kernel, server: RunningServer) -> None:
     link = f'<a href="{server.base_url}@file/{kept}" title="{kept}" target="_blank">'
     assert link in listing["text/html"] and "<th>url</th>" not in listing["text/html"]
     assert f"removed {gone}" in k.execute(f"%vfs rm {gone}").stream()
-    assert fetch(server, f"{server.base_url}@file/{gone}")[0] == 404
-    assert fetch(server, f"{server.base_url}@file/{kept}")[0] == 200
+    assert server.fetch(f"{server.base_url}@file/{gone}")[0] == 404
+    assert server.fetch(f"{server.base_url}@file/{kept}")[0] == 200
     assert "not a virtual file" in k.execute(f"%vfs rm {gone}").stream()
     assert "removed" in k.execute("%vfs clear").stream()
-    assert fetch(server, f"{server.base_url}@file/{kept}")[0] == 404
+    assert server.fetch(f"{server.base_url}@file/{kept}")[0] == 404
     assert "no virtual files" in k.execute("%vfs ls").stream()
 
 
@@ -231,6 +230,7 @@ def test_urls_carry_the_servers_base_url(tmp_path: Path) -> None:
             kernel.execute("%load_ext vfs_ext")
             url = kernel.value("__import__('vfs_ext').vfile(b'hello', ext='txt').url")
             assert url.startswith("/user/alice/@file/")
-            assert fetch(hub, url) == (200, b"hello")
+            status, _, body = hub.fetch(url)
+            assert (status, body) == (200, b"hello")
         finally:
             shutdown_kernel(hub, kernel)

@@ -9,9 +9,8 @@ import re
 
 import pytest
 
+from tests.support.kernels import NO_GRACE, Kernel, new_cell_id
 from tests.support.server import RunningServer
-
-from .conftest import NO_GRACE, Kernel, fetch, new_cell_id
 
 SETUP = """
 import hashlib, io, json
@@ -55,7 +54,7 @@ def externalized(server: RunningServer, msg: dict, mime: str) -> bytes:
     assert f'src="{record["url"]}"' in content["data"]["text/html"]
     assert mime not in content["data"], "the payload itself must not travel over iopub"
     assert "text/plain" in content["data"]
-    status, body = fetch(server, record["url"])
+    status, _, body = server.fetch(record["url"])
     assert status == 200
     assert len(body) == record["size"]
     return body
@@ -132,7 +131,7 @@ def test_display_handle_update(k: Kernel, server: RunningServer) -> None:
     update_body = externalized(server, update, "image/png")
     assert hashlib.sha256(update_body).hexdigest() == k.value("sha(png(100, seed=2))")
     # The update replaced the first version on screen, so its file is gone.
-    assert fetch(server, first["content"]["metadata"]["vfs_ext"]["url"])[0] == 404
+    assert server.fetch(first["content"]["metadata"]["vfs_ext"]["url"])[0] == 404
 
 
 # Every way to replace a display's content: the handle, update_display, a raw bundle with
@@ -169,16 +168,16 @@ def test_updates_release_the_versions_they_replace(k: Kernel, server: RunningSer
     other, *versions, added = (m["content"]["metadata"]["vfs_ext"]["url"] for m in out.outputs())
     assert len(versions) == 7  # seed 1 shown, then 6 updates
     for url in versions:
-        assert fetch(server, url)[0] == 404
+        assert server.fetch(url)[0] == 404
     for url, seed in [(other, 0), (added, 8)]:
-        status, body = fetch(server, url)
+        status, _, body = server.fetch(url)
         expected = k.value(f"sha(png(100, seed={seed}))")
         assert status == 200 and hashlib.sha256(body).hexdigest() == expected
     assert cell_files(k, cell) == 2
     out = k.execute("h.update(Image(png(4)))")  # small: inline, so the id's file goes
     assert "image/png" in only_output(out)["content"]["data"]
-    assert fetch(server, added)[0] == 404
-    assert fetch(server, other)[0] == 200 and cell_files(k, cell) == 1
+    assert server.fetch(added)[0] == 404
+    assert server.fetch(other)[0] == 200 and cell_files(k, cell) == 1
 
 
 # ipykernel keeps publisher hooks per thread: a thread that animates a display, then shows a raw
@@ -202,8 +201,8 @@ def test_updates_from_a_thread_release_too(k: Kernel, server: RunningServer) -> 
     out = k.execute(THREAD, cell)
     *versions, raw = (m["content"]["metadata"]["vfs_ext"]["url"] for m in out.outputs())
     assert len(versions) == 4
-    assert [fetch(server, url)[0] for url in versions] == [404, 404, 404, 200]
-    status, body = fetch(server, raw)
+    assert [server.fetch(url)[0] for url in versions] == [404, 404, 404, 200]
+    status, _, body = server.fetch(raw)
     assert status == 200 and hashlib.sha256(body).hexdigest() == k.value("sha(png(100, seed=9))")
     assert cell_files(k, cell) == 2
 
@@ -272,7 +271,7 @@ def test_vega_lite_100k_rows(k: Kernel, server: RunningServer) -> None:
     assert "datasets" not in new_spec
     assert new_spec["encoding"] == k.value("spec['encoding']")
     assert content["metadata"]["vfs_ext"]["url"] == url
-    status, body = fetch(server, url)
+    status, _, body = server.fetch(url)
     assert status == 200
     assert json.loads(body) == k.value("rows")
 
@@ -288,7 +287,7 @@ def test_vega_inline_values_through_the_formatter(k: Kernel, server: RunningServ
     spec = only_output(out, "execute_result")["content"]["data"]["application/vnd.vega.v5+json"]
     (entry,) = spec["data"]
     assert entry["name"] == "table" and "values" not in entry
-    status, body = fetch(server, entry["url"])
+    status, _, body = server.fetch(entry["url"])
     assert status == 200 and json.loads(body) == k.value("rows[:20000]")
 
 
@@ -301,7 +300,7 @@ def test_html_only_with_flag(k: Kernel, server: RunningServer) -> None:
     record = content["metadata"]["vfs_ext"]
     assert record["mime"] == "text/html"
     assert f'<iframe src="{record["url"]}"' in content["data"]["text/html"]
-    status, body = fetch(server, record["url"])
+    status, _, body = server.fetch(record["url"])
     assert status == 200 and body.decode() == k.value("page.data")
 
 
@@ -372,5 +371,5 @@ def test_video_audio_and_pdf_bundles_become_elements(k: Kernel, server: RunningS
         assert record["mime"] == mime and mime not in content["data"]
         assert f'<{tag} {attr}="{record["url"]}"' in content["data"]["text/html"]
         assert content["data"]["text/plain"] == "m"
-        status, body = fetch(server, record["url"])
+        status, _, body = server.fetch(record["url"])
         assert status == 200 and hashlib.sha256(body).hexdigest() == expected

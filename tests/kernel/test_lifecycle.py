@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.kernels import Kernel, new_cell_id, shutdown_kernel, start_kernel
 from tests.support.processes import kernel_pid, wait_until
 from tests.support.server import RunningServer, jupyter_server
 from vfs_ext.names import owner_key
-
-from .conftest import Kernel, fetch, new_cell_id, shutdown_kernel, start_kernel
 
 MiB = 1024 * 1024
 
@@ -58,7 +57,7 @@ def owner_dirs(server: RunningServer, kernel_id: str) -> list[Path]:
 
 
 def status(server: RunningServer, url: str) -> int:
-    return fetch(server, url)[0]
+    return server.fetch(url)[0]
 
 
 def test_rerun_releases_the_previous_run_only(k: Kernel, server: RunningServer) -> None:
@@ -122,7 +121,7 @@ def test_sigkilled_kernel_is_swept(server: RunningServer) -> None:
 def test_full_memory_tier_falls_back_to_disk(k: Kernel, server: RunningServer) -> None:
     tier, url, size = k.value("(f := vfs_ext.vfile(b'm' * (2 * 1024 * 1024))).tier, f.url, f.size")
     assert tier == "disk" and size == 2 * MiB
-    status_, body = fetch(server, url)
+    status_, _, body = server.fetch(url)
     assert status_ == 200 and body == b"m" * (2 * MiB)
     assert k.value("vfs_ext.vfile(b'small').tier") == "memory"
     assert "1 fallback(s)" in k.execute("%vfs stats").stream()

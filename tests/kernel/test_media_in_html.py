@@ -11,9 +11,8 @@ import re
 
 import pytest
 
+from tests.support.kernels import NO_GRACE, Kernel, new_cell_id
 from tests.support.server import RunningServer
-
-from .conftest import NO_GRACE, Kernel, fetch, new_cell_id
 
 IOPUB_LIMIT = 64 * 1024
 SETUP = """
@@ -44,7 +43,7 @@ def one_output(execution) -> dict:
 
 
 def served(server: RunningServer, url: str) -> bytes:
-    status, body = fetch(server, url)
+    status, _, body = server.fetch(url)
     assert status == 200, url
     return body
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import KernelManager
 
+from tests.support.kernels import Kernel, new_cell_id
 from tests.support.server import RunningServer, jupyter_server
 from vfs_ext import layout
 from vfs_ext.config import (
@@ -24,8 +25,6 @@ from vfs_ext.config import (
     read_server_record,
     write_server_record,
 )
-
-from .conftest import Kernel, fetch, new_cell_id
 
 SETUP = """
 %load_ext vfs_ext
@@ -175,7 +174,8 @@ def test_kernels_started_from_a_served_kernel_have_no_server(
     assert "image/png" in display["data"] and "vfs_ext" not in display["metadata"]
     assert "@file/" not in json.dumps(display)
     # ... while the served kernel itself still writes virtual files its server serves.
-    assert fetch(server, kernel.value("__import__('vfs_ext').vfile(b'x').url")) == (200, b"x")
+    status, _, body = server.fetch(kernel.value("__import__('vfs_ext').vfile(b'x').url"))
+    assert (status, body) == (200, b"x")
 
 
 def test_kernel_finds_its_parent_server_through_the_record(tmp_path: Path) -> None:

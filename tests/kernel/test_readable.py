@@ -8,9 +8,8 @@ import re
 
 import pytest
 
+from tests.support.kernels import Kernel, new_cell_id
 from tests.support.server import RunningServer
-
-from .conftest import Kernel, fetch, new_cell_id
 
 MAX_LINE = 100
 SETUP = """
@@ -84,9 +83,9 @@ def test_helpers_refuse_bytes_they_cannot_show(k: Kernel, call: str, says: str) 
 
 def test_helpers_take_what_they_show(k: Kernel, server: RunningServer) -> None:
     out = k.execute("vfs_ext.image(png(2))", new_cell_id())
-    assert fetch(server, out.url())[0] == 200
+    assert server.fetch(out.url())[0] == 200
     out = k.execute("vfs_ext.audio(b'ID3' + bytes(range(256)) * 8)", new_cell_id())
-    assert fetch(server, out.url())[0] == 200
+    assert server.fetch(out.url())[0] == 200
 
 
 def test_a_missing_file_is_one_short_error(k: Kernel) -> None:
@@ -137,9 +136,7 @@ def test_ls_hides_retiring_files(k: Kernel) -> None:
         assert len(everything) == 6
         assert sum("(retiring)" in line for line in everything) == 4
     finally:
-        k.execute(
-            "vfs_ext.retire.RETIRE_GRACE_S = 5.0\ncurrent_session().owner().retired.settle(0)"
-        )
+        k.execute("vfs_ext.retire.RETIRE_GRACE_S = 5.0\n%vfs clear")
 
 
 def test_stats_fit_a_notebook(k: Kernel) -> None:

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.kernels import Execution, Kernel, new_cell_id, shutdown_kernel, start_kernel
 from tests.support.markdown import code_blocks, read, section
 from tests.support.server import RunningServer
-
-from .conftest import Execution, Kernel, fetch, new_cell_id, shutdown_kernel, start_kernel
 
 #: A virtual output is a few hundred bytes; none of the quickstart's should carry its payload.
 SMALL = 64 * 1024
@@ -43,7 +42,7 @@ def test_quickstart_runs_as_written(server: RunningServer, fresh_kernel: Kernel)
     assert len(shown) == 3  # the image, the download and the figure: one file each
     assert (server.root_dir / "big.png").stat().st_size == shown[0]["size"]
     for record in shown:
-        status, body = fetch(server, record["url"])
+        status, _, body = server.fetch(record["url"])
         assert status == 200
         assert len(body) == record["size"] > 1024**2
     assert "noise.png" in json.dumps(download.outputs()[0]["content"]["data"])

@@ -7,11 +7,10 @@ import hashlib
 import socket
 from pathlib import Path
 
+from tests.support.kernels import Kernel, new_cell_id
 from tests.support.processes import wait_until
 from tests.support.server import RunningServer
 from vfs_ext.layout import SPARES_DIR
-
-from .conftest import Kernel, fetch, new_cell_id
 
 MiB = 1024 * 1024
 
@@ -45,8 +44,8 @@ def test_a_rerun_overwrites_its_previous_outputs_memory(kernel: Kernel, server: 
     first = kernel.execute(show(4 * MiB), cell).url()
     first_inode = stored(server, first).stat().st_ino
     second = kernel.execute(show(4 * MiB), cell).url()
-    assert fetch(server, first)[0] == 404
-    status, body = fetch(server, second)
+    assert server.fetch(first)[0] == 404
+    status, _, body = server.fetch(second)
     assert status == 200
     assert hashlib.sha256(body).hexdigest() == kernel.value("hashlib.sha256(_last).hexdigest()")
     assert stored(server, second).stat().st_ino == first_inode
@@ -76,7 +75,7 @@ def test_a_download_in_progress_keeps_its_bytes_when_its_cell_reruns(
 
         second = kernel.execute(show(size), cell).url()
         assert stored(server, second).stat().st_ino != first_inode, "a file being read is kept"
-        assert fetch(server, first)[0] == 404, "its URL is released all the same"
+        assert server.fetch(first)[0] == 404, "its URL is released all the same"
 
         while chunk := sock.recv(4 * MiB):
             received += chunk
@@ -90,5 +89,5 @@ def test_spares_a_rerun_does_not_use_are_freed(kernel: Kernel, server: RunningSe
     cell = new_cell_id()
     kernel.execute(show(3 * MiB), cell)
     small = kernel.execute(show(20_000), cell).url()
-    assert fetch(server, small)[0] == 200
+    assert server.fetch(small)[0] == 200
     wait_until(lambda: spares(server) == [], "the unused spare to be freed")

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.kernels import Kernel, new_cell_id, shutdown_kernel, start_kernel
 from tests.support.server import RunningServer
-
-from .conftest import Kernel, fetch, new_cell_id, shutdown_kernel, start_kernel
 
 # Eight threads make their first call into vfs_ext at the same moment. Each returns its URL and
 # how long the call took: a second session or owner would wait for the first one's lock.
@@ -46,12 +45,12 @@ def assert_all_served(server: RunningServer, kernel: Kernel) -> None:
     assert len(results) == 8
     for url, seconds in results:
         assert seconds < 5, f"a thread waited {seconds:.1f} s for another session's lock"
-        assert fetch(server, url)[0] == 200
+        assert server.fetch(url)[0] == 200
 
 
 def test_threads_share_one_session_at_first_use(fresh: Kernel, server: RunningServer) -> None:
     assert_all_served(server, fresh)
-    assert fetch(server, fresh.value("vfs_ext.vfile(b'later').url"))[0] == 200
+    assert server.fetch(fresh.value("vfs_ext.vfile(b'later').url"))[0] == 200
     callbacks = "len(get_ipython().events.callbacks['pre_run_cell'])"
     assert fresh.value(callbacks) == 1
 
@@ -76,5 +75,5 @@ def test_the_cell_that_creates_the_session_is_released_on_rerun(
     code = f"{first_use}\n{IMAGE}"
     first = fresh.execute(code, cell).url()
     second = fresh.execute(code, cell).url()
-    assert fetch(server, first)[0] == 404
-    assert fetch(server, second)[0] == 200
+    assert server.fetch(first)[0] == 404
+    assert server.fetch(second)[0] == 200

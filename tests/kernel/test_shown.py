@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.kernels import NO_GRACE, Kernel, new_cell_id
 from tests.support.server import RunningServer
-
-from .conftest import NO_GRACE, Kernel, fetch, new_cell_id
 
 SETUP = """
 import os
@@ -41,7 +40,7 @@ def urls(execution, *types: str) -> list[str]:
 
 
 def statuses(server: RunningServer, execution) -> list[int]:
-    return [fetch(server, url)[0] for url in urls(execution)]
+    return [server.fetch(url)[0] for url in urls(execution)]
 
 
 def test_a_live_plot_keeps_only_its_current_frame(k: Kernel, server: RunningServer) -> None:
@@ -100,7 +99,7 @@ def test_a_virtual_file_still_referenced_survives_an_update(
         "h.update(vfs_ext.image(frame(2)))\nh.update(vfs_ext.image(frame(3)))",
         new_cell_id(),
     )
-    assert [fetch(server, url)[0] for url in urls(out, "display_data", "update_display_data")] == [
+    assert [server.fetch(url)[0] for url in urls(out, "display_data", "update_display_data")] == [
         200,
         404,
         200,
@@ -239,7 +238,7 @@ def test_display_handles_redrawn_after_clears_keep_the_last_version(
     )
     urls_all = urls(out, "display_data", "update_display_data")
     assert len(urls_all) == 9
-    assert [fetch(server, u)[0] for u in urls_all] == [404] * 8 + [200]
+    assert [server.fetch(u)[0] for u in urls_all] == [404] * 8 + [200]
 
 
 def test_a_fault_in_the_tracking_never_costs_the_output(k: Kernel, server: RunningServer) -> None:
@@ -285,7 +284,7 @@ def test_a_display_updated_from_later_cells_stays_tracked(k: Kernel, server: Run
     finally:
         k.execute("_shown.MAX_AREAS = _shown_max")
     versions = [u for run in runs for u in urls(run, "update_display_data")]
-    assert [fetch(server, u)[0] for u in versions] == [404, 404, 200]
+    assert [server.fetch(u)[0] for u in versions] == [404, 404, 200]
 
 
 def test_odd_metadata_and_transient_are_shown_as_given(k: Kernel) -> None:

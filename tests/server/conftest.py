@@ -3,44 +3,14 @@ through the vfs_ext core into the tiers the server reads."""
 
 from __future__ import annotations
 
-import http.client
-import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support.server import RunningServer, jupyter_server
-from vfs_ext.config import StoreConfig, TierSpec
+from tests.support.server import RunningServer, jupyter_server, server_store
 from vfs_ext.owner import Owner
 from vfs_ext.store import Store
-
-
-def server_store(server: RunningServer) -> Store:
-    """A writer's view of the server's namespace, from what the server reports in ``api/vfs``.
-
-    Built like a kernel's (``Store(config)``), not ``Store.for_server``: the server holds the
-    namespace's server lock.
-    """
-    report = server.api("GET", "api/vfs")
-    tiers = tuple(TierSpec(t["name"], Path(t["path"]).parent, t["budget"]) for t in report["tiers"])
-    return Store(StoreConfig(tiers=tiers, namespace=report["namespace"]))
-
-
-def connect(server: RunningServer, method: str, path: str, headers: dict[str, str] | None = None):
-    """A raw request whose body the caller reads (or abandons) at its own pace."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    conn.request(
-        method,
-        server.base_url + path.lstrip("/"),
-        headers={"Authorization": f"token {server.token}", **(headers or {})},
-    )
-    return conn, conn.getresponse()
-
-
-def open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import http.client
 from collections.abc import Iterator
 
 import pytest
 
+from tests.support.http_client import fetch
 from tests.support.server import RunningServer, jupyter_server
 from vfs_ext.owner import Owner
 
@@ -39,16 +39,6 @@ def name(owner: Owner) -> str:
     return owner.write(SECRET, ext="txt").name
 
 
-def raw(server: RunningServer, method: str, path: str, headers: dict[str, str]):
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    try:
-        conn.request(method, path, headers=headers)
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
-
-
 def test_command_line_and_config_file_apply_under_jupyter_lab(server: RunningServer) -> None:
     report = server.api("GET", "api/vfs")
     assert [t["name"] for t in report["tiers"]] == ["disk"]
@@ -65,7 +55,7 @@ def test_served_under_base_url(server: RunningServer, name: str) -> None:
     assert status == 200
     assert body == SECRET
     auth = {"Authorization": f"token {server.token}"}
-    status, _, body = raw(server, "GET", f"/@file/{name}", auth)
+    status, _, body = fetch(f"http://127.0.0.1:{server.port}/@file/{name}", headers=auth)
     assert status == 404
     assert SECRET not in body
 
@@ -102,10 +92,10 @@ def test_login_cookie_needs_a_same_origin_referer(server: RunningServer, name: s
     path = f"{BASE_URL}@file/{name}"
     host = f"127.0.0.1:{server.port}"
     same_site = {"Cookie": cookie, "Host": host, "Referer": f"http://{host}{BASE_URL}lab"}
-    status, _, body = raw(server, "GET", path, same_site)
+    status, _, body = server.fetch(path, headers=same_site, auth=False)
     assert status == 200
     assert body == SECRET
     cross_site = {**same_site, "Referer": "https://evil.example/page"}
-    status, _, body = raw(server, "GET", path, cross_site)
+    status, _, body = server.fetch(path, headers=cross_site, auth=False)
     assert status == 403
     assert SECRET not in body

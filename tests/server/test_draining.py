@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.processes import wait_until
-from tests.support.server import RunningServer, jupyter_server
-
-from .conftest import connect, server_store
+from tests.support.server import RunningServer, jupyter_server, server_store
 
 SIZE = 32 * 1024 * 1024
 ARGS = [
@@ -41,7 +39,7 @@ def test_a_released_file_still_downloading_counts_until_the_download_ends(
     try:
         first = owner.write(os.urandom(SIZE), ext="bin", group="run-1")
         assert first.tier == "memory"
-        conn, resp = connect(server, "GET", f"@file/{first.name}")
+        conn, resp = server.connect("GET", f"@file/{first.name}")
         assert resp.status == 200
         resp.read(1024 * 1024)  # then stall: the server keeps the file open, blocked on send
 

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, output_from_msg
 
-from tests.kernel.conftest import Kernel, shutdown_kernel, start_kernel
+from tests.support.kernels import Kernel, shutdown_kernel, start_kernel
 from tests.support.server import RunningServer, jupyter_server
 
 VENV_BIN = Path(sys.executable).parent

@@ -12,8 +12,6 @@ from tests.support.server import RunningServer
 from vfs_ext.owner import Owner
 from vfs_ext.store import Store
 
-from .conftest import connect
-
 DATA = bytes(range(256)) * 400  # 102400 bytes, every offset distinguishable
 SIZE = len(DATA)
 
@@ -23,12 +21,8 @@ def name(owner: Owner) -> str:
     return owner.write(DATA, ext="bin").name
 
 
-def get(server: RunningServer, name: str, headers: dict[str, str] | None = None, query: str = ""):
-    return server.request("GET", f"@file/{name}{query}", headers=headers)
-
-
 def test_full_get_headers(server: RunningServer, name: str) -> None:
-    status, headers, body = get(server, name)
+    status, headers, body = server.get_file(name)
     assert status == 200
     assert body == DATA
     assert headers["content-length"] == str(SIZE)
@@ -70,7 +64,7 @@ def test_content_type_and_sandbox(
     """Anything not known to be passive runs sandboxed; a PDF must not be, or Chromium will not
     show it."""
     name = owner.write(b"<svg xmlns='http://www.w3.org/2000/svg'/>", ext=ext).name
-    status, headers, _ = get(server, name)
+    status, headers, _ = server.get_file(name)
     assert status == 200
     if mime is not None:
         assert headers["content-type"] == mime
@@ -89,11 +83,11 @@ def test_head_matches_get_without_body(server: RunningServer, name: str) -> None
 
 
 def test_if_none_match_gives_304(server: RunningServer, name: str) -> None:
-    status, headers, body = get(server, name, {"If-None-Match": f'"{name}"'})
+    status, headers, body = server.get_file(name, {"If-None-Match": f'"{name}"'})
     assert status == 304
     assert headers["etag"] == f'"{name}"'
     assert body == b""
-    status, _, body = get(server, name, {"If-None-Match": '"some-other-name"'})
+    status, _, body = server.get_file(name, {"If-None-Match": '"some-other-name"'})
     assert status == 200
     assert body == DATA
 
@@ -111,7 +105,7 @@ def test_if_none_match_gives_304(server: RunningServer, name: str) -> None:
     ],
 )
 def test_single_range(server: RunningServer, name: str, spec: str, start: int, end: int) -> None:
-    status, headers, body = get(server, name, {"Range": spec})
+    status, headers, body = server.get_file(name, {"Range": spec})
     if (start, end) == (0, SIZE):
         assert status == 200  # the whole file is a plain 200
     else:
@@ -124,7 +118,7 @@ def test_single_range(server: RunningServer, name: str, spec: str, start: int, e
 
 def test_range_from_zero_is_a_200(server: RunningServer, name: str) -> None:
     """Chrome refuses audio that answers ``bytes=0-`` with 206; tornado answers 200."""
-    status, headers, body = get(server, name, {"Range": "bytes=0-"})
+    status, headers, body = server.get_file(name, {"Range": "bytes=0-"})
     assert status == 200
     assert "content-range" not in headers
     assert body == DATA
@@ -132,7 +126,7 @@ def test_range_from_zero_is_a_200(server: RunningServer, name: str) -> None:
 
 @pytest.mark.parametrize("spec", [f"bytes={SIZE}-", f"bytes={SIZE + 10}-{SIZE + 20}", "bytes=-0"])
 def test_unsatisfiable_range_is_416(server: RunningServer, name: str, spec: str) -> None:
-    status, headers, body = get(server, name, {"Range": spec})
+    status, headers, body = server.get_file(name, {"Range": spec})
     assert status == 416
     assert headers["content-range"] == f"bytes */{SIZE}"
     assert DATA[:16] not in body
@@ -143,14 +137,16 @@ def test_multi_and_malformed_ranges_give_the_whole_file(
     server: RunningServer, name: str, spec: str
 ) -> None:
     """RFC 9110 lets a server ignore a Range it does not support; the answer is then exact."""
-    status, headers, body = get(server, name, {"Range": spec})
+    status, headers, body = server.get_file(name, {"Range": spec})
     assert status == 200
     assert body == DATA
     assert headers["content-length"] == str(SIZE)
 
 
 def test_download_sets_rfc6266_content_disposition(server: RunningServer, name: str) -> None:
-    status, headers, body = get(server, name, query="?download=1&filename=r%C3%A9sum%C3%A9%20x.csv")
+    status, headers, body = server.get_file(
+        name, query="?download=1&filename=r%C3%A9sum%C3%A9%20x.csv"
+    )
     assert status == 200
     assert body == DATA
     disposition = headers["content-disposition"]
@@ -163,7 +159,7 @@ def test_download_sets_rfc6266_content_disposition(server: RunningServer, name: 
     "hostile", ["..%2F..%2Fetc%2Fpasswd", "a%22%3B%20evil%3D1", "%0D%0ASet-Cookie%3A%20x", ""]
 )
 def test_download_filename_is_sanitized(server: RunningServer, name: str, hostile: str) -> None:
-    status, headers, _ = get(server, name, query=f"?download=1&filename={hostile}")
+    status, headers, _ = server.get_file(name, query=f"?download=1&filename={hostile}")
     assert status == 200
     disposition = headers["content-disposition"]
     ascii_name = re.search(r'filename="([^"]*)"', disposition)
@@ -179,7 +175,7 @@ def test_download_filename_is_sanitized(server: RunningServer, name: str, hostil
 def test_missing_file_is_404_with_one_line(server: RunningServer, owner: Owner) -> None:
     name = owner.write(b"soon gone", ext="txt").name
     owner.release(name)
-    status, headers, body = get(server, name)
+    status, headers, body = server.get_file(name)
     assert status == 404
     assert headers["content-type"] == "text/plain; charset=utf-8"
     assert body.count(b"\n") == 1
@@ -192,7 +188,7 @@ def test_404_is_decided_before_any_body_byte(server: RunningServer, owner: Owner
     """The status line says 404 up front, never a 200 that breaks off."""
     name = owner.write(b"x" * 1000, ext="bin").name
     owner.release(name)
-    conn, resp = connect(server, "GET", f"@file/{name}")
+    conn, resp = server.connect("GET", f"@file/{name}")
     try:
         assert resp.status == 404
         assert resp.getheader("Content-Length") == str(len(resp.read()))
@@ -203,7 +199,7 @@ def test_404_is_decided_before_any_body_byte(server: RunningServer, owner: Owner
 def test_large_file_streams_whole(server: RunningServer, owner: Owner) -> None:
     data = os.urandom(5 * 1024 * 1024 + 17)
     name = owner.write(data, ext="bin").name
-    status, headers, body = get(server, name)
+    status, headers, body = server.get_file(name)
     assert status == 200
     assert headers["content-length"] == str(len(data))
     assert hashlib.sha256(body).digest() == hashlib.sha256(data).digest()
@@ -254,9 +250,9 @@ def test_admin_view_counts_responses_by_status_and_bytes_sent(
     data = os.urandom(300_000)
     name = owner.write(data, ext="bin").name
     before = server.api("GET", "api/vfs")["responses"]
-    assert get(server, name)[0] == 200
-    assert get(server, name, {"Range": "bytes=0-99"})[0] == 206
-    assert get(server, "0" * 16 + "-" + "0" * 12 + "-" + "0" * 32 + ".bin")[0] == 404
+    assert server.get_file(name)[0] == 200
+    assert server.get_file(name, {"Range": "bytes=0-99"})[0] == 206
+    assert server.get_file("0" * 16 + "-" + "0" * 12 + "-" + "0" * 32 + ".bin")[0] == 404
     after = server.api("GET", "api/vfs")["responses"]
     counted = {
         status: after["by_status"].get(status, 0) - before["by_status"].get(status, 0)

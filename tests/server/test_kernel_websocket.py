@@ -7,20 +7,17 @@ delayed ACK; the option is checked on the server's own socket, through a test-on
 
 from __future__ import annotations
 
-import http.client
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import websocket
 
-from tests.server import tcp_probe
+from tests.support import REPO, tcp_probe
 from tests.support.server import RunningServer, jupyter_server
 
-REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0
 
 
@@ -102,14 +99,9 @@ def test_kernel_websocket_nodelay_follows_the_setting_and_executes(
 def test_plain_http_connections_are_left_alone(server: tuple[bool, RunningServer]) -> None:
     """The option is set on kernel websockets only; other connections keep tornado's default."""
     _, running = server
-    conn = http.client.HTTPConnection("127.0.0.1", running.port, timeout=TIMEOUT)
+    conn, resp = running.connect("GET", tcp_probe.ROUTE)
     try:
-        conn.request(
-            "GET",
-            running.base_url + tcp_probe.ROUTE,
-            headers={"Authorization": f"token {running.token}"},
-        )
-        probe = json.loads(conn.getresponse().read())
+        probe = json.loads(resp.read())
         local_port = conn.sock.getsockname()[1]
     finally:
         conn.close()

@@ -17,11 +17,9 @@ import pytest
 
 from tests.support.execute import printed, run_code
 from tests.support.processes import kernel_pid, wait_until
-from tests.support.server import RunningServer, jupyter_server
+from tests.support.server import RunningServer, jupyter_server, server_store
 from vfs_ext.config import StoreConfig
 from vfs_ext.names import owner_key
-
-from .conftest import server_store
 
 SWEEP_INTERVAL = "0.3"
 

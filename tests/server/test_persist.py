@@ -4,68 +4,16 @@ no tier holds it: after the kernel is gone, after a restart, in another server's
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from tests.support.server import RunningServer, jupyter_server
+from tests.support.server import RunningServer, jupyter_server, server_store
+from tests.support.sidecars import PNG, digest, notebook, records, save, sidecar, sidecar_files
 from vfs_ext.owner import Owner
-from vfs_ext.records import record
-
-from .conftest import server_store
-from .test_file_handler import get
-
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
-
-
-def notebook(*outputs: tuple[str, str]) -> dict:
-    """A notebook with one output per (name, mime), each with a vfs_ext record."""
-    cells = [
-        new_code_cell(
-            "x",
-            outputs=[
-                new_output(
-                    "display_data",
-                    data={"text/html": f'<img src="/@file/{n}">', "text/plain": n},
-                    metadata={"vfs_ext": record(n, f"/@file/{n}", mime, 3)},
-                )
-                for n, mime in outputs
-            ],
-        )
-    ]
-    return nbformat.validator.normalize(new_notebook(cells=cells))[1]
-
-
-def save(server: RunningServer, path: str, *names: str, mime: str = "image/png") -> dict:
-    content = notebook(*((n, mime) for n in names))
-    (server.root_dir / path).parent.mkdir(parents=True, exist_ok=True)
-    server.api("PUT", f"api/contents/{path}", {"type": "notebook", "content": content})
-    return json.loads((server.root_dir / path).read_text())
-
-
-def sidecar(server: RunningServer, folder: str = "") -> Path:
-    return server.root_dir / folder / ".ipynb_vfs"
-
-
-def sidecar_files(server: RunningServer, folder: str = "") -> list[str]:
-    path = sidecar(server, folder)
-    if not path.exists():
-        return []
-    return sorted(p.name for p in path.iterdir() if not p.name.startswith("."))
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def records(saved: dict) -> list[dict]:
-    return [o["metadata"]["vfs_ext"] for c in saved["cells"] for o in c["outputs"]]
 
 
 def test_a_save_keeps_each_shown_file_once_beside_the_notebook(
@@ -92,19 +40,19 @@ def test_a_released_file_is_served_from_the_sidecar_like_a_live_one(
     server: RunningServer, owner: Owner
 ) -> None:
     name = owner.write(PNG, "png").name
-    live = get(server, name)
+    live = server.get_file(name)
     save(server, "serve.ipynb", name)
     assert owner.release(name)
-    status, headers, body = get(server, name)
+    status, headers, body = server.get_file(name)
     assert status == 200
     assert body == PNG
     assert headers["etag"] == f'"sha256-{digest(PNG)}"'
     assert headers["cache-control"] == live[1]["cache-control"]
     assert headers["content-type"] == "image/png"
     assert headers["content-security-policy"] == live[1]["content-security-policy"]
-    status, headers, body = get(server, name, {"Range": "bytes=8-15"})
+    status, headers, body = server.get_file(name, {"Range": "bytes=8-15"})
     assert (status, body, headers["content-range"]) == (206, PNG[8:16], f"bytes 8-15/{len(PNG)}")
-    assert get(server, name, {"If-None-Match": headers["etag"]})[0] == 304
+    assert server.get_file(name, {"If-None-Match": headers["etag"]})[0] == 304
     assert server.request("GET", f"@file/{name}", auth=False)[0] in (302, 403)
 
 
@@ -112,13 +60,13 @@ def test_active_content_from_a_sidecar_runs_sandboxed(server: RunningServer, own
     name = owner.write(b"<svg xmlns='http://www.w3.org/2000/svg'/>", "svg").name
     save(server, "svg.ipynb", name, mime="image/svg+xml")
     owner.release(name)
-    status, headers, _ = get(server, name)
+    status, headers, _ = server.get_file(name)
     assert status == 200
     assert "sandbox allow-scripts" in headers["content-security-policy"]
 
 
 def test_a_name_in_no_tier_and_no_sidecar_is_still_a_404(server: RunningServer) -> None:
-    status, _, body = get(server, "0" * 16 + "-" + "0" * 12 + "-" + "1" * 32 + ".png")
+    status, _, body = server.get_file("0" * 16 + "-" + "0" * 12 + "-" + "1" * 32 + ".png")
     assert status == 404
     assert b"virtual file not found" in body
 
@@ -136,7 +84,7 @@ def test_autosaves_of_a_redraw_loop_keep_one_frame(server: RunningServer, owner:
         owner.release(frame)  # the loop draws the next frame
     last = PNG + (99).to_bytes(2, "big")
     assert sidecar_files(server, "loop") == [f"{digest(last)}.png"]
-    assert get(server, frame)[2] == last
+    assert server.get_file(frame)[2] == last
 
 
 def test_checkpoints_keep_their_files(server: RunningServer, owner: Owner) -> None:
@@ -152,7 +100,7 @@ def test_checkpoints_keep_their_files(server: RunningServer, owner: Owner) -> No
     (checkpoint,) = server.api("GET", "api/contents/ckpt/nb.ipynb/checkpoints")
     server.api("POST", f"api/contents/ckpt/nb.ipynb/checkpoints/{checkpoint['id']}")
     server.api("GET", "api/contents/ckpt/nb.ipynb")  # what JupyterLab does after reverting
-    assert get(server, first)[2] == PNG + b"1"
+    assert server.get_file(first)[2] == PNG + b"1"
 
 
 def test_deleting_a_notebook_frees_what_only_it_kept(server: RunningServer, owner: Owner) -> None:
@@ -174,7 +122,7 @@ def test_renamed_and_moved_notebooks_keep_showing(server: RunningServer, owner: 
     settled(server)
     assert sidecar_files(server, "src") == []
     assert sidecar_files(server, "Untitled Folder") == [f"{digest(PNG + b'm')}.png"]
-    assert get(server, name)[2] == PNG + b"m"
+    assert server.get_file(name)[2] == PNG + b"m"
 
 
 def test_a_restarted_server_and_a_copied_folder_show_saved_outputs(
@@ -185,9 +133,9 @@ def test_a_restarted_server_and_a_copied_folder_show_saved_outputs(
     for n in range(2):
         with jupyter_server(tmp_path / str(n)) as other:
             shutil.copytree(server.root_dir / "moved", other.root_dir / "moved")
-            assert get(other, name)[0] == 404  # not yet learned: the notebook was not read
+            assert other.get_file(name)[0] == 404  # not yet learned: the notebook was not read
             other.api("GET", "api/contents/moved/nb.ipynb")
-            status, _, body = get(other, name)
+            status, _, body = other.get_file(name)
             assert (status, body) == (200, PNG + b"r")
 
 
@@ -212,14 +160,16 @@ def test_hostile_records_are_never_copied_or_served(
         (server.root_dir / "hostile").mkdir()
         server.api("PUT", "api/contents/hostile/nb.ipynb", {"type": "notebook", "content": content})
         assert sidecar_files(server, "hostile") == [f"{digest(PNG + b'h')}.png"]
-        assert get(server, secret)[0] == 404
+        assert server.get_file(secret)[0] == 404
         # A notebook claiming a name with a hash whose file holds other bytes is not believed.
         forged = json.loads((server.root_dir / "hostile/nb.ipynb").read_text())
         forged["cells"][0]["outputs"][0]["metadata"]["vfs_ext"]["sha256"] = digest(PNG + b"h")
         (server.root_dir / "hostile/forged.ipynb").write_text(json.dumps(forged))
         server.api("GET", "api/contents/hostile/forged.ipynb")
-        assert get(server, secret)[0] == 200  # the claim is served: the bytes match the hash
-        assert get(server, secret)[2] == PNG + b"h"  # ... and they are the sidecar's, not theirs
+        assert server.get_file(secret)[0] == 200  # the claim is served: the bytes match the hash
+        assert (
+            server.get_file(secret)[2] == PNG + b"h"
+        )  # ... and they are the sidecar's, not theirs
     finally:
         theirs.release_all()
         theirs.close(remove=True)
@@ -239,8 +189,8 @@ def test_tampered_and_planted_sidecar_files_are_not_served(
     outside.write_bytes(PNG + b"p")  # the right bytes, but reached through a symlink
     target.unlink()
     target.symlink_to(outside)
-    assert get(server, tampered)[0] == 404
-    assert get(server, planted)[0] == 404
+    assert server.get_file(tampered)[0] == 404
+    assert server.get_file(planted)[0] == 404
 
 
 def test_a_symlinked_sidecar_folder_is_not_written_through(

@@ -18,8 +18,6 @@ from vfs_ext import retire
 from vfs_ext.owner import Owner
 from vfs_ext.records import record
 
-from .test_file_handler import get
-
 
 def notebook_showing(*names: str) -> dict:
     outputs = [
@@ -56,10 +54,10 @@ def test_a_saved_notebooks_files_survive_their_replacement(
         "PUT", "api/contents/pinned.ipynb", {"type": "notebook", "content": notebook_showing(saved)}
     )
     owner.retire([saved, unsaved])
-    assert get(server, saved)[0] == 200
-    assert get(server, unsaved)[0] == 404
+    assert server.get_file(saved)[0] == 200
+    assert server.get_file(unsaved)[0] == 404
     assert owner.release(saved)  # an explicit release (%vfs rm, a re-run) still frees it
-    assert get(server, saved)[0] == 404
+    assert server.get_file(saved)[0] == 404
 
 
 def test_other_saves_pin_nothing(server: RunningServer, owner: Owner, no_grace: None) -> None:
@@ -68,7 +66,7 @@ def test_other_saves_pin_nothing(server: RunningServer, owner: Owner, no_grace: 
     other = notebook_showing("0" * 16 + "-" + "0" * 12 + "-" + "0" * 32 + ".png")  # nobody's
     server.api("PUT", "api/contents/other.ipynb", {"type": "notebook", "content": other})
     owner.retire([name])
-    assert get(server, name)[0] == 404
+    assert server.get_file(name)[0] == 404
 
 
 def save(server: RunningServer, path: str, *names: str) -> None:
@@ -85,12 +83,12 @@ def test_a_later_save_frees_what_only_the_earlier_one_showed(
     save(server, "loop.ipynb", frames[0])
     owner.retire([frames[0]])  # the loop went on
     save(server, "loop.ipynb", frames[1])
-    assert get(server, frames[0])[0] == 404
-    assert get(server, frames[1])[0] == 200
+    assert server.get_file(frames[0])[0] == 404
+    assert server.get_file(frames[1])[0] == 200
     save(server, "loop.ipynb", frames[2])  # frames[1] still on the kernel's page: stays
-    assert get(server, frames[1])[0] == 200
+    assert server.get_file(frames[1])[0] == 200
     owner.retire([frames[1], frames[2], frames[3]])  # the kernel leaves frames[2] to the save
-    assert [get(server, f)[0] for f in frames[1:]] == [404, 200, 404]
+    assert [server.get_file(f)[0] for f in frames[1:]] == [404, 200, 404]
 
 
 def test_a_file_two_notebooks_show_goes_when_neither_does(
@@ -101,9 +99,9 @@ def test_a_file_two_notebooks_show_goes_when_neither_does(
     save(server, "two.ipynb", name)
     owner.retire([name])
     save(server, "one.ipynb")
-    assert get(server, name)[0] == 200
+    assert server.get_file(name)[0] == 200
     save(server, "two.ipynb")
-    assert get(server, name)[0] == 404
+    assert server.get_file(name)[0] == 404
 
 
 def test_a_retired_file_shown_again_is_not_freed_by_a_later_save(
@@ -114,4 +112,4 @@ def test_a_retired_file_shown_again_is_not_freed_by_a_later_save(
     owner.retire([name])  # kept for the save
     owner.show_again([name])  # the kernel shows it again (e.g. a captured output re-shown)
     save(server, "again.ipynb")
-    assert get(server, name)[0] == 200
+    assert server.get_file(name)[0] == 200

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.server import RunningServer, jupyter_server
+from tests.support.processes import open_fds
+from tests.support.server import RunningServer, jupyter_server, server_store
 from vfs_ext.owner import Owner
-
-from .conftest import connect, open_fds, server_store
 
 MiB = 1024 * 1024
 WAIT_S = 15.0
@@ -52,7 +51,7 @@ def wait_for_fds(pid: int, at_most: int) -> int:
 def test_file_released_mid_stream_finishes(server: RunningServer, owner: Owner) -> None:
     data = os.urandom(48 * MiB)
     name = owner.write(data, ext="bin").name
-    conn, resp = connect(server, "GET", f"@file/{name}")
+    conn, resp = server.connect("GET", f"@file/{name}")
     try:
         assert resp.status == 200
         head = resp.read(MiB)
@@ -79,13 +78,13 @@ def test_concurrent_downloads_with_a_disconnect_leak_no_fds(
     results: dict[str, bytes] = {}
 
     def download() -> None:
-        c, r = connect(server, "GET", f"@file/{name}")
+        c, r = server.connect("GET", f"@file/{name}")
         try:
             results["whole"] = r.read()
         finally:
             c.close()
 
-    quitter, resp = connect(server, "GET", f"@file/{name}")
+    quitter, resp = server.connect("GET", f"@file/{name}")
     assert resp.status == 200
     worker = threading.Thread(target=download)
     worker.start()
@@ -109,7 +108,7 @@ def test_memory_stays_bounded_with_slow_clients(server: RunningServer, owner: Ow
     conns = []
     try:
         for _ in range(3):
-            conn, resp = connect(server, "GET", f"@file/{name}")
+            conn, resp = server.connect("GET", f"@file/{name}")
             assert resp.status == 200
             assert len(resp.read(8 * MiB)) == 8 * MiB
             conns.append(conn)
@@ -162,7 +161,7 @@ def test_client_disconnects_are_not_logged_as_errors(server: RunningServer, owne
     name = owner.write(_zeros(32 * MiB), ext="bin").name
     log_before = len(server.log_text())
     for _ in range(3):
-        conn, resp = connect(server, "GET", f"@file/{name}")
+        conn, resp = server.connect("GET", f"@file/{name}")
         assert resp.status == 200
         assert len(resp.read(MiB)) == MiB
         conn.sock.close()

@@ -20,7 +20,6 @@ import stat
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -29,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import REPO, http_client
 from .mounts import can_unshare
 from .processes import wait_until
 from .server import free_port
 
-REPO = Path(__file__).resolve().parents[2]
 PROXY = REPO / "build" / "node_modules" / ".bin" / "configurable-http-proxy"
 START_TIMEOUT = 90.0
 
@@ -162,15 +161,14 @@ class Hub:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(
-            self.url + path.lstrip("/"), data=data, method=method, headers=headers
+        return http_client.fetch(
+            self.url + path.lstrip("/"),
+            method=method,
+            headers=headers,
+            body=data,
+            opener=opener,
+            timeout=timeout,
         )
-        opener = opener or urllib.request.build_opener(_NoRedirect)
-        try:
-            with opener.open(req, timeout=timeout) as resp:
-                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
-        except urllib.error.HTTPError as err:
-            return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """The hub's REST API as the admin service."""
@@ -207,24 +205,18 @@ class Hub:
         """A browser-like client logged in as ``user`` (cookies, redirects followed)."""
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        with opener.open(self.url + "hub/login", timeout=30) as resp:
-            page = resp.read().decode()
+        page = http_client.fetch(self.url + "hub/login", opener=opener)[2].decode()
         xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page)
         form = {"username": user, "password": password, **({"_xsrf": xsrf[1]} if xsrf else {})}
-        req = urllib.request.Request(
-            self.url + "hub/login", data=urllib.parse.urlencode(form).encode(), method="POST"
+        body = urllib.parse.urlencode(form).encode()
+        status, _, _ = http_client.fetch(
+            self.url + "hub/login", method="POST", body=body, opener=opener, timeout=60
         )
-        with opener.open(req, timeout=60) as resp:
-            resp.read()
+        assert status < 400, f"logging in as {user}: {status}"
         return opener
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
 
 HUB_CONFIG = """

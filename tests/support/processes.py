@@ -1,8 +1,13 @@
-"""Waiting on other processes' state, and finding a kernel's process, for tests."""
+"""Waiting on other processes' state, finding a kernel's process, and worker processes
+(``worker.py``) that report JSON lines, for tests."""
 
 from __future__ import annotations
 
+import json
 import os
+import select
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,3 +39,61 @@ def kernel_pid(kernel_id: str) -> int:
             if f"kernel-{kernel_id}.json".encode() in cmdline:
                 return int(entry)
     raise AssertionError(f"no process for kernel {kernel_id}")
+
+
+def open_fds(pid: int) -> int:
+    """How many file descriptors process ``pid`` holds open."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+#: The worker script a Child runs, and how long a Child may stay silent.
+WORKER = Path(__file__).with_name("worker.py")
+CHILD_TIMEOUT = 120.0
+
+
+class Child:
+    """A worker process (tests/support/worker.py) that reports JSON lines and waits for stdin."""
+
+    def __init__(self, args: list[str], env: dict[str, str], prefix: list[str] | None = None):
+        self.proc = subprocess.Popen(
+            [*(prefix or []), sys.executable, str(WORKER), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **env},
+            text=True,
+        )
+
+    def read(self, timeout: float = CHILD_TIMEOUT) -> dict:
+        """The next JSON line the worker printed; fails if it died or stays silent too long."""
+        assert self.proc.stdout is not None
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            raise AssertionError(f"worker reported nothing within {timeout} s")
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(CHILD_TIMEOUT)
+            raise AssertionError(
+                f"worker exited {self.proc.returncode} without reporting: {self.stderr()}"
+            )
+        return json.loads(line)
+
+    def stderr(self) -> str:
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read() if self.proc.poll() is not None else "(still running)"
+
+    def finish(self) -> int:
+        """Close stdin (the worker's cue to exit) and wait for it."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        return self.proc.wait(CHILD_TIMEOUT)
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(CHILD_TIMEOUT)
+
+    def cleanup(self) -> None:
+        if self.proc.poll() is None:
+            self.kill()
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()

@@ -15,13 +15,18 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.client import HTTPConnection, HTTPResponse
 from pathlib import Path
 from typing import Any
+
+from vfs_ext.config import StoreConfig, TierSpec
+from vfs_ext.store import Store
+
+from . import http_client
+from .http_client import Response
 
 START_TIMEOUT = 60.0
 
@@ -51,30 +56,47 @@ class RunningServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{self.base_url}"
 
-    def request(
+    def fetch(
         self,
-        method: str,
-        path: str,
+        url: str,
         *,
+        method: str = "GET",
         headers: dict[str, str] | None = None,
         body: bytes | None = None,
         auth: bool = True,
         timeout: float = 30.0,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """One HTTP request relative to base_url; returns (status, headers, body), never raises
-        for HTTP errors and never follows redirects."""
+    ) -> Response:
+        """One request to ``url``, a path under base_url as pages and outputs write it
+        (``{base_url}@file/<name>``): the answer whatever its status, redirects not followed.
+        With ``auth`` the server's token goes in the Authorization header."""
+        assert url.startswith(self.base_url), f"{url} is not under {self.base_url}"
         hdrs = dict(headers or {})
         if auth:
             hdrs.setdefault("Authorization", f"token {self.token}")
-        req = urllib.request.Request(
-            self.url + path.lstrip("/"), data=body, method=method, headers=hdrs
+        return http_client.fetch(
+            f"http://127.0.0.1:{self.port}{url}",
+            method=method,
+            headers=hdrs,
+            body=body,
+            timeout=timeout,
         )
-        opener = urllib.request.build_opener(_NoRedirect)
-        try:
-            with opener.open(req, timeout=timeout) as resp:
-                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
-        except urllib.error.HTTPError as err:
-            return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Response:
+        """``fetch`` of ``path`` relative to base_url."""
+        return self.fetch(self.base_url + path.lstrip("/"), method=method, **kwargs)
+
+    def get_file(
+        self, name: str, headers: dict[str, str] | None = None, query: str = ""
+    ) -> Response:
+        """GET the virtual file ``name`` (``query`` starts with ``?``)."""
+        return self.request("GET", f"@file/{name}{query}", headers=headers)
+
+    def connect(
+        self, method: str, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[HTTPConnection, HTTPResponse]:
+        """A request relative to base_url whose body the caller reads at its own pace."""
+        hdrs = {"Authorization": f"token {self.token}", **(headers or {})}
+        return http_client.connect(self.port, method, self.base_url + path.lstrip("/"), hdrs)
 
     def api(self, method: str, path: str, payload: Any = None) -> Any:
         body = None if payload is None else json.dumps(payload).encode()
@@ -89,11 +111,6 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 @contextmanager
 def jupyter_server(
     tmp_path: Path,
@@ -105,13 +122,15 @@ def jupyter_server(
     memory_dir: Path | None = None,
     disk_dir: Path | None = None,
     prefix: list[str] | None = None,
+    root_dir: Path | None = None,
 ) -> Iterator[RunningServer]:
     """Start ``jupyter <app>`` with the extension on a free loopback port; stop it afterwards.
 
     ``prefix`` goes before the command, e.g. ``tests.support.mounts.in_private_tmpfs(...)``; it
-    must exec the command in its own process (signals go to that pid)."""
+    must exec the command in its own process (signals go to that pid). ``root_dir``: serve an
+    existing folder (e.g. a previous server's) instead of a fresh one."""
     tag = secrets.token_hex(4)
-    root_dir = tmp_path / f"root-{tag}"
+    root_dir = root_dir or tmp_path / f"root-{tag}"
     runtime_dir = tmp_path / f"runtime-{tag}"
     config_dir = tmp_path / f"config-{tag}"
     for d in (root_dir, runtime_dir, config_dir):
@@ -205,3 +224,14 @@ def stop(server: RunningServer, timeout: float = 20.0) -> None:
         pass
     if server.proc.poll() is None:
         server.proc.wait(5)
+
+
+def server_store(server: RunningServer) -> Store:
+    """A writer's view of the server's namespace, from what the server reports in ``api/vfs``.
+
+    Built like a kernel's (``Store(config)``), not ``Store.for_server``: the server holds the
+    namespace's server lock.
+    """
+    report = server.api("GET", "api/vfs")
+    tiers = tuple(TierSpec(t["name"], Path(t["path"]).parent, t["budget"]) for t in report["tiers"])
+    return Store(StoreConfig(tiers=tiers, namespace=report["namespace"]))
