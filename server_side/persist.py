@@ -14,7 +14,6 @@ them (``open_saved``), learned from saves and from notebooks read through the co
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -33,8 +32,9 @@ from vfs_ext.persist_status import write_status
 from vfs_ext.records import HASH_KEY, notebook_records
 from vfs_ext.store import Store
 
+from .persist_usage import Usage
 from .saved import NOTEBOOK_SUFFIX, NameIndex, NotebookRefs, Ref, refs_of
-from .sidecar import FILE_RE, SIDECAR_DIR, Sidecar, file_name, sha256_of
+from .sidecar import FILE_RE, Sidecar, file_name, sha256_of
 
 log = logging.getLogger("vfs_ext")
 
@@ -81,6 +81,7 @@ class Persistence:
         self.hashes: dict[str, str] = {}  # virtual file name -> SHA-256 (names are never reused)
         self.refs = NotebookRefs()
         self.index = NameIndex()
+        self.usage = Usage(self.refs)
         self.over_cap: dict[str, dict[str, Any]] = {}  # notebook OS path -> what was left out
         self.totals = {"copied_files": 0, "copied_bytes": 0, "removed_files": 0}
         self._status = ""  # the status file as last written
@@ -238,7 +239,7 @@ class Persistence:
         notebook = Path(os_path)
         self.refs.remember(notebook, refs)
         self.collect(notebook.parent)
-        self.publish_status()
+        self.publish_status(notebook.parent)
 
     # -- garbage collection --------------------------------------------------------------------
 
@@ -290,7 +291,7 @@ class Persistence:
         target = Path(self.os_path_of(path))
         self.refs.forget(target)
         self.collect(target.parent)
-        self.publish_status()
+        self.publish_status(target.parent)
 
     def _carried(self, source: str, path: str, *, moved: bool) -> None:
         """A notebook copied or moved to another folder takes its sidecar files along."""
@@ -305,7 +306,8 @@ class Persistence:
         self.index.learn(dst.parent, refs)
         if moved:
             self.collect(src.parent)
-        self.publish_status()
+            self.usage.refresh([src.parent])
+        self.publish_status(dst.parent)
 
     def _copy_between(self, src: Path, dst: Path, refs: tuple[Ref, ...]) -> None:
         if not refs:
@@ -379,48 +381,28 @@ class Persistence:
     # -- reporting -----------------------------------------------------------------------------
 
     def report(self) -> dict[str, Any]:
-        """Sidecar usage: per known sidecar, per notebook saved in this run, and in total."""
-        sidecars = {}
-        for folder in sorted(self._folders | self.index.folders()):
-            with Sidecar(folder) as sidecar:
-                try:
-                    if not sidecar.open():
-                        continue
-                    files, size = sidecar.usage()
-                except OSError:
-                    continue
-            sidecars[str(sidecar.path)] = {"files": files, "bytes": size}
+        """Sidecar usage (every known folder re-read) and counters, for ``api/vfs``."""
+        self.usage.refresh(self._folders | self.index.folders())
+        return self._summary()
+
+    def _summary(self) -> dict[str, Any]:
         return {
             "enabled": True,
             "max_notebook_bytes": self.max_notebook_bytes,
-            "bytes": sum(s["bytes"] for s in sidecars.values()),
-            "files": sum(s["files"] for s in sidecars.values()),
-            "sidecars": sidecars,
-            "notebooks": self._notebooks(),
+            **self.usage.summary(self.over_cap),
             **self.totals,
         }
 
-    def _notebooks(self) -> dict[str, dict[str, Any]]:
-        """Per notebook saved into a known folder: the sidecar bytes it refers to."""
-        notebooks: dict[str, dict[str, Any]] = {}
-        for folder in self._folders:
-            with contextlib.suppress(OSError):
-                for entry in os.scandir(folder):
-                    if entry.name.endswith(NOTEBOOK_SUFFIX):
-                        files = {ref.file for ref in self.refs.of_file(Path(entry.path))}
-                        size = sum(_size(folder, f) for f in files)
-                        notebooks[entry.path] = {"files": len(files), "bytes": size}
-        for path, note in self.over_cap.items():
-            notebooks.setdefault(path, {"files": 0, "bytes": 0})["over_cap"] = note
-        return notebooks
-
-    def publish_status(self) -> None:
-        """Rewrite the status file ``%vfs stats`` reads when it changed (a save that changed
-        nothing must not pay a file replacement); failures are only logged."""
+    def publish_status(self, folder: Path | None = None) -> None:
+        """Re-read the usage of ``folder`` (and of folders not read yet), and rewrite the status
+        file ``%vfs stats`` reads if it changed (a save that changed nothing must not pay a file
+        replacement); failures are only logged."""
         store = self.store
         if store is None:
             return
-        status = {k: v for k, v in self.report().items() if k not in self.totals}
+        known = self._folders | self.index.folders()
+        self.usage.refresh([*self.usage.missing(known), *([folder] if folder else [])])
+        status = {k: v for k, v in self._summary().items() if k not in self.totals}
         text = json.dumps(status, sort_keys=True)
         if text == self._status:
             return
@@ -434,11 +416,3 @@ class Persistence:
     def stop(self) -> None:
         self.store = None
         self._pool.shutdown(wait=True)
-
-
-def _size(folder: Path, file: str) -> int:
-    try:
-        st = os.stat(folder / SIDECAR_DIR / file, follow_symlinks=False)
-    except OSError:
-        return 0
-    return st.st_size if stat.S_ISREG(st.st_mode) else 0
