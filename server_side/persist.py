@@ -17,12 +17,11 @@ import asyncio
 import json
 import logging
 import os
-import stat
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +31,10 @@ from vfs_ext.persist_status import write_status
 from vfs_ext.records import HASH_KEY, notebook_records
 from vfs_ext.store import Store
 
+from .persist_copy import copy_in
 from .persist_usage import Usage
 from .saved import NOTEBOOK_SUFFIX, NameIndex, NotebookRefs, Ref, refs_of
-from .sidecar import FILE_RE, Sidecar, file_name, sha256_of
+from .sidecar import FILE_RE, Sidecar, sha256_of
 
 log = logging.getLogger("vfs_ext")
 
@@ -42,8 +42,6 @@ log = logging.getLogger("vfs_ext")
 CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
 #: How long a request for an unknown name waits for notebooks being read to be indexed.
 LEARN_WAIT_S = 10.0
-
-_SRC_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
 
 @dataclass
@@ -53,16 +51,6 @@ class Saved:
     fd: int
     stat: os.stat_result
     digest: str
-
-
-@dataclass
-class _Copy:
-    name: str
-    fd: int
-    size: int
-    digest: str | None  # known from an earlier save of this run
-    copying: Future[str] = field(init=False)
-    hashing: Future[str] | None = None
 
 
 class Persistence:
@@ -140,76 +128,11 @@ class Persistence:
         self, sidecar: Sidecar, live: list[tuple[str, Any]], notebook: Path
     ) -> dict[str, str]:
         """Hashes of the live files now in the sidecar; new ones copied within the cap."""
-        digests: dict[str, str] = {}
-        copies: list[_Copy] = []
-        total = skipped = skipped_bytes = 0
-        cap = self.max_notebook_bytes
-        try:
-            for name, info in live:
-                digest = self.hashes.get(name)
-                ext = name.rsplit(".", 1)[1]
-                if digest is not None and sidecar.has(file_name(digest, ext), info.size):
-                    digests[name] = digest
-                    total += info.size
-                    continue
-                if cap is not None and total + info.size > cap:
-                    skipped += 1
-                    skipped_bytes += info.size
-                    continue
-                copy = self._start_copy(sidecar, name, info.path, digest)
-                if copy is not None:
-                    copies.append(copy)
-                    total += copy.size
-            for copy in copies:
-                digest = self._finish_copy(sidecar, copy)
-                if digest is not None:
-                    digests[copy.name] = digest
-        finally:
-            for copy in copies:
-                os.close(copy.fd)
-        self._note_cap(notebook, skipped, skipped_bytes, total)
-        return digests
-
-    def _start_copy(
-        self, sidecar: Sidecar, name: str, path: Path, digest: str | None
-    ) -> _Copy | None:
-        """Open a tier file (never following links) and start copying and hashing it."""
-        try:
-            fd = os.open(path, _SRC_FLAGS)
-        except OSError:
-            return None  # released meanwhile
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            os.close(fd)
-            return None
-        copy = _Copy(name, fd, st.st_size, digest)
-        copy.copying = self._pool.submit(sidecar.new_temp, fd, st.st_size)
-        if digest is None:
-            copy.hashing = self._pool.submit(sha256_of, fd, st.st_size)
-        return copy
-
-    def _finish_copy(self, sidecar: Sidecar, copy: _Copy) -> str | None:
-        """Wait for one copy and hash; publish the copy under its hash unless already there."""
-        tmp = None
-        try:
-            tmp = copy.copying.result()
-            digest = copy.digest or copy.hashing.result()
-        except OSError as exc:
-            if copy.hashing is not None:
-                wait([copy.hashing])  # it reads copy.fd, closed by our caller
-            if tmp is not None:
-                sidecar.discard(tmp)
-            log.warning("vfs_ext: could not keep %s beside its notebook: %s", copy.name, exc)
-            return None
-        target = file_name(digest, copy.name.rsplit(".", 1)[1])
-        if sidecar.has(target, copy.size):
-            sidecar.discard(tmp)  # identical bytes are stored once
-        else:
-            sidecar.publish(tmp, target)
-            self.totals["copied_files"] += 1
-            self.totals["copied_bytes"] += copy.size
-        self.hashes[copy.name] = digest
-        return digest
+        result = copy_in(self._pool, sidecar, live, self.hashes, self.max_notebook_bytes)
+        self.totals["copied_files"] += result.copied_files
+        self.totals["copied_bytes"] += result.copied_bytes
+        self._note_cap(notebook, result.skipped, result.skipped_bytes, result.kept_bytes)
+        return result.digests
 
     def _note_cap(self, notebook: Path, skipped: int, skipped_bytes: int, total: int) -> None:
         if not skipped:
