@@ -103,7 +103,10 @@ def _finish(sidecar: Sidecar, copy: _Copy, result: CopyResult) -> str | None:
     tmp = None
     try:
         tmp = copy.copying.result()
-        digest = copy.digest or copy.hashing.result()  # type: ignore[union-attr]
+        digest = copy.digest
+        if digest is None:
+            assert copy.hashing is not None  # submitted when no digest was known
+            digest = copy.hashing.result()
     except OSError as exc:
         if copy.hashing is not None:
             wait([copy.hashing])  # it reads copy.fd, which the caller closes
