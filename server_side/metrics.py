@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 
 from prometheus_client import REGISTRY
@@ -26,11 +27,6 @@ from .usage import MAX_AGE, TierUsage
 
 #: Release causes, always exported (a counter that appears only once non-zero breaks rate()).
 CAUSES = ("rerun", "retired", "shutdown", "swept")
-OUTCOMES = ("refused",)
-
-
-def status_class(status: int) -> str:
-    return f"{status // 100}xx"
 
 
 class VirtualFilesCollector(Collector):
@@ -93,15 +89,14 @@ class VirtualFilesCollector(Collector):
     def _kernels(self) -> Iterator[Metric]:
         f = self.tally.snapshot()
         tiers = [t.name for t in self.tiers]
-        writes = CounterMetricFamily(
-            "vfs_ext_writes",
+        yield _counter(
+            "writes",
             "Virtual files kernels wrote, by outcome: the tier that took the file, or refused "
             "(no tier took it).",
-            labels=["outcome"],
+            "outcome",
+            (*tiers, "refused"),
+            f.writes,
         )
-        for outcome in (*tiers, *OUTCOMES):
-            writes.add_metric([outcome], f.writes[outcome])
-        yield writes
         yield _counter(
             "written_bytes", "Bytes of the virtual files written.", "tier", tiers, f.written_bytes
         )
@@ -112,12 +107,11 @@ class VirtualFilesCollector(Collector):
             ("over_budget", "keep_free", "out_of_space", "io_error"),
             f.fallbacks,
         )
-        inline = CounterMetricFamily(
-            "vfs_ext_kept_inline",
+        yield _total(
+            "kept_inline",
             "Refused writes whose output stayed inline instead (small enough to).",
+            f.kept_inline,
         )
-        inline.add_metric([], f.kept_inline)
-        yield inline
         yield _counter(
             "evictions", "Files a kernel evicted to make room.", "tier", tiers, f.evictions
         )
@@ -147,34 +141,36 @@ class VirtualFilesCollector(Collector):
 
     def _server(self) -> Iterator[Metric]:
         c = self.counters
-        requests = CounterMetricFamily(
-            "vfs_ext_file_requests",
-            "Responses to {base_url}@file/ requests, by status class.",
-            labels=["status"],
-        )
-        by_class: dict[str, int] = dict.fromkeys(("2xx", "3xx", "4xx", "5xx"), 0)
+        by_class: Counter[str] = Counter()
         for status, n in c.responses.by_status.items():
-            by_class[status_class(status)] = by_class.get(status_class(status), 0) + n
-        for cls, n in by_class.items():
-            requests.add_metric([cls], n)
-        yield requests
-        sent = CounterMetricFamily("vfs_ext_file_sent_bytes", "Body bytes @file/ responses sent.")
-        sent.add_metric([], c.responses.bytes)
-        yield sent
-        sweeps = CounterMetricFamily("vfs_ext_sweeps", "Sweeps run (at start and periodically).")
-        sweeps.add_metric([], c.sweeps.runs)
-        yield sweeps
-        orphans = CounterMetricFamily(
-            "vfs_ext_swept_owners", "Dead kernels (or servers' kernels) whose files sweeps removed."
+            by_class[f"{status // 100}xx"] += n
+        yield _counter(
+            "file_requests",
+            "Responses to {base_url}@file/ requests, by status class.",
+            "status",
+            ("2xx", "3xx", "4xx", "5xx"),
+            by_class,
         )
-        orphans.add_metric([], c.sweeps.owners)
-        yield orphans
+        yield _total("file_sent_bytes", "Body bytes @file/ responses sent.", c.responses.bytes)
+        yield _total("sweeps", "Sweeps run (at start and periodically).", c.sweeps.runs)
+        yield _total(
+            "swept_owners",
+            "Dead kernels (or servers' kernels) whose files sweeps removed.",
+            c.sweeps.owners,
+        )
 
 
 def _gauge(name: str, doc: str, values: Mapping[str, int]) -> GaugeMetricFamily:
     family = GaugeMetricFamily(f"vfs_ext_{name}", doc, labels=["tier"])
     for tier, value in values.items():
         family.add_metric([tier], value)
+    return family
+
+
+def _total(name: str, doc: str, value: int) -> CounterMetricFamily:
+    """A counter without labels (exported as ``vfs_ext_<name>_total``)."""
+    family = CounterMetricFamily(f"vfs_ext_{name}", doc)
+    family.add_metric([], value)
     return family
 
 
