@@ -10,6 +10,7 @@ as tallied (server_side.tally) and the server's own counters (server_side.counte
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -27,6 +28,8 @@ from .usage import MAX_AGE, TierUsage
 
 #: Release causes, always exported (a counter that appears only once non-zero breaks rate()).
 CAUSES = ("rerun", "retired", "shutdown", "swept")
+
+log = logging.getLogger("vfs_ext")
 
 
 class VirtualFilesCollector(Collector):
@@ -202,7 +205,10 @@ def install(store: Store, counters: ServerCounters) -> tuple[TierUsage, VirtualF
         store.events.listeners.append(tally.count)
     usage = TierUsage(store)
     collector = VirtualFilesCollector(store.tiers, usage, tally, counters)
-    REGISTRY.register(collector)
+    try:
+        REGISTRY.register(collector)
+    except ValueError:  # duplicated names: another server of this process exports them
+        log.warning("vfs_ext: metrics not exported: another server in this process exports them")
     return usage, collector
 
 

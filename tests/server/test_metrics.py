@@ -8,11 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from server_side import metrics
+from server_side.counters import ServerCounters
 from tests.support.execute import printed, run_code
 from tests.support.processes import wait_until
 from tests.support.server import RunningServer, jupyter_server
+from vfs_ext.config import DISK, TierSpec
+from vfs_ext.store import Store
 
 MIB = 1024 * 1024
 
@@ -117,3 +122,18 @@ def test_authenticate_prometheus_false_opens_the_scrape(tmp_path: Path) -> None:
     with jupyter_server(tmp_path, extra_args=args) as running:
         status, m = scrape(running, auth=False)
     assert status == 200 and ("vfs_ext_writes_total", "refused") in m
+
+
+def test_a_second_server_in_one_process_goes_without_metrics(tmp_path: Path) -> None:
+    """Two servers in one process (in-process test fixtures) cannot both export the same
+    names; the second does without, instead of failing to load."""
+    stores = [Store.for_server([TierSpec(DISK, tmp_path / tag)]) for tag in ("a", "b")]
+    installed = [metrics.install(store, ServerCounters()) for store in stores]
+    try:
+        text = generate_latest(REGISTRY).decode()
+        assert text.count('vfs_ext_writes_total{outcome="refused"}') == 1
+    finally:
+        for (_, collector), store in zip(installed, stores, strict=True):
+            metrics.uninstall(collector)
+            store.close(remove=True)
+    assert "vfs_ext_" not in generate_latest(REGISTRY).decode()
