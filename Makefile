@@ -40,6 +40,7 @@ hub-proxy: $(PROXY)
 lint: $(STAMP) lint-labextension
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 $(LABEXT)/node_modules/.yarn-state.yml: $(STAMP) $(LABEXT)/package.json $(LABEXT)/yarn.lock
 	$(JLPM) install --immutable

@@ -19,7 +19,19 @@ from pathlib import Path
 
 from vfs_ext.config import parse_size
 
-from . import display, harness, hugepages, kernel, memory, notebook, persist, plot, serving, write
+from . import (
+    adminview,
+    display,
+    harness,
+    hugepages,
+    kernel,
+    memory,
+    notebook,
+    persist,
+    plot,
+    serving,
+    write,
+)
 from .report import Results
 
 HERE = Path(__file__).resolve().parent
@@ -107,7 +119,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.notebook = (2, parse_size("300KiB")) if quick else (10, 5 * MiB)
     a.persist = (2, parse_size("300KiB")) if quick else (10, 50 * MiB)
     a.inline_max = parse_size(a.inline_max)
-    a.only = {int(x) for x in a.only.split(",")} if a.only else {1, 2, 3, 4, 5, 6, 7}
+    a.admin_counts = [100, 1000] if quick else [100, 5000, 20000]
+    a.only = {int(x) for x in a.only.split(",")} if a.only else {1, 2, 3, 4, 5, 6, 7, 8}
     if a.out is None and full_run:
         a.out = HERE
     return a
@@ -169,6 +182,9 @@ async def run_all(a: argparse.Namespace, results: Results) -> None:
         if 7 in a.only:
             print("figure 7: saves that keep outputs beside the notebook", flush=True)
             await persist.run(bench, results, a.persist[1], a.persist[0], min(a.repeats, 3))
+        if 8 in a.only and bench.has_env:
+            print("figure 8: admin view (metrics scrape, api/vfs)", flush=True)
+            await adminview.run(bench, results, a.admin_counts, a.repeats)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,7 +53,8 @@ def transformer(data: Any, max_rows: int | None = 5000, **_options: Any) -> Any:
 
     display: _Display | None = getattr(_local, "display", None)
     if display is None:
-        return default_data_transformer(data, max_rows=max_rows)
+        # None (alt.data_transformers.disable_max_rows) works, though altair annotates int.
+        return default_data_transformer(data, max_rows=max_rows)  # type: ignore[arg-type]
     values = to_values(data)
     rows = values.get("values") if isinstance(values, dict) else None
     if not isinstance(rows, list):

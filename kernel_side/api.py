@@ -46,7 +46,7 @@ def _guess_ext(
 ) -> str:
     if ext:
         return ext.lower().lstrip(".")
-    for candidate in (filename, os.fspath(data) if formats.is_path(data) else None):  # type: ignore[arg-type]
+    for candidate in (filename, os.fspath(data) if formats.is_path(data) else None):
         suffix = _suffix_ext(candidate)
         if suffix:
             return suffix
@@ -68,7 +68,7 @@ def _read_bytes(data: Data, limit: int | None = None) -> bytes:
     if isinstance(data, (bytes, bytearray, memoryview)):
         blob = bytes(data)
     elif formats.is_path(data):
-        with open(data, "rb") as f:  # type: ignore[arg-type]
+        with open(data, "rb") as f:
             blob = f.read() if limit is None else f.read(limit + 1)
     else:
         blob = data.read() if limit is None else data.read(limit + 1)  # type: ignore[union-attr]

@@ -81,6 +81,7 @@ def externalize(
     policy: Policy,
     write: Writer,
     written: list[dict[str, Any]] | None = None,
+    kept_inline: Callable[[str, int], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The bundle with every payload over ``policy.threshold`` moved to a virtual file.
 
@@ -88,8 +89,9 @@ def externalize(
     from the file); the ``data:`` URIs of a small HTML page stay (kernel_side.datauri). Of
     several media payloads, only the one the front end shows is stored (kernel_side.ranking).
     A payload that fits no tier stays inline when small enough; otherwise the bundle says what
-    went wrong. ``written``:
-    files already stored for this bundle (an Altair chart's data), named in its metadata.
+    went wrong. ``written``: files already stored for this bundle (an Altair chart's data),
+    named in its metadata.
+    ``kept_inline(mime, size)`` hears of each payload that stays inline because no tier took it.
     """
     metadata = dict(metadata or {})
     records = list(written or [])
@@ -107,7 +109,7 @@ def externalize(
         result.metadata.pop(mime, None)
         todo.remove(mime)
     for mime in todo:
-        _store(result, mime, policy, write)
+        _store(result, mime, policy, write, kept_inline)
     return _finish(result)
 
 
@@ -130,7 +132,13 @@ def _over(mime: str, value: Any, threshold: int) -> bool:
         return False
 
 
-def _store(result: _Result, mime: str, policy: Policy, write: Writer) -> None:
+def _store(
+    result: _Result,
+    mime: str,
+    policy: Policy,
+    write: Writer,
+    kept_inline: Callable[[str, int], None] | None = None,
+) -> None:
     """Store one payload; one that fits no tier stays inline if small enough, else an error
     message takes its place."""
     try:
@@ -142,6 +150,8 @@ def _store(result: _Result, mime: str, policy: Policy, write: Writer) -> None:
         size = payload_size(mime, result.data[mime])
         if size <= INLINE_FALLBACK_LIMIT:
             log.warning("vfs_ext: %s output stays inline: %s", mime, exc)
+            if kept_inline is not None:
+                kept_inline(mime, size)
         else:
             result.data.pop(mime, None)
             result.failures.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+from typing import TypeGuard
 
 from vfs_ext.sources import Data
 
@@ -52,14 +53,14 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def is_path(data: object) -> bool:
+def is_path(data: object) -> TypeGuard[str | os.PathLike[str]]:
     return isinstance(data, (str, os.PathLike))
 
 
 def head(data: Data, size: int = HEAD_SIZE) -> bytes:
     """The first bytes of any source, leaving a file object where it was."""
-    if is_path(data):
-        with open(data, "rb") as f:  # type: ignore[arg-type]
+    if isinstance(data, (str, os.PathLike)):
+        with open(data, "rb") as f:
             return f.read(size)
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data[:size])
@@ -89,8 +90,8 @@ def _describe(first: bytes) -> str:
 def problem(helper: str, data: Data, ext: str | None = None) -> Exception | None:
     """Why ``vfs_ext.<helper>(data)`` cannot show ``data``, or None (also when it cannot
     tell: an unreadable source fails later with its own error)."""
-    if is_path(data) and not os.path.exists(data):  # type: ignore[arg-type]
-        return FileNotFoundError(f"vfs_ext.{helper}: no such file: {os.fspath(data)!r}")  # type: ignore[arg-type]
+    if is_path(data) and not os.path.exists(data):
+        return FileNotFoundError(f"vfs_ext.{helper}: no such file: {os.fspath(data)!r}")
     try:
         first = head(data)
     except (OSError, AttributeError, io.UnsupportedOperation):

@@ -61,7 +61,9 @@ def apply_policy(
         session.notice_no_server()
         return data, metadata
     try:
-        return externalize(data, metadata, policy, _writer(session), written)
+        return externalize(
+            data, metadata, policy, _writer(session), written, kept_inline=session.kept_inline
+        )
     except Exception:  # an output is never lost to a bug here
         log.exception("vfs_ext: could not externalize an output; it stays inline")
         return data, metadata

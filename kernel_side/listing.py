@@ -18,6 +18,7 @@ from typing import Any
 from vfs_ext.config import format_size
 from vfs_ext.mimes import mime_for_ext
 from vfs_ext.names import parse_name
+from vfs_ext.stats import StoreStats
 from vfs_ext.tiers import FileInfo
 
 #: Columns of a line that ``%vfs stats`` indents its detail lines by.
@@ -107,32 +108,31 @@ def _short_path(path: str) -> str:
     return f"{path[:half]}…{path[-half:]}"
 
 
-def stats_lines(stats: Mapping[str, Any]) -> list[str]:
+def stats_lines(stats: StoreStats) -> list[str]:
     """Per tier: usage on one line, its directory and details on the next ones."""
     lines = []
-    for t in stats["tiers"]:
+    for t in stats.tiers:
         lines.append(
-            f"{t['name']:<7} {format_size(t['used'])} used of {format_size(t['budget'])}, "
-            f"{format_size(t['free'])} free, {t['files']} file(s)"
+            f"{t.name:<7} {format_size(t.used)} used of {format_size(t.budget)}, "
+            f"{format_size(t.free)} free, {t.files} file(s)"
         )
-        lines.append(INDENT + _short_path(str(t["path"])))
+        lines.append(INDENT + _short_path(t.path))
         details = []
-        if t.get("huge_pages"):
-            details.append(f"tmpfs, huge pages: {t['huge_pages']}")
-        if t.get("keep_free"):
-            details.append(f"keeps {format_size(t['keep_free'])} of its filesystem free")
+        if t.huge_pages:
+            details.append(f"tmpfs, huge pages: {t.huge_pages}")
+        if t.keep_free:
+            details.append(f"keeps {format_size(t.keep_free)} of its filesystem free")
         if details:
             lines.append(INDENT + "; ".join(details))
-        if t.get("draining"):
+        if t.draining:
             lines.append(
-                f"{INDENT}draining {format_size(t['draining'])}: released, still being "
+                f"{INDENT}draining {format_size(t.draining)}: released, still being "
                 "downloaded (in the budget until then)"
             )
-    ev = stats["events"]
+    ev = stats.events
     lines.append(
-        f"this kernel: {ev['fallback']} fallback(s), {ev['evict']} eviction(s), "
-        f"{ev['error']} error(s)"
+        f"this kernel: {ev.fallback} fallback(s), {ev.evict} eviction(s), {ev.error} error(s)"
     )
     # "disabled: why", or "moved: why, and where to" (vfs_ext.squatting)
-    lines += [f"{name} tier {reason}" for name, reason in stats["refused"].items()]
+    lines += [f"{name} tier {reason}" for name, reason in stats.refused.items()]
     return lines

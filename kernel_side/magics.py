@@ -124,13 +124,15 @@ class VfsMagics(Magics):
         # The nested run_cell shows its own traceback; handing its error to the outer cell's
         # result (kept by the displayhook while it runs) makes the execute_reply say "error",
         # so "run all" stops there, without printing the traceback twice.
-        outer = self.shell.displayhook.exec_result
+        shell = self.shell
+        assert shell is not None  # a magic runs in a shell
+        outer = shell.displayhook.exec_result
         self.session.push_cell_policy(policy)
         try:
-            inner = self.shell.run_cell(cell, store_history=False)
+            inner = shell.run_cell(cell, store_history=False)
         finally:
             self.session.pop_cell_policy()
-            self.shell.displayhook.exec_result = outer
+            shell.displayhook.exec_result = outer
         error = inner.error_before_exec or inner.error_in_exec
         if outer is not None and error is not None and outer.error_in_exec is None:
             outer.error_in_exec = error
@@ -160,7 +162,7 @@ class VfsMagics(Magics):
     def _ls(self, *, show_all: bool = False) -> None:
         s = self.session
         counts = dict(s.cell_counts)
-        if s.group != DEFAULT_GROUP:
+        if s.group != DEFAULT_GROUP and self.shell is not None:
             counts[group_key(s.group)] = self.shell.execution_count  # the running cell's
         rows, hidden = listing.ls_rows(s.files(), counts, s.retiring(), s.url, show_all=show_all)
         if not rows:

@@ -129,6 +129,11 @@ class KernelSession:
             self._server_gone(exc)
             raise
 
+    def kept_inline(self, mime: str, size: int) -> None:
+        """An output no tier took stays inline: counted for the server's metrics."""
+        if self.store is not None:
+            self.store.record_event("inline", mime=mime, size=size)
+
     def _server_gone(self, exc: ServerGone) -> None:
         if self.store is None:
             return
@@ -159,11 +164,11 @@ class KernelSession:
         owner = self._owner
         return owner.retiring() if owner is not None else frozenset()
 
-    def unretire(self, names: Iterable[str]) -> None:
-        """These files are shown again: take back their pending retirement."""
+    def show_again(self, names: Iterable[str]) -> None:
+        """These files are shown again: take back their retirement."""
         owner = self._owner
         if owner is not None:
-            owner.unretire(names)
+            owner.show_again(names)
 
     def referenced_by(self, name: str, obj: Any) -> None:
         """Remember ``obj`` (a VirtualFile) as the holder of ``name`` while it lives."""
@@ -246,7 +251,7 @@ class KernelSession:
             self._this_cell_policy = None
             if self._owner is not None:
                 try:
-                    self._owner.drop_spares()  # what this run's outputs did not reuse
+                    self._owner.free_spares()  # what this run's outputs did not reuse
                 except Exception:
                     log.exception("vfs_ext: could not free the files this run did not reuse")
 
@@ -254,7 +259,7 @@ class KernelSession:
         """Whether any tier holds files of this cell: skips claiming the owner when none do."""
         assert self.store is not None
         okey, gkey = owner_key(self.owner_id), group_key(cell_id)
-        return any((tier.root / okey / gkey).is_dir() for tier in self.store.tiers)
+        return any(tier.group_dir(okey, gkey).is_dir() for tier in self.store.tiers)
 
     # -- files ---------------------------------------------------------------------------------
 

@@ -91,7 +91,7 @@ class ShownFiles:
         self._areas: OrderedDict[Hashable, _Area] = OrderedDict()
         self._id_areas: dict[str, set[Hashable]] = {}  # display id -> areas showing it
         self._clear_next: set[Hashable] = set()  # areas a clear_output(wait=True) waits in
-        self._pinned: set[str] = set()  # shown in a forgotten area and another: kept
+        self._kept_for_good: set[str] = set()  # in a forgotten area and another: never retired
         self._waiting: set[str] = set()  # off the page, their VirtualFile still alive
         self._died: deque[str] = deque()  # appended by finalizers, on any thread
         self._lock = threading.Lock()  # outputs may come from several threads
@@ -160,7 +160,9 @@ class ShownFiles:
     def _forget_oldest(self) -> None:
         while len(self._areas) > MAX_AREAS:
             key, area = self._areas.popitem(last=False)
-            self._pinned |= self._detach(key, area) & self._on_page()  # shown elsewhere: kept
+            self._kept_for_good |= (
+                self._detach(key, area) & self._on_page()
+            )  # shown elsewhere: kept
 
     def _detach(self, key: Hashable, area: _Area) -> set[str]:
         """Drop what refers to an area taken out of ``_areas``; the files it showed."""
@@ -174,7 +176,7 @@ class ShownFiles:
         return area.files()
 
     def _on_page(self) -> set[str]:
-        return self._pinned.union(*(area.files() for area in self._areas.values()))
+        return self._kept_for_good.union(*(area.files() for area in self._areas.values()))
 
     def _gone(self, left: set[str]) -> set[str]:
         """Of the files that left some output, those no output shows any more, plus those
@@ -189,7 +191,7 @@ class ShownFiles:
         """Retire ``gone``, except files a live VirtualFile holds (retired when it dies); take
         back a pending retirement of files shown again (``shown``). Under our lock, so another
         thread showing a file again cannot come between the decision and the retirement."""
-        self.session.unretire(shown)
+        self.session.show_again(shown)
         now = []
         for name in sorted(gone):
             holder = self.session.holder(name)

@@ -50,25 +50,57 @@ def externalize_spec(
     total = len(_dumps(spec))
     if total <= threshold:
         return None
+    inline = _InlineData()
+    inline.named(spec.get("datasets"))
+    spec = inline.copy(spec, top=True)
 
-    # Candidates: (size, serialized, how to replace it). Vega-Lite's top-level "datasets" map
-    # names to rows referenced as {"data": {"name": ...}}; inline {"values": ...} appear under
-    # "data" (a dict in Vega-Lite, a list of named entries in Vega) at any depth.
-    candidates: list[tuple[int, bytes, str, Callable[[str], None]]] = []
-    moved_names: dict[str, str] = {}
+    moved = 0
+    for size, payload, fmt_type, put_url in sorted(inline.found, key=lambda c: -c[0]):
+        if total <= threshold or size < MIN_DATASET:
+            break
+        ext = fmt_type if fmt_type in ("json", "csv", "tsv") else "txt"
+        put_url(store_json(payload, ext))
+        total -= size
+        moved += 1
+    if not moved:
+        return None
+    if inline.moved_names:
+        spec = _rename_refs(spec, inline.moved_names)
+        left = {k: v for k, v in spec["datasets"].items() if k not in inline.moved_names}
+        if left:
+            spec["datasets"] = left
+        else:
+            del spec["datasets"]
+    return spec, moved
 
-    datasets = spec.get("datasets")
-    if isinstance(datasets, dict):
+
+class _InlineData:
+    """The inline datasets of a spec, each with its size and how to point it at a URL.
+
+    Vega-Lite's top-level "datasets" map names to rows referenced as {"data": {"name": ...}};
+    inline {"values": ...} appear under "data" (a dict in Vega-Lite, a list of named entries in
+    Vega) at any depth.
+    """
+
+    def __init__(self) -> None:
+        self.found: list[tuple[int, bytes, str, Callable[[str], None]]] = []
+        self.moved_names: dict[str, str] = {}  # dataset name -> its URL, once moved
+
+    def named(self, datasets: Any) -> None:
+        """Note the top-level named datasets."""
+        if not isinstance(datasets, dict):
+            return
         for name, rows in datasets.items():
             if isinstance(rows, (list, dict)):
                 payload = _dumps(rows)
 
                 def replace(url: str, name: str = name) -> None:
-                    moved_names[name] = url
+                    self.moved_names[name] = url
 
-                candidates.append((len(payload), payload, "json", replace))
+                self.found.append((len(payload), payload, "json", replace))
 
-    def candidate(entry: dict[str, Any], container: Any, slot: Any) -> None:
+    def entry(self, entry: dict[str, Any], container: Any, slot: Any) -> None:
+        """Note an inline ``{"values": ...}`` found at ``container[slot]``."""
         values = entry["values"]
         fmt = entry.get("format") or {}
         if isinstance(values, str):
@@ -79,12 +111,12 @@ def externalize_spec(
         def replace(url: str) -> None:
             container[slot] = _data_url(url, entry, fmt_type)
 
-        candidates.append((len(payload), payload, fmt_type, replace))
+        self.found.append((len(payload), payload, fmt_type, replace))
 
-    def visit(node: Any, top: bool = False) -> Any:
+    def copy(self, node: Any, top: bool = False) -> Any:
         """Copy the containers (so replacing touches only our copy) and note inline data."""
         if isinstance(node, list):
-            return [visit(item) for item in node]
+            return [self.copy(item) for item in node]
         if not isinstance(node, dict):
             return node
         out: dict[str, Any] = {}
@@ -93,38 +125,20 @@ def externalize_spec(
                 out[key] = value
             elif key == "data" and isinstance(value, dict) and "values" in value:
                 out[key] = value
-                candidate(value, out, key)
+                self.entry(value, out, key)
             elif key == "data" and isinstance(value, list):
-                entries = out[key] = [
-                    e if isinstance(e, dict) and "values" in e else visit(e) for e in value
-                ]
-                for i, entry in enumerate(entries):
-                    if isinstance(entry, dict) and "values" in entry:
-                        candidate(entry, entries, i)
+                out[key] = self._entries(value)
             else:
-                out[key] = visit(value)
+                out[key] = self.copy(value)
         return out
 
-    spec = visit(spec, top=True)
-
-    moved = 0
-    for size, payload, fmt_type, replace in sorted(candidates, key=lambda c: -c[0]):
-        if total <= threshold or size < MIN_DATASET:
-            break
-        ext = fmt_type if fmt_type in ("json", "csv", "tsv") else "txt"
-        replace(store_json(payload, ext))
-        total -= size
-        moved += 1
-    if not moved:
-        return None
-    if moved_names:
-        spec = _rename_refs(spec, moved_names)
-        left = {k: v for k, v in spec["datasets"].items() if k not in moved_names}
-        if left:
-            spec["datasets"] = left
-        else:
-            del spec["datasets"]
-    return spec, moved
+    def _entries(self, value: list[Any]) -> list[Any]:
+        """A copy of Vega's list of data entries, noting the inline ones."""
+        entries = [e if isinstance(e, dict) and "values" in e else self.copy(e) for e in value]
+        for i, entry in enumerate(entries):
+            if isinstance(entry, dict) and "values" in entry:
+                self.entry(entry, entries, i)
+        return entries
 
 
 def _rename_refs(node: Any, moved: dict[str, str]) -> Any:

@@ -7,5 +7,5 @@ from .app import VirtualFiles
 
 if __name__ == "__main__":
     app = VirtualFiles()
-    for trait in sorted(app.class_own_traits(config=True).values(), key=lambda t: t.name):
+    for trait in sorted(app.class_own_traits(config=True).values(), key=lambda t: t.name or ""):
         print(app.class_get_trait_help(trait, app))

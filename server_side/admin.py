@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.auth.decorator import authorized
@@ -11,6 +12,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from vfs_ext.names import owner_key
+from vfs_ext.stats import Usage
 
 from . import persist_hooks
 
@@ -25,8 +27,8 @@ async def build_report(app: VirtualFiles) -> dict[str, Any]:
     store = app.store
     if app.persistence is not None:
         await app.persistence.settled()  # report what the contents actions just done left
-    stats = store.stats()
-    serverapp = app.serverapp
+    stats = await app.usage.fresh()  # counted on a worker thread: not on the event loop
+    serverapp = app.server
     kernels = {owner_key(k): k for k in serverapp.kernel_manager.list_kernel_ids()}
     sessions_of: dict[str, list[dict[str, Any]]] = {}
     for session in await serverapp.session_manager.list_sessions():
@@ -36,28 +38,29 @@ async def build_report(app: VirtualFiles) -> dict[str, Any]:
                 {k: session.get(k) for k in ("id", "name", "path", "type")}
             )
     owners = []
-    for key in sorted(set(stats["owners"]) | set(kernels)):
+    for key in sorted(set(stats.owners) | set(kernels)):
         kernel_id = kernels.get(key)
-        usage = stats["owners"].get(key, {"files": 0, "bytes": 0})
+        usage = stats.owners.get(key, Usage())
         owners.append(
             {
                 "owner": key,
                 "kernel_id": kernel_id,
                 "sessions": sessions_of.get(kernel_id, []) if kernel_id else [],
-                **usage,
+                "files": usage.files,
+                "bytes": usage.bytes,
             }
         )
     return {
-        "namespace": stats["namespace"],
+        "namespace": stats.namespace,
         "base_url": store.config.base_url,
-        "tiers": stats["tiers"],
-        "refused": stats["refused"],
+        "tiers": [asdict(t) for t in stats.tiers],
+        "refused": stats.refused,
+        "warnings": list(app.warnings),
         "owners": owners,
-        "events": stats["events"],
-        "recent_events": stats["recent_events"],
+        "events": asdict(stats.events),
+        "recent_events": stats.recent_events,
         "persist": await asyncio.to_thread(persist_hooks.report, app.persistence, app.persist_off),
-        "released": dict(app.released),
-        "sweeps": dict(app.sweeps),
+        **app.counters.report(),
         "settings": {
             "threshold": store.config.threshold,
             "max_file_size": store.config.max_file_size,

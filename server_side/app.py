@@ -15,7 +15,7 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import PeriodicCallback
@@ -34,10 +34,14 @@ from vfs_ext.config import (
 )
 from vfs_ext.mounts import SHMEM_ENABLED, system_shmem_policy, tmpfs_huge_pages
 from vfs_ext.squatting import relocate_memory_tier
-from vfs_ext.store import Store, SweepReport
+from vfs_ext.store import Store
 
-from . import admin, export, handlers, nodelay, persist_hooks, pins
+from . import admin, export, handlers, logs, metrics, nodelay, persist_hooks, pins, shm
+from .counters import ServerCounters
 from .traits import ByteSize
+
+if TYPE_CHECKING:
+    from jupyter_server.serverapp import ServerApp
 
 #: jupyter_server emits this after every kernel action (start, shutdown, restart, interrupt).
 KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
@@ -164,6 +168,7 @@ class VirtualFiles(ExtensionApp):
         return int(proposal.value)
 
     store: Store
+    counters: ServerCounters
     _sweeper: PeriodicCallback | None = None
     _sweeping: asyncio.Future[Any] | None = None
     _record: Path | None = None  # the kernel record in the runtime dir, once published
@@ -172,6 +177,12 @@ class VirtualFiles(ExtensionApp):
     persist_off: str | None = None  # why persistence is off
 
     # -- start-up ------------------------------------------------------------------------------
+
+    @property
+    def server(self) -> ServerApp:
+        """The Jupyter server this extension runs in (linked before initialize_settings)."""
+        assert self.serverapp is not None, "the extension is not linked to a server yet"
+        return self.serverapp
 
     def tier_specs(self) -> list[TierSpec]:
         """The configured tiers in fall-back order; an empty directory setting disables one.
@@ -196,54 +207,39 @@ class VirtualFiles(ExtensionApp):
         return specs
 
     def initialize_settings(self) -> None:
-        """Claim a namespace, sweep orphans, export the kernels' environment, watch kernels,
-        pin what saved notebooks show."""
-        self.released: dict[str, int] = {"kernels": 0, "files": 0}
-        self.sweeps: dict[str, Any] = {"runs": 0, "owners": 0, "files": 0, "bytes": 0, "last": None}
-        specs, refused = relocate_memory_tier(self.tier_specs(), Path(self.serverapp.runtime_dir))
-        for tier, note in refused:
-            self.log.warning("vfs_ext: %s tier %s", tier, note)
-        self.store = Store.for_server(
+        """Claim a namespace (sweeping what dead servers and kernels left), tell kernels where it
+        is, and follow kernels' and notebooks' lifecycles."""
+        self._server_logging = logs.ServerLogging(self.server.log)  # before the store logs
+        self.counters = ServerCounters()
+        self.warnings: list[str] = []  # for the admin: at start in the log, then in api/vfs
+        self.store = self._claim_namespace()
+        self.usage, self._metrics = metrics.install(self.store, self.counters)
+        if self.kernel_websocket_nodelay:
+            # self.settings starts as a copy of the web app's; ExtensionApp merges it back.
+            nodelay.install(self.settings)
+        self._export_to_kernels()
+        self._follow_lifecycles()
+
+    def _claim_namespace(self) -> Store:
+        """A fresh namespace in every tier, removed again at stop and at exit."""
+        specs, refused = relocate_memory_tier(self.tier_specs(), Path(self.server.runtime_dir))
+        for name, note in refused:
+            self.log.warning("vfs_ext: %s tier %s", name, note)
+        store = Store.for_server(
             specs,
             refused=refused,
-            base_url=self.serverapp.base_url,
+            base_url=self.server.base_url,
             max_file_size=self.max_file_size,
             threshold=self.threshold,
             server_pid=os.getpid(),
         )
-        if self.kernel_websocket_nodelay:
-            # self.settings starts as a copy of the web app's; ExtensionApp merges it back.
-            nodelay.install(self.settings)
         # At exit the namespace goes (again): jupyter_server stops extensions before kernels, so
         # a kernel writing meanwhile recreates directories after stop_extension removed them, and
         # it skips stop_extension entirely when its event loop ends by an exception (a SIGINT
         # without a terminal raises KeyboardInterrupt through it).
         atexit.register(self._remove_store)
-        self._record_sweep(self.store.sweep())
-        for name in ALL_ENV:  # e.g. inherited from a server this one was started under
-            os.environ.pop(name, None)
-        kernel_env = self.store.resolved_config().to_env()
-        os.environ.update(kernel_env)
-        # For kernels that do not inherit our environment but know us as JPY_PARENT_PID; only a
-        # fallback, so failing to write it must not stop the extension.
-        try:
-            self._record = write_server_record(self.serverapp.runtime_dir, os.getpid(), kernel_env)
-        except OSError as exc:
-            self.log.warning("vfs_ext: could not publish the kernel record: %s", exc)
-        self.serverapp.event_logger.add_listener(
-            schema_id=KERNEL_ACTIONS, listener=self._on_kernel_action
-        )
-        self._pin_on_save = pins.PinOnSave(self.store)
-        self.serverapp.contents_manager.register_pre_save_hook(self._pin_on_save)
-        self.persistence, self.persist_off = persist_hooks.attach(
-            self.serverapp,
-            self.store,
-            enabled=self.persist,
-            max_notebook_bytes=self.persist_max_bytes,
-            log=self.log,
-        )
-        export.enable_preprocessor(self.serverapp.config)  # JupyterLab's "Export Notebook As"
-        for tier in self.store.tiers:
+        self.counters.swept(store.sweep(), time.time())
+        for tier in store.tiers:
             self.log.info(
                 "vfs_ext: %s tier %s (budget %s, keeps %s of its filesystem free)",
                 tier.name,
@@ -253,6 +249,40 @@ class VirtualFiles(ExtensionApp):
             )
             if tier.name == MEMORY:
                 self._hint_huge_pages(tier.root)
+                self.warnings += filter(None, [shm.small_tmpfs_warning(tier)])
+        for warning in self.warnings:
+            self.log.warning("vfs_ext: %s", warning)
+        return store
+
+    def _export_to_kernels(self) -> None:
+        """The kernels' configuration, in the environment they inherit and in a record for
+        those that do not but know us as JPY_PARENT_PID (only a fallback: failing to write it
+        must not stop the extension)."""
+        for name in ALL_ENV:  # e.g. inherited from a server this one was started under
+            os.environ.pop(name, None)
+        kernel_env = self.store.resolved_config().to_env()
+        os.environ.update(kernel_env)
+        try:
+            self._record = write_server_record(self.server.runtime_dir, os.getpid(), kernel_env)
+        except OSError as exc:
+            self.log.warning("vfs_ext: could not publish the kernel record: %s", exc)
+
+    def _follow_lifecycles(self) -> None:
+        """Release a kernel's files when it is shut down; pin (and keep) what saved notebooks
+        show."""
+        events = self.server.event_logger
+        assert events is not None  # jupyter_server makes it before loading extensions
+        events.add_listener(schema_id=KERNEL_ACTIONS, listener=self._on_kernel_action)
+        self._pin_on_save = pins.PinOnSave(self.store)
+        self.server.contents_manager.register_pre_save_hook(self._pin_on_save)
+        self.persistence, self.persist_off = persist_hooks.attach(
+            self.server,
+            self.store,
+            enabled=self.persist,
+            max_notebook_bytes=self.persist_max_bytes,
+            log=self.log,
+        )
+        export.enable_preprocessor(self.server.config)  # JupyterLab's "Export Notebook As"
 
     def _hint_huge_pages(self, root: Path) -> None:
         """Tell the admin when the memory tier's tmpfs gives written files no huge pages."""
@@ -280,6 +310,7 @@ class VirtualFiles(ExtensionApp):
                         "store": self.store,
                         "chunk_size": self.chunk_size,
                         "find_saved": self.persistence and self.persistence.open_saved,
+                        "counters": self.counters,
                     },
                 ),
                 (admin.ROUTE, admin.VirtualFilesStatsHandler, {"app": self}),
@@ -301,33 +332,25 @@ class VirtualFiles(ExtensionApp):
         if data.get("action") != "shutdown" or data.get("status") != "success" or not kernel_id:
             return
         try:
-            count = await asyncio.to_thread(self.store.release_owner, kernel_id)
+            released = await asyncio.to_thread(self.store.release_owner, kernel_id)
         except OSError:
             self.log.exception("vfs_ext: could not release the files of kernel %s", kernel_id)
             return
-        self.released["kernels"] += 1
-        self.released["files"] += count
-        self.log.debug("vfs_ext: released %d files of kernel %s", count, kernel_id)
+        self.counters.kernel_released(released.files, released.bytes)
+        self.log.debug("vfs_ext: released %d files of kernel %s", released.files, kernel_id)
 
     async def _periodic_sweep(self) -> None:
         if self._sweeping is not None:
             return  # the previous sweep is still walking the tiers
-        keep = list(self.serverapp.kernel_manager.list_kernel_ids())
+        keep = list(self.server.kernel_manager.list_kernel_ids())
         loop = asyncio.get_running_loop()
         self._sweeping = loop.run_in_executor(None, self.store.sweep, keep)
         try:
-            self._record_sweep(await self._sweeping)
+            self.counters.swept(await self._sweeping, time.time())
         except Exception:
             self.log.exception("vfs_ext: sweep failed")
         finally:
             self._sweeping = None
-
-    def _record_sweep(self, report: SweepReport) -> None:
-        self.sweeps["runs"] += 1
-        self.sweeps["owners"] += len(report.owners)
-        self.sweeps["files"] += report.files
-        self.sweeps["bytes"] += report.bytes
-        self.sweeps["last"] = time.time()
 
     # -- shutdown ------------------------------------------------------------------------------
 
@@ -341,7 +364,9 @@ class VirtualFiles(ExtensionApp):
                 await self._sweeping
             except Exception:
                 pass
+        metrics.uninstall(self._metrics)
         self._remove_store()
+        self._server_logging.restore()
 
     def _remove_store(self) -> None:
         """Remove the namespace and stop advertising it (on stop, and again at exit)."""

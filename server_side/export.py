@@ -231,10 +231,15 @@ def _restore_spec(spec: Any, payloads: dict[str, bytes | None]) -> Any:
     if not isinstance(spec, dict):
         return spec
     url = spec.get("url")
-    name = url.replace("\\/", "/").rsplit("@file/", 1)[-1] if isinstance(url, str) else None
-    if name is not None and "@file/" in url and payloads.get(name) is not None:
-        fmt = spec.get("format") if isinstance(spec.get("format"), dict) else {}
-        text = payloads[name].decode("utf-8")  # type: ignore[union-attr]
+    if isinstance(url, str) and "@file/" in url:
+        name = url.replace("\\/", "/").rsplit("@file/", 1)[-1]
+        payload = payloads.get(name)
+    else:
+        payload = None
+    if payload is not None:
+        fmt = spec.get("format")
+        fmt = fmt if isinstance(fmt, dict) else {}
+        text = payload.decode("utf-8")
         values = json.loads(text) if fmt.get("type", "json") == "json" else text
         return {**{k: v for k, v in spec.items() if k != "url"}, "values": values}
     return {k: _restore_spec(v, payloads) for k, v in spec.items()}

@@ -25,6 +25,7 @@ from vfs_ext.mimes import is_passive, mime_for_ext
 from vfs_ext.names import parse_name
 from vfs_ext.store import Store
 
+from .counters import ServerCounters
 from .persist import Saved
 
 #: Finds the sidecar copy a saved notebook keeps of a name no tier holds (server_side.persist).
@@ -49,6 +50,11 @@ NOT_FOUND = (
     "or never existed"
 )
 BAD_NAME = "not a virtual file name"
+TOKEN_IN_URL = (
+    "this file can run scripts, and a script can read the token in its own URL (then act as "
+    "you). Open it without ?token= from a page of this server you are logged in to, or send "
+    "the token in an 'Authorization: token ...' header"
+)
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|]+')
@@ -59,6 +65,12 @@ def _mime_of(name: str) -> str | None:
     """The type a valid name is served as; None for anything that is not a virtual file name."""
     match = parse_name(name)
     return None if match is None else mime_for_ext(match["ext"])
+
+
+def _passive(name: str) -> bool:
+    """Whether a browser shows this name's type without running anything in it."""
+    mime = _mime_of(name)
+    return mime is not None and is_passive(mime)
 
 
 def safe_filename(requested: str | None, fallback: str) -> str:
@@ -98,12 +110,15 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         store: Store,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         find_saved: FindSaved | None = None,
+        counters: ServerCounters | None = None,
     ) -> None:
         # No static root: names are looked up in the store's tier directories, then in the
         # sidecars of saved notebooks.
         self.store = store
         self.chunk_size = chunk_size
         self.find_saved = find_saved
+        self.counters = counters
+        self._sent = 0  # body bytes handed to the connection
         self._saved: Saved | None = None
         self.root = ""
         self.default_filename = None
@@ -119,8 +134,7 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         # from the sandbox, and older Chromium releases refuse to show a PDF in a sandboxed
         # document, so they are served without it.
         csp = super().content_security_policy
-        mime = _mime_of(self.request.path.rsplit("/", 1)[-1])
-        if mime is None or not is_passive(mime):
+        if not _passive(self.request.path.rsplit("/", 1)[-1]):
             csp += "; sandbox allow-scripts"
         return csp
 
@@ -138,6 +152,11 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
 
     async def _serve(self, name: str, include_body: bool) -> None:
         self.check_xsrf_cookie()  # as /files/: token, XSRF cookie, or a same-origin Referer
+        if "token" in self.request.query_arguments and not _passive(name):
+            # Refused rather than redirected to the URL without it: the login cookie would be
+            # set by then, but jupyter_server's XSRF check refuses a cookie-only GET without a
+            # Referer, which is what a pasted URL is.
+            raise web.HTTPError(403, TOKEN_IN_URL)
         if self.get_argument("download", None) not in (None, "", "0"):
             filename = safe_filename(self.get_argument("filename", None), name)
             self.set_header("Content-Disposition", content_disposition(filename))
@@ -228,9 +247,11 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
                     if not chunk:
                         return  # truncated under us: Content-Length is already sent, end here
                     offset += len(chunk)
+                    self._sent += len(chunk)
                     yield chunk
                     continue
                 try:
+                    self._sent += size
                     yield mapping  # resumed once flush() has written it all
                 finally:
                     self._unmap()
@@ -238,7 +259,7 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         finally:
             self._close_file()
 
-    def write(self, chunk: str | bytes | dict[str, Any] | mmap.mmap) -> None:  # type: ignore[override]
+    def write(self, chunk: str | bytes | dict[str, Any] | mmap.mmap) -> None:
         # RequestHandler.write only takes bytes (and would copy into its buffer): keep a mapped
         # chunk for flush(), which hands it to the connection uncopied.
         if isinstance(chunk, mmap.mmap):
@@ -280,6 +301,8 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
 
     def on_finish(self) -> None:
         self._close_file()  # HEAD, 304 and clients that disconnect never finish get_content
+        if self.counters is not None:
+            self.counters.served(self.get_status(), self._sent)
         super().on_finish()
 
     def _unmap(self) -> None:

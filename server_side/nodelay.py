@@ -28,7 +28,7 @@ def with_nodelay(connection_class: type) -> type:
             handler.set_nodelay(True)
         return super(cls, self).connect()  # a Future, None or a coroutine: returned as is
 
-    cls = type(
+    cls: type[Any] = type(
         connection_class.__name__,  # config sections by class name still apply (and via the MRO)
         (connection_class,),
         {

@@ -26,6 +26,8 @@ def test_bench_quick_prints_a_table(tmp_path: Path) -> None:
         "3 server memory",
         "4 kernel write",
         "5 notebook size",
+        "7 save",
+        "8 admin view",
     ):
         assert f"| {figure} |" in out, f"{figure} missing from:\n{out}"
     assert (tmp_path / "RESULTS.md").read_text().startswith("# Benchmark results")

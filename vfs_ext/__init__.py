@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from .config import StoreConfig, TierSpec, format_size, parse_size
-from .errors import VirtualFileError
+from .errors import SourceError, VirtualFileError
 from .names import NAME_PATTERN, is_valid_name
-from .sources import SourceError
+from .stats import StoreStats
 from .store import Store, SweepReport
 from .tiers import FileInfo
 
@@ -24,6 +24,7 @@ __all__ = [
     "SourceError",
     "Store",
     "StoreConfig",
+    "StoreStats",
     "SweepReport",
     "TierSpec",
     "VirtualFileError",

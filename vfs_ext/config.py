@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import layout
 from .mounts import existing_ancestor, is_on_tmpfs
 
 ENV_TIERS = "VFS_EXT_TIERS"  # JSON list of {"name", "path", "budget", "keep_free"}, in order
@@ -111,7 +112,7 @@ class StoreConfig:
                 namespace=env[ENV_NAMESPACE],
                 base_url=env.get(ENV_BASE_URL, "/"),
                 max_file_size=_opt_int(env.get(ENV_MAX_FILE_SIZE)),
-                threshold=_opt_int(env.get(ENV_THRESHOLD), DEFAULT_THRESHOLD),
+                threshold=_int(env.get(ENV_THRESHOLD), DEFAULT_THRESHOLD),
                 server_pid=_opt_int(env.get(ENV_SERVER_PID)),
                 refused=tuple(
                     (str(k), str(v))
@@ -122,10 +123,17 @@ class StoreConfig:
             raise ValueError(f"malformed vfs_ext environment ({ENV_TIERS} etc.): {exc}") from exc
 
 
-def _opt_int(value: object, default: int | None = None) -> int | None:
-    """A byte count or pid from the environment: a non-negative integer, else ValueError."""
+def _int(value: object, default: int) -> int:
+    """``_opt_int`` with a default for an absent value."""
+    number = _opt_int(value)
+    return default if number is None else number
+
+
+def _opt_int(value: object) -> int | None:
+    """A byte count or pid from the environment: a non-negative integer, None if absent, else
+    ValueError."""
     if value is None or value == "":
-        return default
+        return None
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"expected a whole number, got {value!r}")
     number = int(value)
@@ -219,15 +227,10 @@ def format_size(n: int) -> str:
     return f"{size:.1f} GiB"
 
 
-def server_record_path(runtime_dir: str | os.PathLike[str], pid: int) -> Path:
-    """Where a server publishes its kernels' variables, for kernels that did not inherit them."""
-    return Path(runtime_dir) / f"vfs_ext-server-{pid}.json"
-
-
 def write_server_record(runtime_dir: str | os.PathLike[str], pid: int, env: dict[str, str]) -> Path:
     """Publish ``env`` (``StoreConfig.to_env()``) for kernels whose JPY_PARENT_PID is ``pid``."""
-    path = server_record_path(runtime_dir, pid)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    path = layout.server_record(runtime_dir, pid)
+    tmp = layout.temporary(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(env, f)
@@ -244,7 +247,7 @@ def read_server_record(runtime_dir: str | os.PathLike[str], pid: int) -> StoreCo
     except PermissionError:
         pass  # alive, owned by someone else: the record's directory permissions decide
     try:
-        with open(server_record_path(runtime_dir, pid), encoding="utf-8") as f:
+        with open(layout.server_record(runtime_dir, pid), encoding="utf-8") as f:
             record = json.load(f)
     except (OSError, ValueError):
         return None

@@ -15,16 +15,13 @@ kernels create folders only below a namespace that exists, each one 0700.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import layout
 from .errors import VirtualFileError
 
-#: A namespace being removed, renamed in its tier's base directory (a sweep finishes the job if
-#: the server died meanwhile).
-REMOVING_PREFIX = ".removing-"
 #: Deletions of a renamed namespace: a write whose path was resolved just before the rename can
 #: still add a file to it while the first pass runs.
 _REMOVE_PASSES = 5
@@ -83,7 +80,7 @@ def check_namespace(roots: list[Path]) -> None:
 
 def remove_namespace(root: Path) -> None:
     """Remove a namespace so that none of its kernels can write into it again (see above)."""
-    removing = root.parent / f"{REMOVING_PREFIX}{secrets.token_hex(8)}"
+    removing = layout.new_removing_dir(root.parent)  # a sweep finishes if the server dies
     try:
         os.rename(root, removing)
     except FileNotFoundError:
@@ -108,7 +105,7 @@ def leftover_removals(base: Path) -> list[Path]:
             return [
                 Path(e.path)
                 for e in entries
-                if e.name.startswith(REMOVING_PREFIX) and e.is_dir(follow_symlinks=False)
+                if layout.is_removing(e.name) and e.is_dir(follow_symlinks=False)
             ]
     except (FileNotFoundError, NotADirectoryError):
         return []

@@ -19,14 +19,14 @@ import contextlib
 import errno
 import fcntl
 import os
-import secrets
 import shutil
 import signal
 import stat
 from pathlib import Path
 
+from . import layout
 from .budget import hold_budget_lock
-from .tiers import BUDGET_LOCK, DRAINING_DIR, dir_bytes, scan_dir
+from .tiers import dir_bytes, scan_dir
 
 #: Signals the break of a lease we hold. The default, SIGIO, would terminate the kernel if some
 #: other process opened a spare in the instant we hold its lease; SIGURG is ignored by default.
@@ -64,10 +64,11 @@ def _discard_file(path: Path) -> None:
         _unlink(path)
         return
     with hold_budget_lock(root):  # an exact count must see the file in one place or the other
+        target = layout.new_draining_path(root)
         with contextlib.suppress(FileExistsError):
-            os.mkdir(root / DRAINING_DIR, 0o700)
+            os.mkdir(target.parent, 0o700)
         try:
-            os.rename(path, root / DRAINING_DIR / secrets.token_hex(8))
+            os.rename(path, target)
         except FileNotFoundError:
             pass
 
@@ -109,7 +110,7 @@ def _alone(fd: int) -> bool | None:
 def reap(root: Path) -> int:
     """Delete the draining files of tier ``root`` that nobody reads any more; bytes freed."""
     freed = 0
-    for entry in scan_dir(root / DRAINING_DIR):
+    for entry in scan_dir(layout.draining_dir(root)):
         try:
             size = entry.stat(follow_symlinks=False).st_size
             if _unlink_unless_read(Path(entry.path)):
@@ -121,13 +122,13 @@ def reap(root: Path) -> int:
 
 def draining_bytes(root: Path) -> int:
     """Bytes of released files in tier ``root`` that readers still hold."""
-    return dir_bytes(root / DRAINING_DIR)
+    return dir_bytes(layout.draining_dir(root))
 
 
 def _tier_root(path: Path) -> Path | None:
     """The tier folder (``<base>/<namespace>``) that ``path`` is in: the one with the budget."""
     for parent in path.parents:
-        if os.path.lexists(parent / BUDGET_LOCK):
+        if os.path.lexists(layout.budget_lock(parent)):
             return parent
     return None
 

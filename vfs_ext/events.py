@@ -13,16 +13,19 @@ import os
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-EVENTS_FILE = ".events.jsonl"
-#: The previous generation: read to its end once more after rotation, then replaced.
-ROTATED_FILE = ".events.jsonl.1"
+from . import layout
+
 #: Rotate past this many bytes read (~5000 events); on disk at most about twice this.
 MAX_BYTES = 1024 * 1024
 #: Latest events kept for the admin view.
 RECENT = 20
+#: Kinds recorded for every write and release (counted by metrics, server_side.tally): too
+#: frequent for the latest events, which show what went wrong.
+ROUTINE = frozenset({"write", "release", "inline"})
 _READ_CHUNK = 1024 * 1024
 #: A "line" longer than this is not an event (writers append whole lines of a few hundred
 #: bytes): skipped, so a damaged file cannot make the server hold it all in memory.
@@ -36,7 +39,7 @@ def record(root: Path, kind: str, **fields: object) -> dict[str, Any]:
     line = json.dumps(event, default=str) + "\n"
     try:
         fd = os.open(
-            root / EVENTS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
+            layout.events_file(root), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
         )
         try:
             os.write(fd, line.encode())
@@ -79,6 +82,8 @@ class EventLog:
         self.max_bytes = max_bytes
         self.counts: Counter[str] = Counter()
         self.recent: deque[dict[str, Any]] = deque(maxlen=recent)
+        #: Called with each event counted, under the reader's lock (e.g. a metrics tally).
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self._current = _Cursor()
         self._rotated: _Cursor | None = None
         self._lock = threading.Lock()
@@ -86,10 +91,10 @@ class EventLog:
     def poll(self) -> None:
         """Count what was appended since the last poll; rotate a file read past ``max_bytes``."""
         with self._lock:
-            rotated = self.root / ROTATED_FILE
+            rotated = layout.rotated_events_file(self.root)
             if self._rotated is not None:
                 self._read(rotated, self._rotated)
-            current = self.root / EVENTS_FILE
+            current = layout.events_file(self.root)
             self._read(current, self._current)
             if self._current.offset >= self.max_bytes:
                 try:
@@ -132,4 +137,7 @@ class EventLog:
             return
         if event["t"] >= self.since:
             self.counts[str(event.get("kind"))] += 1
-            self.recent.append(event)
+            if event.get("kind") not in ROUTINE:
+                self.recent.append(event)
+            for listener in self.listeners:
+                listener(event)

@@ -11,6 +11,8 @@ import hashlib
 import re
 import secrets
 
+from .errors import InvalidExtension
+
 OWNER_KEY_LEN = 16
 GROUP_KEY_LEN = 12
 TOKEN_LEN = 32  # hex digits: 128 random bits
@@ -55,7 +57,7 @@ def normalize_ext(ext: str | None) -> str:
     """Lower-case an extension (with or without its dot); ``bin`` when absent."""
     ext = (ext or "bin").lower().lstrip(".")
     if not _EXT_RE.match(ext):
-        raise ValueError(
+        raise InvalidExtension(
             f"invalid extension {ext!r}: use 1-{MAX_EXT_LEN} lower-case letters or digits"
         )
     return ext

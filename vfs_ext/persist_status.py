@@ -13,14 +13,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+from . import layout
 from .config import format_size
-
-STATUS_FILE = ".persist.json"
 
 
 def write_status(root: Path, status: dict[str, Any]) -> None:
-    path = root / STATUS_FILE
-    tmp = root / f".{STATUS_FILE}.{os.getpid()}.tmp"
+    path = layout.persist_status(root)
+    tmp = layout.temporary(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(status, f)
@@ -29,7 +28,7 @@ def write_status(root: Path, status: dict[str, Any]) -> None:
 
 def read_status(root: Path) -> dict[str, Any] | None:
     with contextlib.suppress(OSError, ValueError):
-        with open(root / STATUS_FILE, encoding="utf-8") as f:
+        with open(layout.persist_status(root), encoding="utf-8") as f:
             status = json.load(f)
         if isinstance(status, dict):
             return status

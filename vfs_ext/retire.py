@@ -115,7 +115,8 @@ class Retirement:
         """Pop the names due by ``until`` (and accepted by ``which``), counted as being
         released."""
         with self._cond:
-            names, kept = [], []
+            names: list[tuple[float, str]] = []
+            kept: list[tuple[float, str]] = []
             while self._due and self._due[0][0] <= until:
                 entry = heapq.heappop(self._due)
                 (names if which is None or which(entry[1]) else kept).append(entry)

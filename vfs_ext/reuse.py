@@ -18,15 +18,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import secrets
 import stat
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import layout
 from .drain import LEASE_BREAK_SIGNAL, discard
-from .tiers import SPARES_DIR
 
 #: Released files at least this large are kept as spares; smaller ones cost little to free.
 SPARE_MIN = 1024 * 1024
@@ -39,8 +38,8 @@ def _delete(path: Path) -> None:
     discard(path)
 
 
-class ReleaseQueue:
-    """Deletes released groups and unused spares on one background thread.
+class FreeQueue:
+    """Frees (deletes) released groups and unused spares on one background thread.
 
     Freeing a large output's tmpfs pages takes milliseconds that a re-run cell would otherwise
     wait for. What is queued is already out of sight (renamed), so its URLs fail at once; until
@@ -115,8 +114,8 @@ class Spare:
 class SparePool:
     """One owner's spares, per tier directory (a spare is reused only in the tier it is in)."""
 
-    def __init__(self, releases: ReleaseQueue) -> None:
-        self._releases = releases
+    def __init__(self, freeing: FreeQueue) -> None:
+        self._freeing = freeing
         self._lock = threading.Lock()
         self._spares: dict[Path, list[tuple[Path, int]]] = {}  # owner dir -> (path, size)
 
@@ -127,12 +126,11 @@ class SparePool:
         Call with the tier's budget lock held (vfs_ext.budget): an exact count of the tier
         running meanwhile could otherwise miss a file in transit and under-count the budget.
         """
-        spares_dir = owner_dir / SPARES_DIR
         moved = []
         for name, size in names:
-            target = spares_dir / secrets.token_hex(8)
+            target = layout.new_spare_path(owner_dir)
             try:
-                spares_dir.mkdir(mode=0o700, exist_ok=True)
+                target.parent.mkdir(mode=0o700, exist_ok=True)
                 os.rename(group_dir / name, target)
             except FileNotFoundError:
                 continue
@@ -166,13 +164,13 @@ class SparePool:
             if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and unshared(fd):
                 return Spare(path, st.st_size, fd)
             os.close(fd)
-            self._releases.submit(path)
+            self._freeing.submit(path)
 
-    def drop(self) -> bool:
+    def free(self) -> bool:
         """Free every spare left (in the background); False if there was none."""
         with self._lock:
             spares = [path for paths in self._spares.values() for path, _ in paths]
             self._spares.clear()
         for path in spares:
-            self._releases.submit(path)
+            self._freeing.submit(path)
         return bool(spares)

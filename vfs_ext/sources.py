@@ -12,7 +12,9 @@ import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Union
+from typing import IO, Any, Union, cast
+
+from .errors import SourceError
 
 CHUNK = 4 * 1024 * 1024
 
@@ -23,19 +25,8 @@ Data = Union[bytes, bytearray, memoryview, str, os.PathLike, IO[bytes]]  # noqa:
 STALL_TIMEOUT = 60.0
 
 
-class SourceError(OSError):
-    """Reading the data to store failed: the source is at fault, not a tier, so nothing is
-    retried in another tier and nothing is evicted to make room."""
-
-    @classmethod
-    def reading(cls, exc: OSError) -> SourceError:
-        """The error to raise for ``exc``, raised by the source's read or seek."""
-        if isinstance(exc, SourceError):
-            return exc
-        if isinstance(exc, io.UnsupportedOperation):
-            return cls(f"the file to store cannot be read ({exc}); open it for reading ('rb')")
-        message = f"reading the data to store failed: {exc.strerror or exc}; nothing was stored"
-        return cls(message) if exc.errno is None else cls(exc.errno, message)
+class TextGiven(TypeError):
+    """A file object gave text where bytes were expected: it must be opened in binary mode."""
 
 
 @dataclass
@@ -56,7 +47,7 @@ class Source:
         if self.file is not None:
             try:
                 self.file.seek(self.start)
-            except OSError as exc:
+            except Exception as exc:  # a file-like object may raise anything
                 raise SourceError.reading(exc) from exc
 
     def chunks(self) -> Iterator[memoryview]:
@@ -82,7 +73,9 @@ class Source:
                 n = self.file.readinto(mv)  # type: ignore[union-attr]
             except BlockingIOError:
                 n = None  # some streams raise instead of returning None
-            except OSError as exc:
+            except TextGiven:
+                raise
+            except Exception as exc:  # a file-like object may raise anything
                 raise SourceError.reading(exc) from exc
             if n is not None:
                 return n
@@ -107,19 +100,19 @@ def open_source(data: Data) -> Source:
     if isinstance(data, io.TextIOBase):
         raise TypeError("a text file was given; open it in binary mode ('rb')")
     if hasattr(data, "read"):
-        f = data
-        if not hasattr(f, "readinto"):
-            f = _ReadIntoAdapter(f)
+        given = cast(IO[bytes], data)
+        # A RawIOBase is all of IO[bytes] that Source uses (readinto, seek, tell, close).
+        stream = given if hasattr(given, "readinto") else cast(IO[bytes], _ReadIntoAdapter(given))
         try:
-            seekable = f.seekable()
+            seekable = stream.seekable()
         except (AttributeError, ValueError):
             seekable = False
         if seekable:
-            start = f.tell()
-            end = f.seek(0, io.SEEK_END)
-            f.seek(start)
-            return Source(file=f, start=start, size=end - start)
-        return Source(file=f, start=-1, size=None)
+            start = stream.tell()
+            end = stream.seek(0, io.SEEK_END)
+            stream.seek(start)
+            return Source(file=stream, start=start, size=end - start)
+        return Source(file=stream, start=-1, size=None)
     raise TypeError(
         f"cannot store {type(data).__name__}: pass bytes, bytearray, memoryview, "
         "a path, or a binary file object"
@@ -174,14 +167,14 @@ class _ReadIntoAdapter(io.RawIOBase):
 
     def fileno(self) -> int:
         """The wrapped file's, to wait on when it is non-blocking."""
-        return self._f.fileno()  # type: ignore[attr-defined]
+        return self._f.fileno()
 
-    def readinto(self, b) -> int | None:  # type: ignore[override]
+    def readinto(self, b: Any) -> int | None:
         data = self._f.read(len(b))
         if data is None:
             return None  # non-blocking and nothing to read yet, like RawIOBase.readinto
         if isinstance(data, str):
-            raise TypeError("file object returned text; open it in binary mode ('rb')")
+            raise TextGiven("file object returned text; open it in binary mode ('rb')")
         n = len(data)
         b[:n] = data
         return n

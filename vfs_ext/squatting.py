@@ -23,12 +23,10 @@ import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import layout
 from .config import MEMORY, TierSpec, default_memory_dir
 from .mounts import is_on_tmpfs
 from .tiers import TierRefused, ensure_private_dir
-
-#: In the server's runtime folder: the base last made with a random suffix.
-RECORD = "vfs_ext-memory-base"
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,8 @@ def _recorded_or_new(preferred: Path, runtime_dir: Path) -> list[Path]:
     """The recorded random base if it still exists, then a fresh one beside ``preferred``."""
     found = []
     try:
-        recorded = Path((runtime_dir / RECORD).read_text(encoding="utf-8").strip())
+        text = layout.memory_base_record(runtime_dir).read_text(encoding="utf-8")
+        recorded = Path(text.strip())
     except (OSError, ValueError):
         recorded = None
     if recorded is not None and recorded.parent == preferred.parent and recorded.is_dir():
@@ -95,12 +94,13 @@ def _record(runtime_dir: Path, base: Path, preferred: Path) -> None:
     """Remember a random base for the next start (the runtime base needs no record)."""
     if base.parent != preferred.parent:
         return
-    tmp = runtime_dir / f".{RECORD}.{os.getpid()}.tmp"
+    record = layout.memory_base_record(runtime_dir)
+    tmp = layout.temporary(record)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(str(base))
-        os.replace(tmp, runtime_dir / RECORD)
+        os.replace(tmp, record)
     except OSError:
         pass  # only a convenience: the next start makes a new base and sweeps nothing here
 

@@ -8,47 +8,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import events, locks
-from .config import StoreConfig, TierSpec, default_tiers, format_size
-from .confine import leftover_removals, remove_namespace, remove_tree
-from .drain import discard, draining_bytes, reap
+from . import events, layout, locks, pins
+from .config import StoreConfig, TierSpec, default_tiers
+from .confine import remove_namespace
+from .drain import discard
 from .errors import VirtualFileError
-from .mounts import tmpfs_huge_pages
-from .names import NAMESPACE_RE, OWNER_KEY_RE, new_namespace, owner_key, parse_name
+from .names import new_namespace, owner_key, parse_name
 from .owner import Owner
-from .tiers import (
-    OWNER_LOCK,
-    PIN_PREFIX,
-    SERVER_LOCK,
-    UNSHOWN_PREFIX,
-    FileInfo,
-    Tier,
-    TierRefused,
-    scan_dir,
-    subdirs,
-)
+from .stats import StoreStats, Usage, collect
+from .sweep import SweepReport, sweep
+from .tiers import FileInfo, Tier, TierRefused
 
 log = logging.getLogger("vfs_ext")
-
-#: An owner directory without a lock file younger than this may be an owner starting up.
-STARTUP_GRACE_S = 30.0
-
-
-@dataclass
-class SweepReport:
-    """What a sweep removed."""
-
-    owners: list[str] = field(default_factory=list)
-    files: int = 0
-    bytes: int = 0
 
 
 class Store:
@@ -103,7 +80,9 @@ class Store:
         store = cls(config, create=True)
         try:
             for tier in store.tiers:
-                store._server_lock_fds.append(locks.acquire(tier.root / SERVER_LOCK, timeout=5))
+                store._server_lock_fds.append(
+                    locks.acquire(layout.server_lock(tier.root), timeout=5)
+                )
         except BaseException:
             store.close(remove=True)
             raise
@@ -142,190 +121,54 @@ class Store:
         return None
 
     def pin(self, names: Iterable[str]) -> int:
-        """Mark these files as shown by a saved notebook: replacing their outputs on the page
-        then does not free them (a page reloaded from that save shows them). Returns how many
-        of ours were pinned."""
-        pinned = 0
-        for tier, group_dir, name in self.placed(names):
-            if tier.find(group_dir.parent.name, group_dir.name, name) is None:
-                continue
-            with contextlib.suppress(OSError):
-                os.close(
-                    os.open(
-                        group_dir / (PIN_PREFIX + name),
-                        os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW,
-                        0o600,
-                    )
-                )
-                pinned += 1
-        return pinned
+        """Pin these files: a saved notebook shows them, so replacing their outputs on the page
+        does not release them (a page reloaded from that save shows them). Returns how many of
+        ours were pinned (vfs_ext.pins)."""
+        return pins.pin(self.tiers, names)
 
     def unpin(self, names: Iterable[str]) -> int:
-        """No saved notebook shows these files any more: those their kernel has already taken
-        off the page (``.unshown-``) are freed now, the others go back to the usual rules.
-        Returns how many were freed."""
-        freed = 0
-        for _tier, group_dir, name in self.placed(names):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(group_dir / (PIN_PREFIX + name))
-            try:
-                os.unlink(group_dir / (UNSHOWN_PREFIX + name))
-            except FileNotFoundError:
-                continue
-            if discard(group_dir / name):
-                freed += 1
-        return freed
-
-    def placed(
-        self, names: Iterable[str], owner: str | None = None
-    ) -> Iterator[tuple[Tier, Path, str]]:
-        """(tier, group directory, name) for each valid name (of ``owner``'s key, if given), in
-        every tier: where the file and its markers would be."""
-        for name in names:
-            match = parse_name(name)
-            if match is not None and owner in (None, match["owner"]):
-                for tier in self.tiers:
-                    yield tier, tier.root / match["owner"] / match["group"], name
+        """No saved notebook shows these files any more: those their kernel has already retired
+        (marked unshown) are released now, the others go back to the usual rules. Returns how
+        many were released (vfs_ext.pins)."""
+        return pins.unpin(self.tiers, names)
 
     def open_owner(self, owner_id: str, *, lock_timeout: float = 10.0) -> Owner:
         """Claim ``owner_id`` (waiting for a previous process of the same id to let go)."""
         return Owner(self, owner_id, lock_timeout=lock_timeout)
 
-    def release_owner(self, owner_id: str) -> int:
-        """Remove all files of an owner whose session ended; returns how many."""
+    def release_owner(self, owner_id: str) -> Usage:
+        """Remove all files of an owner whose session ended; how many, and their bytes."""
         key = owner_key(owner_id)
-        count = 0
+        released = Usage()
         for tier in self.tiers:
-            count += sum(1 for _ in tier.iter_files(key))
-            discard(tier.root / key)  # what the server still sends goes on counting
-        return count
+            for f in tier.iter_files(key):
+                released.files += 1
+                released.bytes += f.size
+            discard(tier.owner_dir(key))  # what the server still sends goes on counting
+        return released
 
     def sweep(self, keep_owner_ids: Iterable[str] = ()) -> SweepReport:
         """Remove files of dead owners, in our namespace and in namespaces of dead servers.
 
         An owner is dead when its lock is free; in our own namespace, owners listed in
         ``keep_owner_ids`` (kernels the server still knows, e.g. restarting) are kept even then.
-        Safe while other processes write: live owners hold their locks.
+        Safe while other processes write: live owners hold their locks (vfs_ext.sweep).
         """
-        keep = {owner_key(i) for i in keep_owner_ids}
-        report = SweepReport()
         self._poll_events()  # keeps the events file bounded even when no admin looks
-        for tier in self.tiers:
-            reap(tier.root)  # released files whose last reader has gone
-            for leftover in leftover_removals(tier.base):
-                remove_tree(leftover)
-            for namespace in subdirs(tier.base):
-                ns_root = tier.base / namespace
-                own = namespace == self.namespace
-                if not own and not NAMESPACE_RE.match(namespace):
-                    continue  # not a vfs_ext namespace: someone else's directory
-                server_fd = None
-                lockless = False
-                if not own:
-                    try:
-                        server_fd = locks.try_lock(ns_root / SERVER_LOCK)
-                    except FileNotFoundError:
-                        # A server creates its lock right after its directories; without one
-                        # for a while, nobody serves this namespace (e.g. recreated by a kernel
-                        # writing after its server removed it).
-                        if _age(ns_root) < STARTUP_GRACE_S:
-                            continue
-                        lockless = True
-                    except OSError:
-                        continue
-                    else:
-                        if server_fd is None:
-                            continue  # another live server: its own sweeps handle it
-                try:
-                    for owner in subdirs(ns_root):
-                        if (own and owner in keep) or not OWNER_KEY_RE.match(owner):
-                            continue
-                        self._sweep_owner(tier, ns_root / owner, report)
-                    if (server_fd is not None or lockless) and not subdirs(ns_root):
-                        shutil.rmtree(ns_root, ignore_errors=True)
-                finally:
-                    locks.release(server_fd)
-        if report.owners:
-            log.info(
-                "vfs_ext: swept %d files (%s) of %d dead owners",
-                report.files,
-                format_size(report.bytes),
-                len(report.owners),
-            )
-        return report
-
-    def _sweep_owner(self, tier: Tier, owner_dir: Path, report: SweepReport) -> None:
-        try:
-            fd = locks.try_lock(owner_dir / OWNER_LOCK)
-        except FileNotFoundError:
-            if _age(owner_dir) < STARTUP_GRACE_S:
-                return  # an owner may be creating its lock right now
-            fd = None
-        except OSError:
-            return
-        else:
-            if fd is None:
-                return  # alive
-        try:
-            for group in subdirs(owner_dir):
-                for entry in scan_dir(owner_dir / group):
-                    try:
-                        report.bytes += entry.stat(follow_symlinks=False).st_size
-                        report.files += 1
-                    except FileNotFoundError:
-                        pass
-            discard(owner_dir)
-            if owner_dir.name not in report.owners:  # one entry per owner, not per tier
-                report.owners.append(owner_dir.name)
-        finally:
-            locks.release(fd)
+        return sweep(self.tiers, self.namespace, {owner_key(i) for i in keep_owner_ids})
 
     # -- accounting ----------------------------------------------------------------------------
 
-    def stats(self) -> dict[str, Any]:
-        """Bytes and files per tier and per owner, read from the directories themselves."""
-        tiers = []
-        owners: dict[str, dict[str, int]] = {}
-        for tier in self.tiers:
-            used = files = 0
-            for f in tier.iter_files():
-                used += f.size
-                files += 1
-                per = owners.setdefault(f.owner, {"files": 0, "bytes": 0})
-                per["files"] += 1
-                per["bytes"] += f.size
-            try:
-                fs_free = tier.fs_free()
-            except OSError:
-                fs_free = 0
-            draining = draining_bytes(tier.root)  # released, still being read: still counts
-            tiers.append(
-                {
-                    "name": tier.name,
-                    "path": str(tier.root),
-                    "budget": tier.budget,
-                    "used": used,
-                    "files": files,
-                    "free": max(0, min(tier.budget - used - draining, fs_free - tier.keep_free)),
-                    "keep_free": tier.keep_free,
-                    "draining": draining,
-                    "huge_pages": tmpfs_huge_pages(tier.root),  # None: not on tmpfs
-                }
-            )
+    def stats(self) -> StoreStats:
+        """Bytes and files per tier and per owner, read from the directories themselves; the
+        events kernels recorded (the server's store) or this process recorded (a kernel's)."""
         self._poll_events()
         counts, recent = (
             (self.events.counts, self.events.recent)
             if self.events is not None
             else (self._recorded, self._recent)
         )
-        return {
-            "namespace": self.namespace,
-            "tiers": tiers,
-            "owners": owners,
-            "refused": dict(self.refused),
-            "events": {k: counts.get(k, 0) for k in ("fallback", "evict", "error")},
-            "recent_events": list(recent),
-        }
+        return collect(self.namespace, self.tiers, self.refused, counts, recent)
 
     @property
     def events_root(self) -> Path:
@@ -335,7 +178,8 @@ class Store:
     def record_event(self, kind: str, **fields: object) -> None:
         event = events.record(self.events_root, kind, **fields)
         self._recorded[kind] += 1
-        self._recent.append(event)
+        if kind not in events.ROUTINE:
+            self._recent.append(event)
 
     def _poll_events(self) -> None:
         """The server's reading of the events file; a damaged file must not stop sweeps."""
@@ -363,11 +207,3 @@ class Store:
         for fd in self._server_lock_fds:
             locks.release(fd)
         self._server_lock_fds = []
-
-
-def _age(path: Path) -> float:
-    """Seconds since ``path`` last changed; 0 when it is gone (nothing to do then)."""
-    try:
-        return time.time() - os.lstat(path).st_mtime
-    except FileNotFoundError:
-        return 0.0

@@ -1,14 +1,7 @@
 """A tier is a private directory (on tmpfs for memory, on disk for the fallback) with a byte budget.
 
-Layout of one server's share of a tier::
-
-    <base>/<namespace>/.server.lock             held by the server while it runs
-    <base>/<namespace>/.budget.lock             serializes budget checks of concurrent writers;
-                                                holds the bytes in use as reckoned (vfs_ext.budget)
-    <base>/<namespace>/<owner key>/.lock        held by the owner (one kernel process) while alive
-    <base>/<namespace>/<owner key>/<group key>/<name>
-    <base>/<namespace>/<owner key>/.released-<token>/   a released group being deleted
-    <base>/<namespace>/<owner key>/.spares/<token>      released files kept for reuse
+What a tier holds and where is vfs_ext.layout's docstring; this module prepares a tier's
+directory, checks that it is safe, and lists and counts what it holds.
 """
 
 from __future__ import annotations
@@ -20,25 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import layout
 from .config import TierSpec, default_budget, default_keep_free
 from .confine import make_base_dirs
 from .names import NAME_RE
 
 log = logging.getLogger("vfs_ext")
-
-PART_PREFIX = ".part-"
-RELEASED_PREFIX = ".released-"
-SPARES_DIR = ".spares"
-#: ``.pin-<name>`` beside a file: a saved notebook shows it, so it is not retired (vfs_ext.retire).
-PIN_PREFIX = ".pin-"
-#: What a pin becomes when its kernel would have retired the file: the file goes once no saved
-#: notebook shows it any more (Store.unpin).
-UNSHOWN_PREFIX = ".unshown-"
-OWNER_LOCK = ".lock"
-#: ``<base>/<namespace>/.draining/<token>``: released files a reader still holds (vfs_ext.drain).
-DRAINING_DIR = ".draining"
-SERVER_LOCK = ".server.lock"
-BUDGET_LOCK = ".budget.lock"
 
 
 class TierRefused(Exception):
@@ -112,11 +92,9 @@ class Tier:
         Only a server creates them; a kernel (``create=False``) refuses a missing one."""
         base = Path(os.path.abspath(spec.path))
         created_base = ensure_private_dir(base, create=create)
-        root = base / namespace
+        root = layout.namespace_dir(base, namespace)
         ensure_private_dir(root, create=create)
-        if (
-            create and stat.S_IMODE(os.lstat(root).st_mode) & 0o077
-        ):  # ours alone: nobody else may look in
+        if create and stat.S_IMODE(os.lstat(root).st_mode) & 0o077:  # ours alone: nobody else
             os.chmod(root, 0o700)
         budget = spec.budget if spec.budget is not None else default_budget(spec.name, base)
         keep_free = (
@@ -124,13 +102,19 @@ class Tier:
         )
         return cls(spec.name, base, root, budget, created_base, keep_free)
 
+    def owner_dir(self, owner: str) -> Path:
+        return layout.owner_dir(self.root, owner)
+
+    def group_dir(self, owner: str, group: str) -> Path:
+        return layout.group_dir(self.owner_dir(owner), group)
+
     def file_path(self, owner: str, group: str, name: str) -> Path:
-        return self.root / owner / group / name
+        return layout.file_path(self.group_dir(owner, group), name)
 
     def find(self, owner: str, group: str, name: str) -> FileInfo | None:
         """The file if it is a regular file reached through real directories; else None."""
         try:
-            for part in (self.root / owner, self.root / owner / group):
+            for part in (self.owner_dir(owner), self.group_dir(owner, group)):
                 if not stat.S_ISDIR(os.lstat(part).st_mode):
                     return None
             path = self.file_path(owner, group, name)
@@ -147,8 +131,8 @@ class Tier:
     def iter_files(self, owner: str | None = None) -> Iterator[FileInfo]:
         """Every complete virtual file in this namespace (or of one owner)."""
         for o in [owner] if owner else self.owners():
-            for group in subdirs(self.root / o):
-                for entry in scan_dir(self.root / o / group):
+            for group in subdirs(self.owner_dir(o)):
+                for entry in scan_dir(self.group_dir(o, group)):
                     if NAME_RE.match(entry.name) and entry.is_file(follow_symlinks=False):
                         try:
                             st = entry.stat(follow_symlinks=False)
@@ -169,11 +153,9 @@ class Tier:
         total = 0
         for owner in self.owners():
             # Released groups and spares hold their pages until deleted: they count too.
-            for group in _holding_dirs(self.root / owner):
-                for entry in scan_dir(self.root / owner / group):
-                    reserved = (
-                        part_reservation(entry.name) if entry.name.startswith(PART_PREFIX) else 0
-                    )
+            for group in _holding_dirs(self.owner_dir(owner)):
+                for entry in scan_dir(self.group_dir(owner, group)):
+                    reserved = layout.part_reservation(entry.name)
                     try:
                         size = entry.stat(follow_symlinks=False).st_size
                     except FileNotFoundError:
@@ -182,23 +164,11 @@ class Tier:
                         # going low (a figure too high only costs an exact count later).
                         size = 0
                     total += max(size, reserved)
-        return total + dir_bytes(self.root / DRAINING_DIR)  # released, still being read
+        return total + dir_bytes(layout.draining_dir(self.root))  # released, still being read
 
     def fs_free(self) -> int:
         st = os.statvfs(self.root)
         return st.f_bavail * st.f_frsize
-
-
-def part_name(reserved: int, token: str) -> str:
-    """Temporary name of a write in progress; carries its byte reservation for budget checks."""
-    return f"{PART_PREFIX}{reserved}-{token}"
-
-
-def part_reservation(name: str) -> int:
-    try:
-        return int(name[len(PART_PREFIX) :].split("-", 1)[0])
-    except ValueError:
-        return 0
 
 
 def dir_bytes(path: Path) -> int:
@@ -221,17 +191,13 @@ def scan_dir(path: Path) -> list[os.DirEntry[str]]:
         return []
 
 
-def _is_pending(name: str) -> bool:
-    return name.startswith(RELEASED_PREFIX) or name == SPARES_DIR
-
-
 def pending_dirs(owner_dir: Path) -> list[str]:
     """Hidden directories in ``owner_dir`` that still hold memory: released groups not yet
     deleted and the spares kept for reuse (see vfs_ext.reuse)."""
     return [
         e.name
         for e in scan_dir(owner_dir)
-        if _is_pending(e.name) and e.is_dir(follow_symlinks=False)
+        if layout.is_pending(e.name) and e.is_dir(follow_symlinks=False)
     ]
 
 
@@ -241,7 +207,7 @@ def _holding_dirs(owner_dir: Path) -> list[str]:
     return [
         e.name
         for e in scan_dir(owner_dir)
-        if (not e.name.startswith(".") or _is_pending(e.name)) and e.is_dir(follow_symlinks=False)
+        if layout.holds_bytes(e.name) and e.is_dir(follow_symlinks=False)
     ]
 
 
@@ -250,5 +216,5 @@ def subdirs(path: Path) -> list[str]:
     return [
         e.name
         for e in scan_dir(path)
-        if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+        if not layout.is_hidden(e.name) and e.is_dir(follow_symlinks=False)
     ]

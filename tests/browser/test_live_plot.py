@@ -39,7 +39,7 @@ AUTO_LOOP = (
     "%%vfs --threshold 64KiB\nfrom IPython.display import Image as IPyImage\n"
     "for f in frames:\n    clear_output(wait=True)\n    display(IPyImage(f))"
 )
-STORED = "current_session().owner().settle_retired(60)\nprint(len(current_session().files()))"
+STORED = "current_session().owner().retired.settle(60)\nprint(len(current_session().files()))"
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ for i, f in enumerate(frames[:20]):
             time.sleep(0.05)
     clear_output(wait=True)
     display(vfs_ext.image(f, alt=f"frame {i}"))
-assert current_session().owner().settle_retired(60)"""
+assert current_session().owner().retired.settle(60)"""
 
 
 def test_a_notebook_saved_mid_loop_shows_the_saved_frame(

@@ -12,11 +12,11 @@ import pytest
 
 from tests.support.tiers import memory_used, part_files
 from tests.support.worker import payload
-from vfs_ext import owner as owner_module
+from vfs_ext import release as release_module
 from vfs_ext import reuse
 from vfs_ext.config import MEMORY
+from vfs_ext.layout import RELEASED_PREFIX, SPARES_DIR
 from vfs_ext.names import owner_key
-from vfs_ext.tiers import RELEASED_PREFIX, SPARES_DIR
 
 MiB = 1024 * 1024
 TIMEOUT = 30.0
@@ -30,7 +30,7 @@ def released(store) -> list[Path]:
 def gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Every release in the background, and its deletion waits for this event, so a test
     sees it while still pending."""
-    monkeypatch.setattr(owner_module, "BACKGROUND_RELEASE_MIN", 0)
+    monkeypatch.setattr(release_module, "BACKGROUND_RELEASE_MIN", 0)
     event = threading.Event()
     delete = reuse._delete
 
@@ -53,10 +53,10 @@ def test_urls_fail_at_once_and_memory_is_freed_after(store, gate):
         assert len(released(store)) == 1
 
         gate.set()
-        assert owner.settle_releases() is True
+        assert owner.freeing.settle() is True
         assert memory_used(store) == 1000
         assert released(store) == []
-        assert owner.settle_releases() is False
+        assert owner.freeing.settle() is False
         assert store.lookup(kept.name) is not None
 
 
@@ -65,14 +65,14 @@ def test_a_write_that_needs_the_released_room_waits_instead_of_falling_back(
 ):
     store = make_store(memory_budget=3 * MiB, disk_budget=64 * MiB)
     settles: list[bool] = []
-    settle = reuse.ReleaseQueue.settle
+    settle = reuse.FreeQueue.settle
 
     def settle_opening_the_gate(self, timeout: float = TIMEOUT) -> bool:
         gate.set()
         settles.append(True)
         return settle(self, timeout)
 
-    monkeypatch.setattr(reuse.ReleaseQueue, "settle", settle_opening_the_gate)
+    monkeypatch.setattr(reuse.FreeQueue, "settle", settle_opening_the_gate)
     with store.open_owner("k") as owner:
         owner.write(payload("first run", 2 * MiB), "png", "cell")
         owner.release_group("cell", wait=False)
@@ -80,13 +80,13 @@ def test_a_write_that_needs_the_released_room_waits_instead_of_falling_back(
         assert second.tier == MEMORY
         assert settles, "the write waited for the pending deletion"
         assert store.lookup(second.name).path.read_bytes() == payload("second run", 2 * MiB)
-    assert store.stats()["events"] == {"fallback": 0, "evict": 0, "error": 0}
+    assert store.stats().to_json()["events"] == {"fallback": 0, "evict": 0, "error": 0}
 
 
 def test_a_small_group_is_freed_before_the_call_returns(store):
     with store.open_owner("k") as owner:
         info = owner.write(payload("a", MiB), "bin", "cell")
-        assert info.size < owner_module.BACKGROUND_RELEASE_MIN
+        assert info.size < release_module.BACKGROUND_RELEASE_MIN
         assert owner.release_group("cell", wait=False) == 1
         assert store.lookup(info.name) is None
         assert released(store) == []
@@ -94,7 +94,7 @@ def test_a_small_group_is_freed_before_the_call_returns(store):
 
 
 def test_closing_the_owner_finishes_its_releases(store, monkeypatch):
-    monkeypatch.setattr(owner_module, "BACKGROUND_RELEASE_MIN", 0)
+    monkeypatch.setattr(release_module, "BACKGROUND_RELEASE_MIN", 0)
     owner = store.open_owner("k")
     owner.write(payload("a", MiB), "bin", "cell")
     owner.release_group("cell", wait=False)
@@ -110,7 +110,7 @@ def test_a_reopened_owner_frees_what_a_killed_process_left_released(store, left)
     (leftover / "a.png").write_bytes(payload("a", 5000))
     assert memory_used(store) == 5000
     with store.open_owner("k") as owner:
-        owner.settle_releases()
+        owner.freeing.settle()
         assert not leftover.exists()
         assert memory_used(store) == 0
 
@@ -131,7 +131,7 @@ def test_a_reopened_owner_frees_the_write_a_killed_process_left_unfinished(store
     assert part_files(store.tiers[0].root)
     assert memory_used(store) >= 4 * MiB
     with store.open_owner("k") as owner:
-        owner.settle_releases()
+        owner.freeing.settle()
         assert [part_files(t.root) for t in store.tiers] == [[], []]
         assert released(store) == []
         assert memory_used(store) == 0
@@ -161,7 +161,7 @@ def test_a_reopened_owner_leaves_this_processs_running_write_alone(store, tmp_pa
             w.flush()
             first.close()
             with store.open_owner("k") as second:
-                second.settle_releases()
+                second.freeing.settle()
                 w.write(data[9 * MiB :])
                 w.close()
                 writer.join(TIMEOUT)

@@ -21,10 +21,12 @@ import pytest
 from tests.support.worker import payload
 from vfs_ext import tiers as tiers_module
 from vfs_ext.config import DISK, MEMORY
+from vfs_ext.layout import BUDGET_LOCK, SPARES_DIR
 from vfs_ext.names import owner_key
-from vfs_ext.owner import BACKGROUND_RELEASE_MIN, Owner
+from vfs_ext.owner import Owner
+from vfs_ext.release import BACKGROUND_RELEASE_MIN
 from vfs_ext.store import Store
-from vfs_ext.tiers import BUDGET_LOCK, SPARES_DIR, Tier
+from vfs_ext.tiers import Tier
 
 MiB = 1024 * 1024
 TIMEOUT = 30.0

@@ -15,7 +15,8 @@ from tests.support.worker import ReadOnly, payload
 from vfs_ext.budget import Ledger
 from vfs_ext.config import DISK, MEMORY
 from vfs_ext.errors import VirtualFileError
-from vfs_ext.tiers import BUDGET_LOCK, Tier
+from vfs_ext.layout import BUDGET_LOCK
+from vfs_ext.tiers import Tier
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -34,7 +35,7 @@ def test_over_memory_budget_goes_to_disk(make_store):
     assert (small.tier, big.tier, streamed.tier) == (MEMORY, DISK, DISK)
     assert store.lookup(big.name).path.read_bytes() == payload("b", 2 * MiB)
     assert store.lookup(streamed.name).path.read_bytes() == payload("c", 2 * MiB)
-    assert store.stats()["events"] == {"fallback": 2, "evict": 0, "error": 0}
+    assert store.stats().to_json()["events"] == {"fallback": 2, "evict": 0, "error": 0}
     assert no_partials(store)
 
 
@@ -56,7 +57,7 @@ def test_over_every_budget_raises(make_store, streamed):
     message = str(err.value)
     assert "VirtualFiles.memory_budget" in message and "VirtualFiles.disk_budget" in message
     assert "memory: " in message and "disk: " in message
-    assert store.stats()["events"]["error"] == 1
+    assert store.stats().to_json()["events"]["error"] == 1
     assert no_partials(store)
 
 
@@ -80,7 +81,7 @@ def test_evict_removes_oldest_files_of_other_groups(make_store):
         assert store.lookup(current.name) is not None
         assert store.lookup(theirs.name) is not None
         evicted = 2
-    assert store.stats()["events"]["evict"] == evicted
+    assert store.stats().to_json()["events"]["evict"] == evicted
 
 
 def test_evict_does_not_help_when_only_the_current_group_holds_space(make_store):

@@ -44,7 +44,7 @@ def test_writers_and_a_sweeper_at_once_lose_nothing_alive(make_store, spawn):
             tiers_used.add(info.tier)
     assert tiers_used == {"memory", "disk"}
 
-    stats = store.stats()
+    stats = store.stats().to_json()
     assert sum(t["files"] for t in stats["tiers"]) == WRITERS * 15
     assert all(t["used"] <= t["budget"] for t in stats["tiers"]), "budgets held under contention"
     assert all(part_files(t.root) == [] for t in store.tiers)
@@ -126,7 +126,7 @@ def test_threads_of_one_kernel_write_at_once(make_store):
 
     with store.open_owner("k") as owner:
         run_threads(owner, 0)
-        assert store.release_owner("k") == len(written) == 24
+        assert store.release_owner("k").files == len(written) == 24
         written.clear()
         run_threads(owner, 1)
         assert errors == []

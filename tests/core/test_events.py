@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from vfs_ext import events
+from vfs_ext import events, layout
 from vfs_ext.config import StoreConfig
 from vfs_ext.store import Store
 
@@ -16,7 +16,7 @@ def on_disk(root: Path) -> int:
     """Bytes of event files in ``root`` (both generations)."""
     return sum(
         (root / name).stat().st_size
-        for name in (events.EVENTS_FILE, events.ROTATED_FILE)
+        for name in (layout.EVENTS_FILE, layout.ROTATED_EVENTS_FILE)
         if (root / name).exists()
     )
 
@@ -51,11 +51,11 @@ def test_an_event_written_into_the_rotated_file_is_still_counted(tmp_path: Path)
     """A kernel that opened the file just before the rename appends to the old generation."""
     log = events.EventLog(tmp_path, max_bytes=1)
     events.record(tmp_path, "fallback")
-    late_writer = os.open(tmp_path / events.EVENTS_FILE, os.O_WRONLY | os.O_APPEND)
+    late_writer = os.open(tmp_path / layout.EVENTS_FILE, os.O_WRONLY | os.O_APPEND)
     try:
         log.poll()  # reads one event, then rotates
-        assert (tmp_path / events.ROTATED_FILE).exists()
-        assert not (tmp_path / events.EVENTS_FILE).exists()
+        assert (tmp_path / layout.ROTATED_EVENTS_FILE).exists()
+        assert not (tmp_path / layout.EVENTS_FILE).exists()
         os.write(late_writer, b'{"t": 1e12, "kind": "error"}\n')
     finally:
         os.close(late_writer)
@@ -66,7 +66,7 @@ def test_an_event_written_into_the_rotated_file_is_still_counted(tmp_path: Path)
 
 def test_a_partial_line_waits_and_junk_is_skipped(tmp_path: Path) -> None:
     log = events.EventLog(tmp_path)
-    path = tmp_path / events.EVENTS_FILE
+    path = tmp_path / layout.EVENTS_FILE
     with open(path, "ab") as f:
         f.write(b"not json\n" + b"[1, 2]\n" + b'{"kind": "no time"}\n')
         f.write(b"z" * (events._MAX_LINE + 10))  # a damaged run without newline
@@ -80,7 +80,7 @@ def test_a_partial_line_waits_and_junk_is_skipped(tmp_path: Path) -> None:
 
 
 def test_only_events_since_the_server_started_count(tmp_path: Path) -> None:
-    path = tmp_path / events.EVENTS_FILE
+    path = tmp_path / layout.EVENTS_FILE
     path.write_text('{"t": 10.0, "kind": "error"}\n{"t": 30.0, "kind": "error"}\n')
     log = events.EventLog(tmp_path, since=20.0)
     log.poll()
@@ -92,7 +92,7 @@ def test_a_file_replaced_under_the_reader_is_read_from_its_start(tmp_path: Path)
     events.record(tmp_path, "error")
     events.record(tmp_path, "error")
     log.poll()
-    (tmp_path / events.EVENTS_FILE).unlink()  # e.g. an admin cleaning up by hand
+    (tmp_path / layout.EVENTS_FILE).unlink()  # e.g. an admin cleaning up by hand
     events.record(tmp_path, "fallback")
     log.poll()
     assert log.counts == {"error": 2, "fallback": 1}
@@ -102,16 +102,16 @@ def test_the_server_counts_every_kernels_events_and_rotates(make_store) -> None:
     server = make_store()
     root = server.events_root
     n = events.MAX_BYTES // 60 + 10  # more than MAX_BYTES of lines
-    with open(root / events.EVENTS_FILE, "ab") as f:
+    with open(root / layout.EVENTS_FILE, "ab") as f:
         f.write(b"".join(b'{"t": 1e12, "kind": "fallback", "x": "%030d"}\n' % i for i in range(n)))
     events.record(root, "error")
-    stats = server.stats()
+    stats = server.stats().to_json()
     assert stats["events"] == {"fallback": n, "evict": 0, "error": 1}
     assert stats["recent_events"][-1]["kind"] == "error"
-    assert (root / events.ROTATED_FILE).exists()  # read past MAX_BYTES: rotated
+    assert (root / layout.ROTATED_EVENTS_FILE).exists()  # read past MAX_BYTES: rotated
     events.record(root, "evict")
     server.sweep()  # sweeps read (and rotate) too, so the file stays bounded unwatched
-    assert server.stats()["events"] == {"fallback": n, "evict": 1, "error": 1}
+    assert server.stats().to_json()["events"] == {"fallback": n, "evict": 1, "error": 1}
 
 
 def test_a_kernel_counts_its_own_events_and_leaves_the_file_alone(make_store) -> None:
@@ -121,16 +121,16 @@ def test_a_kernel_counts_its_own_events_and_leaves_the_file_alone(make_store) ->
     events.record(server.events_root, "evict")  # another kernel's
     kernel.record_event("fallback", name="a.png", to="disk")
     kernel.record_event("fallback", name="b.png", to="disk")
-    stats = kernel.stats()
+    stats = kernel.stats().to_json()
     assert stats["events"] == {"fallback": 2, "evict": 0, "error": 0}
     assert [e["name"] for e in stats["recent_events"]] == ["a.png", "b.png"]
-    assert server.stats()["events"] == {"fallback": 2, "evict": 1, "error": 0}
+    assert server.stats().to_json()["events"] == {"fallback": 2, "evict": 1, "error": 0}
 
 
 def test_a_damaged_line_stops_neither_counting_nor_sweeps(make_store) -> None:
     server = make_store()
-    with open(server.events_root / events.EVENTS_FILE, "ab") as f:
+    with open(server.events_root / layout.EVENTS_FILE, "ab") as f:
         f.write(b"[" * 100_000 + b"\n")  # json.loads: RecursionError, not ValueError
     events.record(server.events_root, "error")
     server.sweep()
-    assert server.stats()["events"]["error"] == 1
+    assert server.stats().to_json()["events"]["error"] == 1

@@ -15,8 +15,8 @@ from tests.support.worker import payload
 from vfs_ext import locks
 from vfs_ext.budget import budget_lock
 from vfs_ext.config import MEMORY
+from vfs_ext.layout import OWNER_LOCK, SPARES_DIR
 from vfs_ext.names import owner_key
-from vfs_ext.tiers import OWNER_LOCK, SPARES_DIR
 
 MiB = 1024 * 1024
 

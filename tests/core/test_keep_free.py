@@ -45,9 +45,9 @@ def test_a_write_into_the_room_kept_free_goes_to_the_next_tier(make_store, shm_d
     with store.open_owner("k") as owner:
         info = owner.write(b"x" * 4096, "bin")
     assert info.tier == DISK
-    (event,) = [e for e in store.stats()["recent_events"] if e["kind"] == "fallback"]
+    (event,) = [e for e in store.stats().to_json()["recent_events"] if e["kind"] == "fallback"]
     assert "free for other programs" in event["reasons"][0], event
-    assert store.stats()["tiers"][0]["free"] == 0
+    assert store.stats().to_json()["tiers"][0]["free"] == 0
 
 
 def test_when_every_tier_keeps_its_room_the_error_names_the_settings(make_store, shm_dir, tmp_path):

@@ -27,7 +27,7 @@ def test_a_retired_file_is_served_through_its_grace_then_released(store, monkeyp
         kept = owner.write(payload("kept", 1000), "bin")
         replaced = [owner.write(payload(str(i), 5000), "bin") for i in range(3)]
         owner.retire(f.name for f in replaced)
-        assert owner.settle_retired(timeout=30)
+        assert owner.retired.settle(timeout=30)
         assert [store.lookup(f.name) for f in replaced] == [None] * 3
         assert store.lookup(kept.name) is not None
         assert memory_used(store) == 1000
@@ -46,7 +46,7 @@ def test_the_grace_holds_until_a_write_needs_the_room(make_store, monkeypatch):
         new = owner.write(payload("new", 2 * MiB), "bin")
         assert new.tier == MEMORY
         assert store.lookup(old.name) is None
-        assert store.stats()["events"]["fallback"] == 0
+        assert store.stats().to_json()["events"]["fallback"] == 0
 
 
 def test_no_grace_releases_at_once(store, monkeypatch):
@@ -75,7 +75,7 @@ def test_many_retirements_share_one_thread(store, monkeypatch):
         for i in range(50):
             owner.retire([owner.write(payload(str(i), 100), "bin").name])
             assert len(retire_threads()) <= 1
-        assert owner.settle_retired(timeout=30)
+        assert owner.retired.settle(timeout=30)
         assert owner.files() == []
 
 

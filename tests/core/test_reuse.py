@@ -14,8 +14,8 @@ import pytest
 from tests.support.tiers import memory_used
 from tests.support.worker import payload
 from vfs_ext.config import MEMORY
-from vfs_ext.reuse import SPARE_MIN, ReleaseQueue
-from vfs_ext.tiers import SPARES_DIR
+from vfs_ext.layout import SPARES_DIR
+from vfs_ext.reuse import SPARE_MIN, FreeQueue
 
 MiB = 1024 * 1024
 
@@ -118,10 +118,10 @@ def test_spares_count_against_the_budget_and_a_reuse_needs_only_the_difference(m
         new = owner.write(payload("new", 2 * MiB), "png", "cell")
         assert new.tier == MEMORY
         assert inode(new) == old_inode
-    assert store.stats()["events"] == {"fallback": 0, "evict": 0, "error": 0}
+    assert store.stats().to_json()["events"] == {"fallback": 0, "evict": 0, "error": 0}
 
 
-def test_unused_spares_are_freed_by_drop_spares(store):
+def test_unused_spares_are_freed_by_free_spares(store):
     with store.open_owner("k") as owner:
         owner.write(payload("a", 2 * MiB), "png", "cell")
         owner.write(payload("b", 2 * MiB), "png", "cell")
@@ -129,11 +129,11 @@ def test_unused_spares_are_freed_by_drop_spares(store):
         owner.write(payload("c", 2 * MiB), "png", "cell")
         assert len(spares(store)) == 1
         assert memory_used(store) == 4 * MiB
-        assert owner.drop_spares() is True
-        owner.settle_releases()
+        assert owner.free_spares() is True
+        owner.freeing.settle()
         assert spares(store) == []
         assert memory_used(store) == 2 * MiB
-        assert owner.drop_spares() is False
+        assert owner.free_spares() is False
 
 
 def test_small_files_are_freed_not_kept(store):
@@ -162,10 +162,10 @@ def test_closing_drops_the_locks_even_when_waiting_for_a_release_fails(store, mo
     owner.write(payload("a", 2 * MiB), "png", "cell")
     owner.release_group("cell", wait=False, reuse=True)
 
-    def stuck(queue: ReleaseQueue, timeout: float = 60.0) -> bool:
+    def stuck(queue: FreeQueue, timeout: float = 60.0) -> bool:
         raise TimeoutError("a deletion outlasted the wait")
 
-    monkeypatch.setattr(ReleaseQueue, "settle", stuck)
+    monkeypatch.setattr(FreeQueue, "settle", stuck)
     with pytest.raises(TimeoutError):
         owner.close()
     monkeypatch.undo()

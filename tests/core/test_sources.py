@@ -291,5 +291,5 @@ def test_a_source_that_cannot_be_read_fails_at_once_and_evicts_nothing(
         assert err.value.errno == code
         assert "budget" not in str(err.value)
         assert [f.name for f in owner.files()] == [old.name], "nothing evicted, nothing written"
-    assert store.stats()["events"] == {"fallback": 0, "evict": 0, "error": 0}
+    assert store.stats().to_json()["events"] == {"fallback": 0, "evict": 0, "error": 0}
     assert all(part_files(t.root) == [] for t in store.tiers)

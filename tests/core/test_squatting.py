@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vfs_ext.squatting import RECORD, relocate_if_squatted
+from vfs_ext.layout import MEMORY_BASE_RECORD as RECORD
+from vfs_ext.squatting import relocate_if_squatted
 
 
 def test_a_usable_or_missing_base_stays(shm_dir: Path, tmp_path: Path) -> None:

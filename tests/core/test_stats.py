@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from tests.support.tiers import tier_files
@@ -28,15 +29,16 @@ def on_disk(store) -> tuple[list[tuple[int, int]], dict[str, dict[str, int]]]:
 
 
 def check(store) -> dict:
+    """The typed stats agree with the directories; returned as the admin view's JSON."""
     stats = store.stats()
     per_tier, per_owner = on_disk(store)
-    assert [(t["used"], t["files"]) for t in stats["tiers"]] == per_tier
-    assert stats["owners"] == per_owner
-    for t, tier in zip(stats["tiers"], store.tiers, strict=True):
-        assert t["name"] == tier.name and t["path"] == str(tier.root)
-        assert t["budget"] == tier.budget
-        assert 0 <= t["free"] <= t["budget"] - t["used"]
-    return stats
+    assert [(t.used, t.files) for t in stats.tiers] == per_tier
+    assert {key: asdict(usage) for key, usage in stats.owners.items()} == per_owner
+    for t, tier in zip(stats.tiers, store.tiers, strict=True):
+        assert t.name == tier.name and t.path == str(tier.root)
+        assert t.budget == tier.budget
+        assert 0 <= t.free <= t.budget - t.used
+    return stats.to_json()
 
 
 def test_stats_match_the_directories(make_store, spawn):

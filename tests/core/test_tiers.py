@@ -34,7 +34,7 @@ def mode(path: Path) -> int:
 def assert_refused_and_disk_used(store: Store, caplog, why: str) -> None:
     assert [t.name for t in store.tiers] == [DISK]
     assert why in store.refused[MEMORY]
-    assert store.stats()["refused"] == {MEMORY: store.refused[MEMORY]}
+    assert store.stats().to_json()["refused"] == {MEMORY: store.refused[MEMORY]}
     assert any(
         r.name == "vfs_ext" and r.levelno == logging.WARNING and why in r.getMessage()
         for r in caplog.records

@@ -17,12 +17,12 @@ from jupyter_client.manager import KernelManager
 
 from tests.support.kernels import Kernel, new_cell_id
 from tests.support.server import RunningServer, jupyter_server
+from vfs_ext import layout
 from vfs_ext.config import (
     ALL_ENV,
     StoreConfig,
     TierSpec,
     read_server_record,
-    server_record_path,
     write_server_record,
 )
 
@@ -202,8 +202,8 @@ def test_kernel_finds_its_parent_server_through_the_record(tmp_path: Path) -> No
         finally:
             kernel.close()
             server.request("DELETE", f"api/kernels/{model['id']}")
-        assert server_record_path(server.runtime_dir, server.proc.pid).exists()
-    assert not server_record_path(server.runtime_dir, server.proc.pid).exists()  # removed at stop
+        assert layout.server_record(server.runtime_dir, server.proc.pid).exists()
+    assert not layout.server_record(server.runtime_dir, server.proc.pid).exists()  # removed at stop
 
 
 def test_server_record_needs_a_live_server(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.support.kernels import Kernel, new_cell_id
 from tests.support.processes import wait_until
 from tests.support.server import RunningServer
-from vfs_ext.tiers import SPARES_DIR
+from vfs_ext.layout import SPARES_DIR
 
 MiB = 1024 * 1024
 

@@ -180,7 +180,7 @@ def test_a_file_shown_again_within_the_grace_is_kept(k: Kernel, server: RunningS
     try:
         out = k.execute(
             "vfs_ext.retire.RETIRE_GRACE_S = 0.5\ncap2.show()\nclear_output()\ncap2.show()\n"
-            "assert _cs().owner().settle_retired(30)",
+            "assert _cs().owner().retired.settle(30)",
             new_cell_id(),
         )
     finally:

@@ -53,3 +53,29 @@ def test_pdf_displays_in_chromium(server: RunningServer, owner: Owner, page: Any
         response = page.goto(f"{server.url}@file/{name}", referer=server.url)
     assert response is not None
     assert response.status == 200
+
+
+#: Puts its own URL where the test (or an attacker's server) can read it.
+SHOWS_ITS_URL = b"<!doctype html><script>document.title = 'url=' + location.href;</script>"
+
+
+def test_a_token_in_the_url_never_reaches_an_active_files_script(
+    server: RunningServer, owner: Owner, browser: Any
+) -> None:
+    name = owner.write(SHOWS_ITS_URL, ext="html").name
+    ctx = browser.new_context()  # not logged in: the URL's token is all it has
+    try:
+        pg = ctx.new_page()
+        pg.set_default_timeout(30_000)
+        response = pg.goto(f"{server.url}@file/{name}?token={server.token}")
+        assert response is not None and response.status == 403
+        assert "url=" not in pg.title()  # the file's script never ran
+        assert "Authorization: token" in pg.inner_text("body")
+        # The token logged the browser in: opened from a page of the server, the file runs,
+        # and its URL carries no token.
+        response = pg.goto(f"{server.url}@file/{name}", referer=server.url)
+        assert response is not None and response.status == 200
+        pg.wait_for_function("document.title.startsWith('url=')")
+        assert pg.title() == f"url={server.url}@file/{name}"
+    finally:
+        ctx.close()

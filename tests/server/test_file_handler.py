@@ -240,3 +240,23 @@ def test_admin_view_requires_auth(server: RunningServer) -> None:
     status, _, body = server.request("GET", "api/vfs", auth=False)
     assert status == 403
     assert b"namespace" not in body
+
+
+def test_admin_view_counts_responses_by_status_and_bytes_sent(
+    server: RunningServer, owner: Owner
+) -> None:
+    """The server's running figures (server_side.counters) as an admin reads them: every
+    ``@file`` response by status, and the body bytes sent (the figures metrics export)."""
+    data = os.urandom(300_000)
+    name = owner.write(data, ext="bin").name
+    before = server.api("GET", "api/vfs")["responses"]
+    assert server.get_file(name)[0] == 200
+    assert server.get_file(name, {"Range": "bytes=0-99"})[0] == 206
+    assert server.get_file("0" * 16 + "-" + "0" * 12 + "-" + "0" * 32 + ".bin")[0] == 404
+    after = server.api("GET", "api/vfs")["responses"]
+    counted = {
+        status: after["by_status"].get(status, 0) - before["by_status"].get(status, 0)
+        for status in ("200", "206", "404")
+    }
+    assert counted == {"200": 1, "206": 1, "404": 1}
+    assert after["bytes"] - before["bytes"] == len(data) + 100

@@ -12,6 +12,7 @@ import pytest
 from tests.support.kernels import Kernel, shutdown_kernel
 from tests.support.server import RunningServer, jupyter_server, server_store
 from tests.support.sidecars import PNG, digest, save, sidecar_files
+from vfs_ext.owner import Owner
 
 FILE_MANAGER = "jupyter_server.services.contents.filemanager.FileContentsManager"
 MEMORY_MANAGER = "tests.support.memory_contents.MemoryContentsManager"
@@ -23,44 +24,46 @@ def started(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningS
         yield running
 
 
+@pytest.fixture
+def writer(started: RunningServer) -> Iterator[Owner]:
+    """A live owner in the started server's tiers (like a kernel of it)."""
+    store = server_store(started)
+    owner = store.open_owner("writer")
+    yield owner
+    owner.close(remove=True)
+    store.close()
+
+
 @pytest.mark.parametrize(
     "started", [[f"--ServerApp.contents_manager_class={FILE_MANAGER}"]], indirect=True
 )
-def test_the_synchronous_file_contents_manager_keeps_outputs(started: RunningServer) -> None:
-    store = server_store(started)
-    owner = store.open_owner("sync")
-    try:
-        name = owner.write(PNG, "png").name
-        save(started, "nb.ipynb", name)
-        owner.release(name)
-        assert sidecar_files(started) == [f"{digest(PNG)}.png"]
-        assert started.get_file(name)[2] == PNG
-    finally:
-        owner.close(remove=True)
-        store.close()
+def test_the_synchronous_file_contents_manager_keeps_outputs(
+    started: RunningServer, writer: Owner
+) -> None:
+    name = writer.write(PNG, "png").name
+    save(started, "nb.ipynb", name)
+    writer.release(name)
+    assert sidecar_files(started) == [f"{digest(PNG)}.png"]
+    assert started.get_file(name)[2] == PNG
 
 
 @pytest.mark.parametrize(
     "started", [[f"--ServerApp.contents_manager_class={MEMORY_MANAGER}"]], indirect=True
 )
-def test_a_contents_manager_without_files_turns_persistence_off(started: RunningServer) -> None:
-    store = server_store(started)
-    owner = store.open_owner("memory")
-    try:
-        name = owner.write(PNG, "png").name
-        save_model = {
-            "type": "notebook",
-            "content": {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5},
-        }
-        started.api("PUT", "api/contents/nb.ipynb", save_model)  # saving still works
-        persist = started.api("GET", "api/vfs")["persist"]
-        assert persist["enabled"] is False
-        assert "MemoryContentsManager is not file-based" in persist["reason"]
-        assert started.log_text().count("is not file-based") == 1
-        assert started.get_file(name)[0] == 200
-    finally:
-        owner.close(remove=True)
-        store.close()
+def test_a_contents_manager_without_files_turns_persistence_off(
+    started: RunningServer, writer: Owner
+) -> None:
+    name = writer.write(PNG, "png").name
+    save_model = {
+        "type": "notebook",
+        "content": {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5},
+    }
+    started.api("PUT", "api/contents/nb.ipynb", save_model)  # saving still works
+    persist = started.api("GET", "api/vfs")["persist"]
+    assert persist["enabled"] is False
+    assert "MemoryContentsManager is not file-based" in persist["reason"]
+    assert started.log_text().count("is not file-based") == 1
+    assert started.get_file(name)[0] == 200
 
 
 @pytest.mark.parametrize("started", [["--VirtualFiles.persist_max_bytes=20000"]], indirect=True)

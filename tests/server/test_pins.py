@@ -110,6 +110,6 @@ def test_a_retired_file_shown_again_is_not_freed_by_a_later_save(
     name = owner.write(b"png", "png").name
     save(server, "again.ipynb", name)
     owner.retire([name])  # kept for the save
-    owner.unretire([name])  # the kernel shows it again (e.g. a captured output re-shown)
+    owner.show_again([name])  # the kernel shows it again (e.g. a captured output re-shown)
     save(server, "again.ipynb")
     assert server.get_file(name)[0] == 200

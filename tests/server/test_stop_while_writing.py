@@ -12,6 +12,7 @@ from tests.support.execute import run_code
 from tests.support.leftovers import pid_gone, tree
 from tests.support.processes import kernel_pid, wait_until
 from tests.support.server import RunningServer, jupyter_server
+from vfs_ext.confine import remove_namespace
 
 #: The kernel's own session writes, as outputs do (evicting its older files when full), from a
 #: thread that keeps going whatever happens to the server.
@@ -57,3 +58,42 @@ def test_stopping_the_server_while_a_kernel_writes_leaves_nothing(tmp_path: Path
         wait_until(lambda: pid_gone(pid), "the orphaned kernel to exit", timeout=30)
         assert [tree(base) for base in bases] == [[], []]
         assert not any(base.exists() for base in bases)
+
+
+DISPLAY = """
+import io, numpy as np
+from PIL import Image as _PIL
+from IPython.display import Image, display
+_buf = io.BytesIO()
+_PIL.frombytes("RGB", (400, 400), np.random.bytes(480000)).save(_buf, "PNG")
+display(Image(data=_buf.getvalue()))
+"""
+
+
+def _shown(messages: list[dict]) -> list[str]:
+    """Per display: "url" for a virtual output, "inline" for the image itself."""
+    return [
+        "url" if "vfs_ext" in m["content"]["metadata"] else "inline"
+        for m in messages
+        if m["msg_type"] == "display_data"
+    ]
+
+
+def test_a_kernel_whose_server_left_keeps_its_outputs_inline(tmp_path: Path) -> None:
+    """The server's exit clean-up ran, its kernel lives on: its outputs stay inline, as without a
+    server, and it makes no folder."""
+    with jupyter_server(tmp_path) as running:
+        kernel = running.api("POST", "api/kernels", {"name": "python3"})
+        connection = running.runtime_dir / f"kernel-{kernel['id']}.json"
+        assert _shown(run_code(connection, "%load_ext vfs_ext\n%vfs auto on\n" + DISPLAY)) == [
+            "url"
+        ]
+        for tier in running.api("GET", "api/vfs")["tiers"]:
+            remove_namespace(Path(tier["path"]))  # as the server does at exit
+        first = run_code(connection, DISPLAY)
+        assert _shown(first) == ["inline"]
+        assert "has stopped" in "".join(
+            m["content"].get("text", "") for m in first if m["msg_type"] == "stream"
+        )
+        assert _shown(run_code(connection, DISPLAY)) == ["inline"]
+        assert [tree(base) for base in (running.memory_dir, running.disk_dir)] == [[], []]

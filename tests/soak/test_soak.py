@@ -176,7 +176,7 @@ def settle(
     wait_until(lambda: held_bytes(bases) == reported() == expected, "the tiers to settle", 90)
     code = (
         "from kernel_side.extension import current_session\n"
-        "print(sum(t['used'] for t in current_session().store.stats()['tiers']))"
+        "print(sum(t.used for t in current_session().store.stats().tiers))"
     )
     in_kernel = int(printed(run_code(kernels[1][1], SETUP + code)).split()[-1])
     run.tiers = {

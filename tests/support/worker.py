@@ -17,9 +17,9 @@ from pathlib import Path
 
 from vfs_ext.config import StoreConfig
 from vfs_ext.errors import VirtualFileError
+from vfs_ext.layout import PART_PREFIX
 from vfs_ext.owner import Owner
 from vfs_ext.store import Store
-from vfs_ext.tiers import PART_PREFIX
 
 
 def report(**fields: object) -> None:
@@ -251,7 +251,8 @@ def cmd_fallback(source_path: str) -> None:
         ]
         for tier in store.tiers
     }
-    report(results=results, parts=parts, tiers=[t.name for t in store.tiers], stats=store.stats())
+    stats = store.stats().to_json()
+    report(results=results, parts=parts, tiers=[t.name for t in store.tiers], stats=stats)
 
 
 def _own_store() -> Store:
