@@ -174,7 +174,7 @@ def _output(
         head = b""
     vf = vfile(data, ext=ext, filename=filename)
     assert vf.name is not None
-    bundle = {
+    bundle: dict[str, Any] = {
         "text/html": element(vf),
         "text/plain": html.plain(vf.mime, vf.size, vf.url),
     }

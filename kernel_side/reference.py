@@ -84,7 +84,9 @@ def _jpeg_size(payload: bytes) -> tuple[int, int] | None:
     return None
 
 
-def reference(record: Mapping[str, Any], mime_md: Mapping[str, Any], payload: bytes) -> dict:
+def reference(
+    record: Mapping[str, Any], mime_md: Mapping[str, Any], payload: bytes
+) -> dict[str, Any]:
     """The reference for one stored payload (see the module docstring)."""
     ref: dict[str, Any] = {"name": record["name"], "mime": record["mime"], "size": record["size"]}
     for key in ("alt", "width", "height"):
