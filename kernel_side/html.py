@@ -31,9 +31,12 @@ def _dimension(value: object) -> object:
 
 
 def img(url: str, *, alt: str = "", width: object = None, height: object = None) -> str:
+    """``loading="lazy"``: where it survives (trusted outputs, nbconvert HTML, VS Code) a long
+    notebook fetches the images near the viewport only. JupyterLab's sanitizer drops it."""
     return (
         f"<img{_attr('src', url)}{_attr('alt', alt)}"
-        f"{_attr('width', _dimension(width))}{_attr('height', _dimension(height))}/>"
+        f"{_attr('width', _dimension(width))}{_attr('height', _dimension(height))}"
+        ' loading="lazy"/>'
     )
 
 
@@ -47,11 +50,16 @@ def media(
     muted: bool = False,
     width: object = None,
 ) -> str:
-    """``<video src>`` / ``<audio src>`` directly: the sanitizer strips ``<source src>``."""
+    """``<video src>`` / ``<audio src>`` directly: the sanitizer strips ``<source src>``.
+
+    An ``<audio>`` preloads nothing (``preload`` survives the sanitizer): JupyterLab's table of
+    contents parses every output's HTML into detached elements, and each would start a
+    download. A ``<video>`` keeps the browser's default so it shows its first frame."""
+    preload = "none" if tag == "audio" else None
     return (
         f"<{tag}{_attr('src', url)}{_attr('controls', controls)}{_attr('autoplay', autoplay)}"
-        f"{_attr('loop', loop)}{_attr('muted', muted)}{_attr('width', _dimension(width))}>"
-        f"</{tag}>"
+        f"{_attr('loop', loop)}{_attr('muted', muted)}{_attr('width', _dimension(width))}"
+        f"{_attr('preload', preload)}></{tag}>"
     )
 
 

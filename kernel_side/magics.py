@@ -28,13 +28,14 @@ from . import listing
 from .session import KernelSession, Policy
 
 USAGE = """\
-%%vfs [--threshold SIZE] [--html]   run this cell with large outputs as virtual files
-%vfs auto on|off [--threshold SIZE] [--html]   the same for every following cell
+%%vfs [--threshold SIZE]            run this cell with large outputs as virtual files
+%vfs auto on|off [--threshold SIZE] the same for every following cell
 %vfs ls [--all]                     this kernel's virtual files (--all: also retiring ones)
 %vfs stats                          per-tier usage, budgets and this kernel's fallbacks
 %vfs rm NAME                        remove one virtual file
 %vfs clear                          remove all of this kernel's virtual files
-SIZE: 4096, 256KB, 10MiB, 1G (KB = 1000 bytes, KiB/K = 1024)."""
+SIZE: 4096, 256KB, 10MiB, 1G (KB = 1000 bytes, KiB/K = 1024).
+Large outputs of any type move out, HTML included; --html is still accepted and does nothing."""
 
 #: The one line a misused ``%vfs`` adds to its error (IPython shows a UsageError alone).
 SHORT_USAGE = "%vfs alone shows the usage"
@@ -64,7 +65,11 @@ class VfsMagics(Magics):
     @magic_arguments()
     @argument("command", nargs="*", help="auto on|off, ls, stats, rm NAME, clear")
     @argument("--threshold", "-t", help="externalize payloads larger than SIZE (e.g. 256KB)")
-    @argument("--html", action="store_true", help="also move large text/html into an iframe")
+    @argument(
+        "--html",
+        action="store_true",
+        help="no longer needed: large text/html moves out without it (accepted, ignored)",
+    )
     @argument("--all", action="store_true", help="ls: also the files being retired")
     @argument("--cell", action="store_true", help=argparse.SUPPRESS)  # a %%vfs first line
     @line_cell_magic
@@ -75,7 +80,7 @@ class VfsMagics(Magics):
         args, policy = self._parse(line)
         if cell is not None or args.cell:
             if args.command or args.all:
-                raise UsageError(f"%%vfs takes only --threshold SIZE and --html; {SHORT_USAGE}")
+                raise UsageError(f"%%vfs takes only --threshold SIZE; {SHORT_USAGE}")
             if not self.session.available:
                 self.session.notice_no_server()
             if cell is None:
@@ -118,7 +123,7 @@ class VfsMagics(Magics):
                 threshold = parse_size(args.threshold)
             except ValueError as exc:
                 raise UsageError(f"%vfs --threshold: {exc}") from None
-        return args, Policy(threshold, args.html)
+        return args, Policy(threshold)
 
     def _run_cell(self, cell: str, policy: Policy) -> None:
         # The nested run_cell shows its own traceback; handing its error to the outer cell's
@@ -141,8 +146,7 @@ class VfsMagics(Magics):
         auto = self.session.auto
         if auto is None:
             return "vfs_ext: auto mode off"
-        html = ", HTML too" if auto.html else ""
-        return f"vfs_ext: auto mode on (threshold {format_size(auto.threshold)}{html})"
+        return f"vfs_ext: auto mode on (threshold {format_size(auto.threshold)})"
 
     def _status(self) -> str:
         s = self.session

@@ -39,10 +39,9 @@ _CONNECTION_FILE_RE = re.compile(r"\Akernel-(?P<id>.+)\.json\Z")
 
 @dataclass(frozen=True)
 class Policy:
-    """When outputs become virtual files: payloads over ``threshold``; HTML only if ``html``."""
+    """When outputs become virtual files: payloads over ``threshold``, of any type."""
 
     threshold: int
-    html: bool = False
 
 
 def kernel_id() -> str:

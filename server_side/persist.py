@@ -28,7 +28,7 @@ from typing import Any
 from vfs_ext.config import format_size
 from vfs_ext.names import parse_name
 from vfs_ext.persist_status import write_status
-from vfs_ext.records import HASH_KEY, notebook_records
+from vfs_ext.records import HASH_KEY, notebook_records, set_reference_hashes
 from vfs_ext.store import Store
 
 from .persist_copy import copy_in
@@ -117,6 +117,7 @@ class Persistence:
         for name, digest in digests.items():
             for rec in by_name[name]:
                 rec[HASH_KEY] = digest
+        set_reference_hashes(content, digests)
         self.index.learn(notebook.parent, [Ref(n, d) for n, d in digests.items()])
         self._folders.add(notebook.parent)
 

@@ -63,6 +63,16 @@ def notebook_outputs(notebook: object) -> Iterator[dict[str, Any]]:
                 yield output
 
 
+def set_reference_hashes(notebook: object, digests: dict[str, str]) -> None:
+    """Fill the ``hash`` field (``sha256:<hex>``) of every reference to a file in ``digests``,
+    so a reference carries the hash of the bytes it stands for, as its record does."""
+    for output in notebook_outputs(notebook):
+        data = output.get("data")
+        ref = data.get(REFERENCE_MIME) if isinstance(data, dict) else None
+        if isinstance(ref, dict) and isinstance(ref.get("name"), str) and ref["name"] in digests:
+            ref["hash"] = f"sha256:{digests[ref['name']]}"
+
+
 def notebook_records(notebook: object) -> Iterator[dict[str, Any]]:
     """Every record of every output of a notebook, in document order."""
     for output in notebook_outputs(notebook):

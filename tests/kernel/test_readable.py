@@ -53,7 +53,7 @@ def usage_error(k: Kernel, code: str) -> str:
         ("%vfs auto maybe", "unknown %vfs command 'auto maybe'"),
         ("%vfs --frobnicate", "unrecognized arguments: --frobnicate"),
         ("%vfs auto on --threshold lots", "invalid size 'lots'"),
-        ("%%vfs ls\n1", "%%vfs takes only --threshold SIZE and --html"),
+        ("%%vfs ls\n1", "%%vfs takes only --threshold SIZE"),
         ("%%vfs --threshold lots\n1", "invalid size 'lots'"),
     ],
 )

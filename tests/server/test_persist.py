@@ -14,6 +14,7 @@ import pytest
 from tests.support.server import RunningServer, jupyter_server, server_store
 from tests.support.sidecars import PNG, digest, notebook, records, save, sidecar, sidecar_files
 from vfs_ext.owner import Owner
+from vfs_ext.records import REFERENCE_MIME
 
 
 def test_a_save_keeps_each_shown_file_once_beside_the_notebook(
@@ -34,6 +35,21 @@ def test_a_save_keeps_each_shown_file_once_beside_the_notebook(
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert server.api("GET", "api/vfs")["persist"]["copied_files"] == copied
     assert sidecar_files(server, "keep") == [f"{digest(PNG)}.png"]
+
+
+def test_a_save_fills_the_hash_of_each_reference(server: RunningServer, owner: Owner) -> None:
+    """The reference the extension renders carries the saved bytes' hash, as the record does;
+    a reference to a file the server does not hold is left as it was."""
+    name = owner.write(PNG, "png").name
+    content = notebook((name, "image/png"), ("vfs-0000000000000000-gone.png", "image/png"))
+    for output in content["cells"][0]["outputs"]:
+        ref_name = output["metadata"]["vfs_ext"]["name"]
+        output["data"][REFERENCE_MIME] = {"name": ref_name, "mime": "image/png", "size": 3}
+    server.api("PUT", "api/contents/ref.ipynb", {"type": "notebook", "content": content})
+    saved = json.loads((server.root_dir / "ref.ipynb").read_text())
+    kept, gone = (o["data"][REFERENCE_MIME] for o in saved["cells"][0]["outputs"])
+    assert kept == {"name": name, "mime": "image/png", "size": 3, "hash": f"sha256:{digest(PNG)}"}
+    assert "hash" not in gone
 
 
 def test_a_released_file_is_served_from_the_sidecar_like_a_live_one(
