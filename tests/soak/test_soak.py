@@ -89,20 +89,18 @@ def held_bytes(bases: list[Path]) -> int:
     return total
 
 
-#: Names a gauge of the bytes each tier holds may have in ``{base_url}metrics``.
-TIER_BYTES_METRICS = ("vfs_ext_tier_used_bytes", "vfs_ext_tier_bytes")
+#: The gauge of the bytes each tier holds in ``{base_url}metrics`` (server_side/metrics.py).
+TIER_BYTES_METRIC = "vfs_ext_tier_bytes"
 
 
-def scraped_tier_bytes(server: RunningServer) -> int | None:
-    """The tiers' bytes as the server's Prometheus metrics say, None without such a metric."""
+def scraped_tier_bytes(server: RunningServer) -> int:
+    """The tiers' bytes as the server's Prometheus metrics say (as last counted)."""
     status, _, body = server.request("GET", "metrics")
-    if status != 200:
-        return None
-    total = None
+    assert status == 200, f"metrics scrape answered {status}"
+    total = 0
     for line in body.decode().splitlines():
-        name = line.split("{", 1)[0].split(" ", 1)[0]
-        if name in TIER_BYTES_METRICS:
-            total = (total or 0) + int(float(line.rsplit(" ", 1)[1]))
+        if line.split("{", 1)[0].split(" ", 1)[0] == TIER_BYTES_METRIC:
+            total += int(float(line.rsplit(" ", 1)[1]))
     return total
 
 
@@ -185,9 +183,9 @@ def settle(
         "api": reported(),
         "kernel": in_kernel,
     }
-    metric = scraped_tier_bytes(server)
-    if metric is not None:  # once the server exports Prometheus metrics of its tiers
-        run.tiers["metrics"] = metric
+    # The metric is the latest count, at most usage.MAX_AGE old: a stale scrape starts a recount.
+    wait_until(lambda: scraped_tier_bytes(server) == expected, "the metrics to count", 60)
+    run.tiers["metrics"] = scraped_tier_bytes(server)
     run.fds_end = proc_fds(server.proc.pid)
 
 
