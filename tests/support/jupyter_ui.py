@@ -159,15 +159,18 @@ class NotebookUI:
         A MutationObserver watches the prompt go ``[*]:`` then ``[n]:`` (after a restart ``n``
         can equal the previous count, so "the text changed" would not do). While JupyterLab
         finishes connecting to a fresh kernel it can drop a Shift+Enter (no ``[*]:`` ever), so
-        the key is pressed again in that case only.
+        the key is pressed again in that case only, as it is when a late dialog took the click.
         """
         for attempt in range(3):
+            # Under load the 'Select Kernel' dialog can show after open() looked for it; it
+            # then takes the click, so each attempt looks again.
+            self._dismiss_kernel_dialog()
             cell = self.cell(index)
             cell.scroll_into_view_if_needed()
             cell.evaluate(_WATCH_PROMPT)
-            cell.locator(".jp-InputArea-editor").click()
-            self.page.keyboard.press("Shift+Enter")
             try:
+                cell.locator(".jp-InputArea-editor").click(timeout=SUBMIT_TIMEOUT)
+                self.page.keyboard.press("Shift+Enter")
                 self._wait_run_state(index, ("busy", "done"), SUBMIT_TIMEOUT)
                 break
             except PlaywrightTimeout:
