@@ -24,6 +24,7 @@ from tornado import web
 from vfs_ext.mimes import is_passive, mime_for_ext
 from vfs_ext.names import parse_name
 from vfs_ext.store import Store
+from vfs_ext.tiers import FileInfo
 
 from .counters import ServerCounters
 from .persist import Saved
@@ -120,6 +121,7 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         self.counters = counters
         self._sent = 0  # body bytes handed to the connection
         self._saved: Saved | None = None
+        self._info: FileInfo | None = None
         self.root = ""
         self.default_filename = None
         self._fd: int | None = None
@@ -160,7 +162,9 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         if self.get_argument("download", None) not in (None, "", "0"):
             filename = safe_filename(self.get_argument("filename", None), name)
             self.set_header("Content-Disposition", content_disposition(filename))
-        if self.find_saved is not None and parse_name(name) and self.store.lookup(name) is None:
+        # Looked up once per request: validate_absolute_path opens what is found here.
+        self._info = self.store.lookup(name)
+        if self.find_saved is not None and parse_name(name) and self._info is None:
             self._saved = await self.find_saved(name)  # its kernel is gone: a saved copy?
             if self._saved is not None:
                 self._fd = self._saved.fd  # closed like a tier file's
@@ -183,7 +187,7 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         if self._saved is not None:  # opened and checked against its hash by find_saved
             self._stat_result = self._saved.stat
             return absolute_path
-        info = self.store.lookup(absolute_path)
+        info = self._info  # looked up by _serve, the one way in (GET and HEAD)
         if info is None:
             raise web.HTTPError(404, NOT_FOUND)
         try:
