@@ -9,7 +9,7 @@ from traitlets import Bool, Float, HasTraits, TraitError, TraitType, Unicode, de
 
 from vfs_ext.config import DEFAULT_THRESHOLD, default_disk_dir, default_memory_dir, parse_size
 
-from .handlers import DEFAULT_CHUNK_SIZE
+from .streaming import DEFAULT_CHUNK_SIZE
 
 
 class ByteSize(TraitType[Any, Any]):
