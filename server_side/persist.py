@@ -283,7 +283,7 @@ class Persistence:
     def report(self) -> dict[str, Any]:
         """Sidecar usage (every known folder re-read) and counters, for ``api/vfs``."""
         self.usage.refresh(self._folders | self.index.folders())
-        return self._summary()
+        return {**self._summary(), "hashing_pending": self.hashes.pending()}
 
     def _summary(self) -> dict[str, Any]:
         return {

@@ -52,7 +52,7 @@ def copy_in(
     """Keep each live file (name, FileInfo) in ``sidecar``, in order, within ``cap`` bytes.
 
     ``hashes`` (name -> SHA-256, names are never reused) spares hashing a file hashed ahead or
-    saved before, and copying one already kept; it learns the new hashes."""
+    saved before, and copying one already kept; it learns the hashes computed at save."""
     result = CopyResult()
     copies: list[_Copy] = []
     try:
@@ -68,7 +68,7 @@ def copy_in(
                 copies.append(copy)
                 result.kept_bytes += copy.size
         for copy in copies:
-            digest = _finish(sidecar, copy, result, hashes)
+            digest = _finish(sidecar, copy, result)
             if digest is not None:
                 result.digests[copy.name] = digest
     finally:
@@ -99,7 +99,7 @@ def _start(
     return copy
 
 
-def _finish(sidecar: Sidecar, copy: _Copy, result: CopyResult, hashes: Prehasher) -> str | None:
+def _finish(sidecar: Sidecar, copy: _Copy, result: CopyResult) -> str | None:
     """Wait for one copy and hash; publish the copy under its hash unless already there."""
     tmp = None
     try:
@@ -107,7 +107,6 @@ def _finish(sidecar: Sidecar, copy: _Copy, result: CopyResult, hashes: Prehasher
         hashed = copy.hashing.result()
         if identity(os.fstat(copy.fd)) == hashed.identity:
             digest = hashed.digest
-            hashes.learn(copy.name, hashed)
         else:  # the kernel changed its file: the bytes copied may not be the ones hashed
             digest = sidecar.digest_of(tmp)
     except OSError as exc:

@@ -10,8 +10,10 @@ is skipped (a redraw loop costs one hash per frame still shown), the queue keeps
 
 A hash is recorded with the identity of the file it read (inode, size, mtime, ctime), and a
 save uses it only if the file it copies has that identity before and after the copy; otherwise
-the save hashes the copy it made. A save that needs the file the worker is hashing takes over
-the work done so far (hash state and offset) at its own priority: no byte is hashed twice.
+the save hashes the copy it made. A save that needs the file the worker is hashing does not wait
+for it (a thread at nice 19 may not run for a while on a busy machine): it takes the hash state
+the worker reached at its last chunk and goes on from there at its own priority, so at most one
+chunk is hashed twice.
 Kernels own their files and could change one without changing its times (through a mapping
 written to before the hash), so what keeps a sidecar file from being served under a hash its
 bytes do not match is still the check before its first serve (server_side.persist).
@@ -27,7 +29,7 @@ import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from vfs_ext.names import parse_name
@@ -41,10 +43,10 @@ MIN_BYTES = 1024 * 1024
 QUEUE = 256
 #: Seconds between readings of the events file: the latency before hashing starts.
 POLL_S = 0.5
+#: Past this many hashes known, those of files no tier holds any more are forgotten.
+KNOWN_MAX = 10_000
 #: Bytes read and hashed between checks for a save that wants the file, or a stop.
 CHUNK = 4 * 1024 * 1024
-#: How long a save waits for the worker to hand over a file it is hashing.
-HANDOVER_S = 1.0
 
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
@@ -66,30 +68,30 @@ class Hashed:
 
 @dataclass
 class _Job:
-    """The file the worker is hashing; a save that wants it sets ``wanted`` and takes
-    ``partial`` (hash state, offset) once ``done``."""
+    """The file the worker is hashing; a save that wants it sets ``wanted`` (the worker stops)
+    and goes on from ``reached``: a copy of the hash state after the last chunk, its offset and
+    the identity of the file read."""
 
     name: str
     wanted: bool = False
-    partial: tuple[Any, int, Identity] | None = None
-    done: threading.Event = field(default_factory=threading.Event)
+    reached: tuple[Any, int, Identity] | None = None
 
 
 def hash_into(
-    state: Any, fd: int, size: int, offset: int = 0, stop: Callable[[], bool] | None = None
+    state: Any, fd: int, size: int, offset: int = 0, step: Callable[[int], bool] | None = None
 ) -> int:
     """Feed bytes ``offset`` to ``size`` of ``fd`` into ``state`` in ``CHUNK`` reads (no mapping:
     a file truncated meanwhile is an OSError, not a SIGBUS); the offset reached, short of
-    ``size`` if ``stop()`` said so."""
+    ``size`` if ``step(offset)``, called after each chunk, said to stop."""
     view = memoryview(bytearray(min(CHUNK, max(size - offset, 0))))
     while offset < size:
-        if stop is not None and stop():
-            break
         n = os.preadv(fd, [view[: size - offset]], offset)
         if n == 0:
             raise OSError(errno.EIO, "file shrank while being hashed")
         state.update(view[:n])
         offset += n
+        if step is not None and not step(offset):
+            break
     return offset
 
 
@@ -110,6 +112,7 @@ class Prehasher:
         self._known: dict[str, Hashed] = {}
         self._queue: OrderedDict[str, None] = OrderedDict()
         self._current: _Job | None = None
+        self._saving: set[str] = set()  # names saves are hashing
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -144,7 +147,7 @@ class Prehasher:
             return
         assert isinstance(name, str)
         with self._lock:
-            if name in self._known or self._stopping.is_set():
+            if name in self._known or name in self._saving or self._stopping.is_set():
                 return
             self._queue[name] = None
             while len(self._queue) > QUEUE:
@@ -169,18 +172,30 @@ class Prehasher:
                 finally:
                     with self._lock:
                         self._current = None
-                    job.done.set()
+            if len(self._known) > KNOWN_MAX:
+                self._forget_released()
             self._wake.wait(self.poll_s)
+
+    def _forget_released(self) -> None:
+        """Keep memory bounded: only files still in a tier are ever copied by a save."""
+        with self._lock:
+            names = list(self._known)
+        gone = [name for name in names if self.store.lookup(name) is None]
+        with self._lock:
+            for name in gone:
+                self._known.pop(name, None)
 
     def _next(self) -> _Job | None:
         with self._lock:
-            if self._stopping.is_set() or not self._queue:
-                return None
-            self._current = _Job(self._queue.popitem(last=False)[0])
-            return self._current
+            while self._queue and not self._stopping.is_set():
+                name = self._queue.popitem(last=False)[0]
+                if name not in self._known and name not in self._saving:
+                    self._current = _Job(name)
+                    return self._current
+            return None
 
     def _hash(self, job: _Job) -> None:
-        """Hash one file if it is still ours and still shown; hand over if a save wants it."""
+        """Hash one file if it is still ours and still shown, chunk by chunk."""
         info = self.store.lookup(job.name)
         if info is None:
             return  # released before its turn
@@ -193,23 +208,26 @@ class Prehasher:
             if not stat.S_ISREG(st.st_mode):
                 return
             state = hashlib.sha256()
-            stop = lambda: job.wanted or self._stopping.is_set()  # noqa: E731
-            offset = hash_into(state, fd, st.st_size, stop=stop)
-            if offset < st.st_size:
-                job.partial = (state, offset, identity(st))
-            elif identity(os.fstat(fd)) == identity(st):  # else rewritten while read
-                self._learn(job.name, Hashed(state.hexdigest(), identity(st)), ahead=st.st_size)
+            done = hash_into(state, fd, st.st_size, step=lambda n: self._step(job, state, n, st))
+            if done == st.st_size and identity(os.fstat(fd)) == identity(st):
+                self._learn(job.name, Hashed(state.hexdigest(), identity(st)), files=1)
         except OSError:
-            return
+            return  # truncated or unreadable: the save will see
         finally:
             os.close(fd)
 
-    def _learn(self, name: str, hashed: Hashed, *, ahead: int = 0) -> None:
+    def _step(self, job: _Job, state: Any, offset: int, st: os.stat_result) -> bool:
+        """After a chunk: count it, leave a copy of the state for a save, go on unless one
+        wants the file or the server stops."""
+        with self._lock:
+            self.totals["hashed_ahead_bytes"] += offset - (job.reached[1] if job.reached else 0)
+            job.reached = (state.copy(), offset, identity(st))
+            return not (job.wanted or self._stopping.is_set())
+
+    def _learn(self, name: str, hashed: Hashed, *, files: int = 0) -> None:
         with self._lock:
             self._known[name] = hashed
-            if ahead:
-                self.totals["hashed_ahead_files"] += 1
-                self.totals["hashed_ahead_bytes"] += ahead
+            self.totals["hashed_ahead_files"] += files
 
     # -- what saves use ------------------------------------------------------------------------
 
@@ -217,9 +235,10 @@ class Prehasher:
         with self._lock:
             return self._known.get(name)
 
-    def learn(self, name: str, hashed: Hashed) -> None:
-        """A hash a save computed, or one it checked against the bytes it copied."""
-        self._learn(name, hashed)
+    def pending(self) -> int:
+        """Files waiting for the worker or being hashed by it."""
+        with self._lock:
+            return len(self._queue) + (self._current is not None)
 
     def hash_for_save(self, name: str, fd: int, st: os.stat_result) -> Hashed:
         """The hash of the file open at ``fd`` (``st`` its stat when opened): known ahead, taken
@@ -227,25 +246,31 @@ class Prehasher:
         checks that the bytes it copied are that file's still."""
         now = identity(st)
         with self._lock:
+            known = self._known.get(name)
             job = self._current if self._current and self._current.name == name else None
             if job is not None:
                 job.wanted = True
+                reached = job.reached
             else:
                 self._queue.pop(name, None)  # hashed here instead
-        partial = None
-        if job is not None and job.done.wait(HANDOVER_S):
-            partial = job.partial
-        known = self.get(name)
-        if known is not None and known.identity == now:
-            return known
-        state, offset = hashlib.sha256(), 0
-        if partial is not None and partial[2] == now:
-            state, offset = partial[0], partial[1]
-        hash_into(state, fd, st.st_size, offset)
-        with self._lock:
-            self.totals["hashed_at_save_files"] += 1
-            self.totals["hashed_at_save_bytes"] += st.st_size - offset
-        return Hashed(state.hexdigest(), now)
+                reached = None
+            self._saving.add(name)
+        try:
+            if known is not None and known.identity == now:
+                return known
+            state, offset = hashlib.sha256(), 0
+            if reached is not None and reached[2] == now:
+                state, offset = reached[0], reached[1]
+            hash_into(state, fd, st.st_size, offset)
+            hashed = Hashed(state.hexdigest(), now)
+            with self._lock:
+                self._known[name] = hashed  # the caller trusts it only for an unchanged file
+                self.totals["hashed_at_save_files"] += 1
+                self.totals["hashed_at_save_bytes"] += st.st_size - offset
+            return hashed
+        finally:
+            with self._lock:
+                self._saving.discard(name)
 
 
 def _lower_priority() -> None:
