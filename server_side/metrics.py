@@ -98,10 +98,10 @@ class VirtualFilesCollector(Collector):
         tiers = [t.name for t in self.tiers]
         yield _counter(
             "writes",
-            "Virtual files kernels wrote, by outcome: the tier that took the file, or refused "
-            "(no tier took it).",
+            "Virtual files kernels wrote, by outcome: the tier that took the file, refused "
+            "(no tier took it) or too_large (over VirtualFiles.max_file_size).",
             "outcome",
-            (*tiers, "refused"),
+            (*tiers, "refused", "too_large"),
             f.writes,
         )
         yield _counter(
