@@ -163,6 +163,8 @@ class VirtualFiles(VirtualFilesConfig, ExtensionApp):
             max_notebook_bytes=self.persist_max_bytes,
             log=self.log,
         )
+        if self.persistence is not None:
+            self._metrics.persist_counters = self.persistence.counters
         export.enable_preprocessor(self.server.config)  # JupyterLab's "Export Notebook As"
 
     def _hint_huge_pages(self, root: Path) -> None:

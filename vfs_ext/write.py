@@ -88,7 +88,7 @@ def write_file(owner: Writer, source: Source, gkey: str, name: str) -> FileInfo:
                     size=info.size,
                 )
             else:
-                owner.record_event("write", tier=tier.name, size=info.size)
+                owner.record_event("write", name=name, tier=tier.name, size=info.size)
             return info
     finally:
         if attempt.partial is not None:
