@@ -81,7 +81,7 @@ def externalize(
     policy: Policy,
     write: Writer,
     written: list[dict[str, Any]] | None = None,
-    kept_inline: Callable[[str, int], None] | None = None,
+    kept_inline: Callable[[str, int, str], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The bundle with every payload over ``policy.threshold`` moved to a virtual file.
 
@@ -91,7 +91,8 @@ def externalize(
     A payload that fits no tier stays inline when small enough; otherwise the bundle says what
     went wrong. ``written``: files already stored for this bundle (an Altair chart's data),
     named in its metadata.
-    ``kept_inline(mime, size)`` hears of each payload that stays inline because no tier took it.
+    ``kept_inline(mime, size, reason)`` hears of each payload that stays inline because no tier
+    took it.
     """
     metadata = dict(metadata or {})
     records = list(written or [])
@@ -137,7 +138,7 @@ def _store(
     mime: str,
     policy: Policy,
     write: Writer,
-    kept_inline: Callable[[str, int], None] | None = None,
+    kept_inline: Callable[[str, int, str], None] | None = None,
 ) -> None:
     """Store one payload; one that fits no tier stays inline if small enough, else an error
     message takes its place."""
@@ -153,7 +154,7 @@ def _store(
         if size <= INLINE_FALLBACK_LIMIT:
             log.warning("vfs_ext: %s output stays inline: %s", mime, exc)
             if kept_inline is not None:
-                kept_inline(mime, size)
+                kept_inline(mime, size, str(exc))
         else:
             result.data.pop(mime, None)
             result.failures.append(
