@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.kernels import Kernel, new_cell_id, shutdown_kernel, start_kernel
+from tests.support.kernels import Kernel, new_cell_id, running_kernel
 from tests.support.processes import wait_until
 from tests.support.server import RunningServer, jupyter_server
 
@@ -37,10 +37,8 @@ def small_tiers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSer
 
 @pytest.fixture
 def k(small_tiers: RunningServer) -> Iterator[Kernel]:
-    kernel = start_kernel(small_tiers)
-    kernel.execute(SETUP)
-    yield kernel
-    shutdown_kernel(small_tiers, kernel)
+    with running_kernel(small_tiers, SETUP) as kernel:
+        yield kernel
 
 
 def test_a_fallback_to_disk_is_said_once_and_nothing_else(k: Kernel) -> None:
