@@ -18,7 +18,7 @@ from vfs_ext.config import format_size
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.mimes import ext_for_mime
 
-from . import datauri, html, ranking, reference
+from . import bokeh, datauri, html, ranking, reference
 from .session import Policy
 from .vega import externalize_spec, is_vega
 
@@ -145,6 +145,8 @@ def _store(
     try:
         if is_vega(mime):
             _vega(result, mime, policy, write)
+        elif bokeh.is_script(mime, result.data):
+            _bokeh(result, mime, write)
         else:
             _payload(result, mime, write)
     except VirtualFileError as exc:
@@ -207,6 +209,21 @@ def _vega(result: _Result, mime: str, policy: Policy, write: Writer) -> None:
     result.records.extend(records)
     if moved is not None:
         result.data[mime] = moved[0]
+
+
+def _bokeh(result: _Result, mime: str, write: Writer) -> None:
+    """BokehJS or a Bokeh document: a small script loads it by URL (kernel_side.bokeh)."""
+
+    def store(payload: bytes, ext: str) -> dict[str, Any]:
+        rec = write(payload, ext)
+        result.records.append(rec)
+        return rec
+
+    moved = bokeh.externalize_script(mime, result.data, result.metadata, store)
+    if moved is None:
+        log.info("vfs_ext: a %s output bokeh did not write stays inline", mime)
+    else:
+        result.data[mime] = moved
 
 
 def _finish(result: _Result) -> tuple[dict[str, Any], dict[str, Any]]:
