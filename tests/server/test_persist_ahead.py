@@ -165,6 +165,44 @@ def test_bytes_changed_without_a_trace_are_not_served_under_the_old_hash(
         assert "does not match its hash" in server.log_text()
 
 
+def test_events_naming_files_not_ours_hash_nothing(
+    server: RunningServer, owner: Owner, other_server: RunningServer
+) -> None:
+    """The events file is the kernels': a line naming another server's file, a path or a
+    symlink planted in the tier hashes nothing; only this server's tier files are read."""
+    theirs_store = server_store(other_server)
+    theirs = theirs_store.open_owner("victim")
+    try:
+        secret = theirs.write(big(b"secret"), "png").name
+        planted = owner.write(big(b"planted"), "png")
+        link_name = planted.name.replace(".png", ".bin")
+        os.symlink(planted.path, planted.path.with_name(link_name))
+        before = idle(server)
+        store = server_store(server)
+        try:
+            for name in (secret, "../../etc/passwd", link_name):
+                store.record_event("write", name=name, tier="memory", size=2 * MIB)
+            mine = owner.write(big(b"mine"), "png")  # queued after them
+        finally:
+            store.close()
+        after = wait_until(
+            lambda: (p := idle(server))["hashed_ahead_files"] > before["hashed_ahead_files"] and p,
+            "this server's file hashed",
+        )
+        assert delta(after, before, "hashed_ahead_files") == 1
+        assert delta(after, before, "hashed_ahead_bytes") == mine.size
+    finally:
+        theirs.release_all()
+        theirs.close(remove=True)
+        theirs_store.close()
+
+
+@pytest.fixture
+def other_server(tmp_path: Path) -> Iterator[RunningServer]:
+    with jupyter_server(tmp_path / "other") as running:
+        yield running
+
+
 def niced_threads(pid: int) -> int:
     """Threads of ``pid`` at nice 19 (the hashing worker), from /proc."""
     count = 0
@@ -212,3 +250,4 @@ def test_stopping_the_server_while_it_hashes_leaves_nothing_behind(tmp_path: Pat
         store.close()
         assert [root for root in namespace if root.exists()] == []
         assert "Traceback" not in running.log_text()
+        assert "did not stop" not in running.log_text()
