@@ -9,11 +9,13 @@ GeoJSON goes through the reference type, to the GeoJSON extension's renderer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from kernel_side.bokeh import JS_MIME
 from tests.browser.test_labextension import MAX_FRAME, wait_loaded, watch_frames
 from tests.support.browser import artifact, jupyter_env, write_notebook
 from tests.support.jupyter_ui import NotebookUI
@@ -57,15 +59,24 @@ PLOT_STATE = """cell => {
 }"""
 
 
-@pytest.fixture(scope="module", params=["lab", "notebook"])
+@pytest.fixture(scope="module", params=["lab", "notebook", "lab-without-jupyter_bokeh"])
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, RunningServer]]:
+    """JupyterLab and Notebook 7; and JupyterLab with jupyter_bokeh disabled, where
+    JupyterLab's own JavaScript renderer runs bokeh's scripts."""
     pytest.importorskip("jupyter_bokeh", reason="bokeh's renderers for JupyterLab")
     pytest.importorskip("jupyterlab_geojson", reason="the GeoJSON renderer for JupyterLab")
-    app = request.param
-    tmp = tmp_path_factory.mktemp(f"bokeh-{app}")
+    app, _, without = request.param.partition("-without-")
+    tmp = tmp_path_factory.mktemp(f"bokeh-{request.param}")
     env = jupyter_env(tmp / "jupyter")
+    if without:
+        # What `jupyter labextension disable @bokeh/jupyter_bokeh` writes, in a private dir.
+        config = tmp / "jupyter" / "config"
+        (config / "labconfig").mkdir(parents=True)
+        disabled = {"disabledExtensions": {"@bokeh/jupyter_bokeh": True}}
+        (config / "labconfig" / "page_config.json").write_text(json.dumps(disabled))
+        env["JUPYTER_CONFIG_DIR"] = str(config)
     with jupyter_server(tmp, app=app, base_url="/user/alice/", env=env) as srv:
         yield app, srv
 
@@ -102,6 +113,14 @@ def test_a_large_bokeh_plot_draws_by_url(server: tuple[str, RunningServer], cont
     assert state["points"] == POINTS, state
     assert state["toolbars"] >= 1, state
     assert ui.cell(2).locator("iframe").count() == 0
+    # Who ran the document's script: jupyter_bokeh's exec renderer, or JupyterLab's own
+    # JavaScript renderer where jupyter_bokeh is disabled.
+    disabled = ui.page.evaluate(
+        "JSON.parse(document.getElementById('jupyter-config-data').textContent)"
+        ".disabledExtensions || []"
+    )
+    by_lab = ui.cell(2).locator(f"[data-mime-type='{JS_MIME}']").count()
+    assert by_lab == (1 if "@bokeh/jupyter_bokeh" in disabled else 0)
     # Interactive: dragging the plot with the pan tool moves its x range.
     box = ui.cell(2).locator("canvas").first.bounding_box()
     assert box is not None
