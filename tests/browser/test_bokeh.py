@@ -1,8 +1,10 @@
-"""A large Bokeh plot by URL in a real Chromium, JupyterLab 4 (with jupyter_bokeh) and Notebook 7.
+"""Outputs drawn by other packages' renderers, by URL, in a real Chromium, JupyterLab 4 and
+Notebook 7: a large Bokeh plot (jupyter_bokeh) and GeoJSON (jupyterlab-geojson).
 
 With ``%vfs auto on``, BokehJS (``output_notebook(INLINE)``, 7.9 MB) and a 500k-point plot's
 document (10 MB) leave iopub (kernel_side.bokeh): no websocket frame exceeds 64 KiB, and
-bokeh's own JS draws the plot in the page, with its toolbar, from the virtual files.
+bokeh's own JS draws the plot in the page, with its toolbar, from the virtual files. A large
+GeoJSON goes through the reference type, to the GeoJSON extension's renderer.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_labextension import MAX_FRAME, watch_frames
+from tests.browser.test_labextension import MAX_FRAME, wait_loaded, watch_frames
 from tests.support.browser import artifact, jupyter_env, write_notebook
 from tests.support.jupyter_ui import NotebookUI
 from tests.support.server import RunningServer, jupyter_server
@@ -60,6 +62,7 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, RunningServer]]:
     pytest.importorskip("jupyter_bokeh", reason="bokeh's renderers for JupyterLab")
+    pytest.importorskip("jupyterlab_geojson", reason="the GeoJSON renderer for JupyterLab")
     app = request.param
     tmp = tmp_path_factory.mktemp(f"bokeh-{app}")
     env = jupyter_env(tmp / "jupyter")
@@ -117,3 +120,35 @@ def test_a_large_bokeh_plot_draws_by_url(server: tuple[str, RunningServer], cont
     assert frames, "the page's websocket frames were not seen"
     assert max(frames) <= MAX_FRAME, sorted(frames)[-5:]
     assert ui.problems.ours() == []
+
+
+def test_a_large_geojson_draws_by_url(server: tuple[str, RunningServer], context: Any) -> None:
+    """%vfs auto on: a 600 KB GeoJSON leaves iopub and the GeoJSON extension draws its
+    features (leaflet's SVG paths; the map tiles need the internet and are not checked)."""
+    app, srv = server
+    write_notebook(
+        srv.root_dir / "geo.ipynb",
+        [
+            "%load_ext vfs_ext\n%vfs auto on",
+            "from IPython.display import GeoJSON\n"
+            "lines = [{'type': 'Feature', 'properties': {'i': i}, 'geometry': {\n"
+            "    'type': 'LineString',\n"
+            "    'coordinates': [[i / 100 + j / 10, j / 10 - i / 200] for j in range(10)]}}\n"
+            "    for i in range(3000)]\n"
+            "GeoJSON({'type': 'FeatureCollection', 'features': lines})",
+        ],
+    )
+    ui = NotebookUI(context, app, srv.url, srv.token, "geo.ipynb")
+    frames = watch_frames(ui)
+    ui.open()
+    ui.run_cells(range(2))
+    ref = wait_loaded(ui, 1)
+    ref.locator(".leaflet-container").wait_for()
+    ui.page.wait_for_function(
+        "el => el.querySelectorAll('.leaflet-overlay-pane path').length >= 3000",
+        arg=ref.element_handle(),
+    )
+    ui.page.screenshot(path=str(artifact(f"geojson-{app}.png")))
+    fetched = [r for r in ui.file_responses if r.status == 200 and r.url.endswith(".json")]
+    assert len(fetched) == 1
+    assert max(frames) <= MAX_FRAME, sorted(frames)[-5:]
