@@ -260,7 +260,7 @@ class Prehasher:
                 return known
             state, offset = hashlib.sha256(), 0
             if reached is not None and reached[2] == now:
-                state, offset = reached[0], reached[1]
+                state, offset = reached[0].copy(), reached[1]  # the job keeps its own
             hash_into(state, fd, st.st_size, offset)
             hashed = Hashed(state.hexdigest(), now)
             with self._lock:
