@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import os
 import statistics
 import sys
@@ -33,6 +32,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import jupyter_env
 from tests.support.jupyter_ui import CELLS, NotebookUI
 from tests.support.server import RunningServer, jupyter_server
 
@@ -103,20 +103,6 @@ FLOOR_FETCH_JS = """async url => {
     bmp.close();
     return performance.now() - t;
 }"""
-
-
-def env_for(base: Path) -> dict[str, str]:
-    settings = base / "settings"
-    for rel, value in SETTINGS.items():
-        path = settings / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value))
-    (base / "data").mkdir(parents=True, exist_ok=True)
-    return {
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
-        "JUPYTER_DATA_DIR": str(base / "data"),
-    }
 
 
 def write_nb(path: Path, cells: list[Any]) -> None:
@@ -355,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average before: {load_average()}", flush=True)
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vfs-bench-browser-")))
-        srv = stack.enter_context(jupyter_server(tmp, app="lab", env=env_for(tmp / "jupyter")))
+        env = jupyter_env(tmp / "jupyter", SETTINGS)
+        srv = stack.enter_context(jupyter_server(tmp, app="lab", env=env))
         pw = stack.enter_context(sync_playwright())
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         stack.callback(browser.close)
