@@ -152,7 +152,7 @@ def test_url_follows_the_page_and_gone_files_show_a_placeholder(
     (output,) = saved["cells"][1]["outputs"]
     name = output["data"][REFERENCE_MIME]["name"]
     moved = json.loads(json.dumps(output).replace(f"{srv.base_url}@file/", "/old/@file/"))
-    assert f"/old/@file/{name}" in moved["data"]["text/html"]
+    assert f"/old/@file/{name}" in moved["data"]["text/markdown"]
     gone = json.loads(json.dumps(moved).replace(name, name[:-36] + "0" * 32 + ".png"))
     gone["metadata"][METADATA_KEY].pop(HASH_KEY, None)  # no saved copy backs it either
     cell = new_code_cell("# outputs saved elsewhere")
@@ -224,20 +224,22 @@ def test_outputs_load_as_they_near_the_viewport(
     assert ui.problems.ours() == []
 
 
+@pytest.mark.parametrize("app", ["lab", "notebook"])
 def test_without_the_extension_the_fallback_shows(
-    tmp_path_factory: pytest.TempPathFactory, context: Any
+    app: str, tmp_path_factory: pytest.TempPathFactory, context: Any
 ) -> None:
-    """JupyterLab with the extension disabled shows each virtual image from its Markdown
-    fallback, and still lists the outputs' headings in its table of contents."""
-    tmp = tmp_path_factory.mktemp("labext-off")
+    """JupyterLab / Notebook 7 with the extension disabled show each virtual image from its
+    Markdown fallback, and JupyterLab still lists the outputs' headings in its table of
+    contents."""
+    tmp = tmp_path_factory.mktemp(f"labext-off-{app}")
     env = jupyter_env(tmp / "jupyter")
     page_config = tmp / "config" / "labconfig" / "page_config.json"
     page_config.parent.mkdir(parents=True)
     page_config.write_text(json.dumps(DISABLED))
     env["JUPYTER_CONFIG_PATH"] = str(tmp / "config")
-    with jupyter_server(tmp, app="lab", base_url="/user/alice/", env=env) as srv:
+    with jupyter_server(tmp, app=app, base_url="/user/alice/", env=env) as srv:
         write_notebook(srv.root_dir / "thirty.ipynb", THIRTY)
-        ui = NotebookUI(context, "lab", srv.url, srv.token, "thirty.ipynb").open()
+        ui = NotebookUI(context, app, srv.url, srv.token, "thirty.ipynb").open()
         ui.run_cells(range(2))
         images = ui.cell(1).locator(".jp-RenderedMarkdown img")
         images.nth(29).wait_for(state="attached")
@@ -246,6 +248,7 @@ def test_without_the_extension_the_fallback_shows(
         for n in (0, 29):
             assert ui.wait_image(images.nth(n)) == 400
         assert images.nth(0).get_attribute("src").startswith(f"{srv.base_url}@file/")
-        ui.page.locator('.jp-SideBar [data-id="table-of-contents"]').click()
-        ui.page.locator(".jp-TableOfContents-tree").get_by_text("Noise from HTML").wait_for()
-        ui.page.screenshot(path=str(artifact("labext-disabled.png")))
+        if app == "lab":
+            ui.page.locator('.jp-SideBar [data-id="table-of-contents"]').click()
+            ui.page.locator(".jp-TableOfContents-tree").get_by_text("Noise from HTML").wait_for()
+        ui.page.screenshot(path=str(artifact(f"labext-disabled-{app}.png")))
