@@ -12,13 +12,14 @@ in the page (``performance.now()``), from the Shift+Enter keydown to the output 
 
 python -m bench.browser            # full run (a few minutes on 2 cores)
 python -m bench.browser --quick    # small sizes, one repeat
+python -m bench.browser --breakdown  # only the by-URL image, per phase (bench/browser_breakdown.py)
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import json
+import os
 import statistics
 import sys
 import tempfile
@@ -31,6 +32,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import jupyter_env
 from tests.support.jupyter_ui import CELLS, NotebookUI
 from tests.support.server import RunningServer, jupyter_server
 
@@ -100,20 +102,6 @@ FLOOR_FETCH_JS = """async url => {
     bmp.close();
     return performance.now() - t;
 }"""
-
-
-def env_for(base: Path) -> dict[str, str]:
-    settings = base / "settings"
-    for rel, value in SETTINGS.items():
-        path = settings / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value))
-    (base / "data").mkdir(parents=True, exist_ok=True)
-    return {
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
-        "JUPYTER_DATA_DIR": str(base / "data"),
-    }
 
 
 def write_nb(path: Path, cells: list[Any]) -> None:
@@ -326,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.browser", description=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes, one repeat")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument(
+        "--breakdown", action="store_true", help="only the by-URL image and the floor, per phase"
+    )
     args = p.parse_args(argv)
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} not found: make chromium", file=sys.stderr)
@@ -336,14 +327,21 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [1 * MiB] if quick else [10 * MiB, 50 * MiB]
     repeats = 1 if quick else args.repeats
     table = Table()
+    tables: list[str] = []
     steps: list[Callable[[Any, RunningServer], None]] = [
         lambda ctx, srv: images(ctx, srv, sizes, repeats, table),
         lambda ctx, srv: plotly(ctx, srv, 3_000 if quick else 300_000, repeats, table),
         lambda ctx, srv: opening(ctx, srv, 3 if quick else 50, (1 if quick else 5) * MiB, table),
     ]
+    if args.breakdown:
+        from .browser_breakdown import breakdown
+
+        steps = [lambda ctx, srv: tables.append(breakdown(ctx, srv, sizes, repeats))]
+    print(f"load average before: {load_average()}", flush=True)
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vfs-bench-browser-")))
-        srv = stack.enter_context(jupyter_server(tmp, app="lab", env=env_for(tmp / "jupyter")))
+        env = jupyter_env(tmp / "jupyter", SETTINGS)
+        srv = stack.enter_context(jupyter_server(tmp, app="lab", env=env))
         pw = stack.enter_context(sync_playwright())
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         stack.callback(browser.close)
@@ -354,9 +352,15 @@ def main(argv: list[str] | None = None) -> int:
                 step(ctx, srv)
             finally:
                 ctx.close()
+    print(f"load average after: {load_average()}")
     print()
-    print(table.markdown())
+    print("\n\n".join(tables) if args.breakdown else table.markdown())
     return 0
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: the machine is shared, so say how busy it was."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ output externalization.
   ``shown`` replays the published messages as the front end applies them: files no output
   shows any more (replaced by an update, cleared) are retired, released after vfs_ext.retire's
   grace.
-- ``magics``: ``%%vfs``, ``%vfs auto|ls|stats|rm|clear``; ``api``: ``vfile()`` and helpers.
+- ``magics``: ``%%vfs``, ``%vfs auto|ls|stats|rm|clear``; ``files``: ``vfile()``; ``api``: the
+  public face, ``vfile()`` and the display helpers.
 
 Without a server everything stays inline (one notice per kernel); ``vfile()`` then returns a
 ``data:`` URL of at most ``api.DATA_URL_LIMIT`` (4 MiB) and raises VirtualFileError beyond.

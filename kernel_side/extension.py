@@ -10,6 +10,7 @@ import logging
 import threading
 from typing import Any
 
+from .notices import route_log
 from .session import KernelSession
 
 log = logging.getLogger("vfs_ext")
@@ -35,6 +36,7 @@ def current_session() -> KernelSession:
 
 def _new_session() -> KernelSession:
     """A session listening to cell events, already in the cell that is running, if any."""
+    route_log()  # before the session's first record
     session = KernelSession.discover()
     shell = _shell()
     if shell is not None:

@@ -18,7 +18,7 @@ from vfs_ext.config import format_size
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.mimes import ext_for_mime
 
-from . import datauri, html, ranking, reference
+from . import bokeh, datauri, html, ranking, reference
 from .session import Policy
 from .vega import externalize_spec, is_vega
 
@@ -82,7 +82,7 @@ def externalize(
     policy: Policy,
     write: Writer,
     written: list[dict[str, Any]] | None = None,
-    kept_inline: Callable[[str, int], None] | None = None,
+    kept_inline: Callable[[str, int, str], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The bundle with every payload over ``policy.threshold`` moved to a virtual file.
 
@@ -92,7 +92,8 @@ def externalize(
     A payload that fits no tier stays inline when small enough; otherwise the bundle says what
     went wrong. ``written``: files already stored for this bundle (an Altair chart's data),
     named in its metadata.
-    ``kept_inline(mime, size)`` hears of each payload that stays inline because no tier took it.
+    ``kept_inline(mime, size, reason)`` hears of each payload that stays inline because no tier
+    took it.
     """
     metadata = dict(metadata or {})
     records = list(written or [])
@@ -138,13 +139,15 @@ def _store(
     mime: str,
     policy: Policy,
     write: Writer,
-    kept_inline: Callable[[str, int], None] | None = None,
+    kept_inline: Callable[[str, int, str], None] | None = None,
 ) -> None:
     """Store one payload; one that fits no tier stays inline if small enough, else an error
     message takes its place."""
     try:
         if is_vega(mime):
             _vega(result, mime, policy, write)
+        elif bokeh.is_script(mime, result.data):
+            _bokeh(result, mime, write)
         else:
             _payload(result, mime, write)
     except VirtualFileError as exc:
@@ -152,7 +155,7 @@ def _store(
         if size <= INLINE_FALLBACK_LIMIT:
             log.warning("vfs_ext: %s output stays inline: %s", mime, exc)
             if kept_inline is not None:
-                kept_inline(mime, size)
+                kept_inline(mime, size, str(exc))
         else:
             result.data.pop(mime, None)
             result.failures.append(
@@ -207,6 +210,21 @@ def _vega(result: _Result, mime: str, policy: Policy, write: Writer) -> None:
     result.records.extend(records)
     if moved is not None:
         result.data[mime] = moved[0]
+
+
+def _bokeh(result: _Result, mime: str, write: Writer) -> None:
+    """BokehJS or a Bokeh document: a small script loads it by URL (kernel_side.bokeh)."""
+
+    def store(payload: bytes, ext: str) -> dict[str, Any]:
+        rec = write(payload, ext)
+        result.records.append(rec)
+        return rec
+
+    moved = bokeh.externalize_script(mime, result.data, result.metadata, store)
+    if moved is None:
+        log.info("vfs_ext: a %s output bokeh did not write stays inline", mime)
+    else:
+        result.data[mime] = moved
 
 
 def _finish(result: _Result) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import sys
 import threading
 import weakref
 from collections.abc import Iterable
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vfs_ext.config import DEFAULT_THRESHOLD, StoreConfig
+from vfs_ext.config import DEFAULT_THRESHOLD, StoreConfig, format_size
 from vfs_ext.confine import ServerGone
 from vfs_ext.names import DEFAULT_GROUP, group_key, owner_key
 from vfs_ext.owner import Owner
@@ -26,6 +25,7 @@ from vfs_ext.store import Store
 from vfs_ext.tiers import FileInfo
 
 from .discovery import discover_config
+from .notices import Notices
 
 log = logging.getLogger("vfs_ext")
 
@@ -62,14 +62,16 @@ class KernelSession:
     def __init__(self, config: StoreConfig | None, owner_id: str) -> None:
         self.config = config
         self.owner_id = owner_id
+        self.notices = Notices()
         self.store: Store | None = None
         if config is not None:
             try:
                 self.store = Store(config)
             except Exception as exc:  # no usable tier: behave as without a server
-                log.warning("vfs_ext: storage unavailable, outputs stay inline: %s", exc)
+                message = f"vfs_ext: storage unavailable, outputs stay inline: {exc}"
+                self.notices.once("unavailable", message)
             for tier, reason in config.refused:  # e.g. another user squats the memory tier
-                print(f"vfs_ext: the {tier} tier {reason}", file=sys.stderr)
+                self.notices.once(f"refused {tier}", f"vfs_ext: the {tier} tier {reason}")
         self._owner: Owner | None = None
         # One owner per kernel, whichever threads write first: a second owner would wait for the
         # first one's flock and time out.
@@ -79,7 +81,6 @@ class KernelSession:
         self.auto: Policy | None = None
         self._cell_policies: list[Policy] = []  # run_cell_magic('vfs', ...): innermost last
         self._this_cell_policy: Policy | None = None  # a %%vfs cell's, until the cell ends
-        self._notice_shown = False
         self.cell_ids: dict[str, str] = {}  # group key -> cell id
         self.cell_counts: dict[str, int] = {}  # group key -> execution count, for %vfs ls
         # Files whose Python object (a VirtualFile) is alive: it may be displayed again, so
@@ -123,20 +124,35 @@ class KernelSession:
         Once the server has stopped (its namespace is gone) the session has no store any more:
         later outputs stay inline, as without a server."""
         try:
-            return self.owner().write(data, ext, self.group, evict=evict)
+            owner = self.owner()
+            info = owner.write(data, ext, self.group, evict=evict)
         except ServerGone as exc:
             self._server_gone(exc)
             raise
+        first = owner.tiers[0].name
+        if info.tier != first:
+            self.notices.once(
+                "fallback",
+                f"vfs_ext: the {first} tier did not take a file of {format_size(info.size)}; it "
+                f"went to the {info.tier} tier, as later ones that do not fit will (said once; "
+                "%vfs stats shows each tier's room)",
+            )
+        return info
 
-    def kept_inline(self, mime: str, size: int) -> None:
-        """An output no tier took stays inline: counted for the server's metrics."""
+    def kept_inline(self, mime: str, size: int, reason: str) -> None:
+        """An output no tier took stays inline: said once, counted for the server's metrics."""
+        self.notices.once(
+            "inline",
+            f"vfs_ext: a {mime} output stays inline: {reason} (said once; later ones stay "
+            "inline quietly, %vfs stats counts them)",
+        )
         if self.store is not None:
             self.store.record_event("inline", mime=mime, size=size)
 
     def _server_gone(self, exc: ServerGone) -> None:
         if self.store is None:
             return
-        log.warning("vfs_ext: %s; outputs stay inline from now on", exc)
+        self.notices.once("server gone", f"vfs_ext: {exc}; outputs stay inline from now on")
         with self._owner_lock:
             owner, self._owner = self._owner, None
             store, self.store = self.store, None
@@ -183,9 +199,7 @@ class KernelSession:
 
     def notice_no_server(self) -> None:
         """Say once per kernel why outputs stay inline."""
-        if not self._notice_shown:
-            self._notice_shown = True
-            print(NO_SERVER_NOTICE, file=sys.stderr)
+        self.notices.once("no server", NO_SERVER_NOTICE)
 
     # -- which policy applies now ------------------------------------------------------------
 

@@ -4,8 +4,10 @@
 """
 
 from .app import VirtualFiles
+from .traits import VirtualFilesConfig
 
 if __name__ == "__main__":
     app = VirtualFiles()
-    for trait in sorted(app.class_own_traits(config=True).values(), key=lambda t: t.name or ""):
+    settings = VirtualFilesConfig.class_own_traits(config=True).values()
+    for trait in sorted(settings, key=lambda t: t.name or ""):
         print(app.class_get_trait_help(trait, app))

@@ -7,13 +7,10 @@ where a virtual file differs from a file under a static root, each override sayi
 
 from __future__ import annotations
 
-import asyncio
-import mmap
 import os
 import re
 import stat
-from asyncio import Future
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +25,7 @@ from vfs_ext.tiers import FileInfo
 
 from .counters import ServerCounters
 from .persist import Saved
+from .streaming import DEFAULT_CHUNK_SIZE, StreamingFileHandler
 
 #: Finds the sidecar copy a saved notebook keeps of a name no tier holds (server_side.persist).
 FindSaved = Callable[[str], Awaitable[Saved | None]]
@@ -35,13 +33,6 @@ FindSaved = Callable[[str], Awaitable[Saved | None]]
 #: Route, relative to base_url (ExtensionApp prepends it). Any one path segment reaches the
 #: handler, so a bad name gets our explanation rather than tornado's bare 404.
 ROUTE = r"/@file/(?P<name>[^/]+)"
-
-#: 1 MiB: tornado's 64 KiB costs more CPU per byte served; see VirtualFiles.chunk_size.
-DEFAULT_CHUNK_SIZE = 1024 * 1024
-
-#: Responses this large are sent from mapped chunks instead of pread copies (py-spy: the copy
-#: was a third of the server's time); below it pread is as cheap and needs no mapping set-up.
-MMAP_MIN = 1024 * 1024
 
 #: A virtual file's name is never reused for other bytes, so a response never goes stale.
 CACHE_CONTROL = "private, max-age=31536000, immutable"
@@ -87,21 +78,7 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def _map_chunk(fd: int, offset: int, size: int) -> mmap.mmap | None:
-    """``size`` bytes of ``fd`` from ``offset`` (a multiple of ``mmap.ALLOCATIONGRANULARITY``),
-    mapped read-only; None if it cannot be mapped (a filesystem without mmap, a short file).
-
-    Safe from SIGBUS: tiers write a file under a temporary name and rename it, and release
-    unlinks it, so a served file is never truncated. One chunk at a time, not the whole file:
-    mapped tmpfs pages count in the server's RSS while mapped.
-    """
-    try:
-        return mmap.mmap(fd, size, access=mmap.ACCESS_READ, offset=offset)
-    except (OSError, ValueError):
-        return None
-
-
-class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
+class VirtualFileHandler(JupyterHandler, StreamingFileHandler):
     """Serve one virtual file from this server's tiers, authenticated like ``/files/``."""
 
     auth_resource = "contents"
@@ -119,14 +96,10 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         self.chunk_size = chunk_size
         self.find_saved = find_saved
         self.counters = counters
-        self._sent = 0  # body bytes handed to the connection
         self._saved: Saved | None = None
         self._info: FileInfo | None = None
         self.root = ""
         self.default_filename = None
-        self._fd: int | None = None
-        self._pending_map: mmap.mmap | None = None
-        self._window: mmap.mmap | None = None
 
     @property
     def content_security_policy(self) -> str:
@@ -219,83 +192,6 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         self.set_header("Cache-Control", CACHE_CONTROL)
         self.set_header("X-Content-Type-Options", "nosniff")  # even if settings["headers"] differ
 
-    def get_content(  # type: ignore[override]
-        self, abspath: str, start: int | None = None, end: int | None = None
-    ) -> Iterator[bytes | mmap.mmap]:
-        """Stream from the descriptor opened at validation, ``chunk_size`` bytes at a time.
-
-        An instance method (tornado's is a classmethod keyed by path for ``get_content_version``,
-        which our ``compute_etag`` makes unused), so a released file still streams whole.
-        Responses of at least ``MMAP_MIN`` bytes are sent from one mapped chunk at a time (see
-        ``_map_chunk``); each mapping is closed once the socket has taken its bytes, so memory
-        stays bounded. Anything that cannot be mapped is read with ``pread``.
-        """
-        fd = self._fd
-        assert fd is not None
-        offset = start or 0
-        stop = self._stat_result.st_size if end is None else end
-        use_mmap = stop - offset >= MMAP_MIN
-        page = mmap.ALLOCATIONGRANULARITY
-        try:
-            while offset < stop:
-                size = min(self.chunk_size, stop - offset)
-                mapping = None
-                if use_mmap and offset % page:  # a range's unaligned start: read up to a page
-                    size = min(size, page - offset % page)
-                elif use_mmap:
-                    size = min(max(page, self.chunk_size - self.chunk_size % page), stop - offset)
-                    mapping = self._window = _map_chunk(fd, offset, size)
-                    use_mmap = mapping is not None
-                if mapping is None:
-                    chunk = os.pread(fd, size, offset)
-                    if not chunk:
-                        return  # truncated under us: Content-Length is already sent, end here
-                    offset += len(chunk)
-                    self._sent += len(chunk)
-                    yield chunk
-                    continue
-                try:
-                    self._sent += size
-                    yield mapping  # resumed once flush() has written it all
-                finally:
-                    self._unmap()
-                offset += size
-        finally:
-            self._close_file()
-
-    def write(self, chunk: str | bytes | dict[str, Any] | mmap.mmap) -> None:
-        # RequestHandler.write only takes bytes (and would copy into its buffer): keep a mapped
-        # chunk for flush(), which hands it to the connection uncopied.
-        if isinstance(chunk, mmap.mmap):
-            if self._finished:
-                raise RuntimeError("Cannot write() after finish()")
-            assert self._pending_map is None
-            self._pending_map = chunk
-            return
-        super().write(chunk)
-
-    def flush(self, include_footers: bool = False) -> Future[None]:
-        """Send a pending mapped chunk as is; everything else goes through tornado's flush."""
-        mapping, self._pending_map = self._pending_map, None
-        if mapping is None:
-            return super().flush(include_footers)
-        if self._transforms:  # e.g. compress_response's gzip: transforms work on bytes
-            super().write(mapping[:])
-            return super().flush(include_footers)
-        return asyncio.ensure_future(self._send_mapped(mapping))
-
-    async def _send_mapped(self, mapping: mmap.mmap) -> None:
-        if not self._headers_written:
-            await super().flush()  # the headers alone; the body must not overtake them
-        assert self.request.connection is not None
-        # The mmap itself, not a memoryview: IOStream keeps large buffers uncopied and releases
-        # its own view when done, but casts a memoryview into one that a connection reset's
-        # traceback keeps alive, and a mapping with a live view cannot be closed.
-        # send() copies the bytes into the socket, so once the mapping is closed nothing refers
-        # to the file's pages: vfs_ext/reuse.py relies on that to overwrite a released file
-        # (sendfile or splice here would break it).
-        await self.request.connection.write(mapping)  # type: ignore[arg-type]
-
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """A one-line explanation; a page with scripts and styles would not fit in an <img>."""
         self.set_header("Content-Type", "text/plain; charset=utf-8")
@@ -304,22 +200,6 @@ class VirtualFileHandler(JupyterHandler, web.StaticFileHandler):
         self.finish(f"{status_code} {self._reason}: {message}\n")
 
     def on_finish(self) -> None:
-        self._close_file()  # HEAD, 304 and clients that disconnect never finish get_content
         if self.counters is not None:
             self.counters.served(self.get_status(), self._sent)
         super().on_finish()
-
-    def _unmap(self) -> None:
-        """Unmap the chunk being sent (the mapping holds a duplicate of the descriptor)."""
-        mapping, self._window = self._window, None
-        if mapping is not None:
-            try:
-                mapping.close()
-            except BufferError:
-                pass  # still referenced by a connection; unmapped when that lets go of it
-
-    def _close_file(self) -> None:
-        self._unmap()
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from prometheus_client import REGISTRY
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -42,11 +42,15 @@ class VirtualFilesCollector(Collector):
         self.usage = usage
         self.tally = tally
         self.counters = counters
+        #: What saves copied and hashed (server_side.persist), once persistence is on.
+        self.persist_counters: Callable[[], Mapping[str, int]] | None = None
 
     def collect(self) -> Iterator[Metric]:
         yield from self._tiers()
         yield from self._kernels()
         yield from self._server()
+        if self.persist_counters is not None:
+            yield from self._persist(self.persist_counters())
 
     def _tiers(self) -> Iterator[Metric]:
         stats = self.usage.latest()
@@ -94,10 +98,10 @@ class VirtualFilesCollector(Collector):
         tiers = [t.name for t in self.tiers]
         yield _counter(
             "writes",
-            "Virtual files kernels wrote, by outcome: the tier that took the file, or refused "
-            "(no tier took it).",
+            "Virtual files kernels wrote, by outcome: the tier that took the file, refused "
+            "(no tier took it) or too_large (over VirtualFiles.max_file_size).",
             "outcome",
-            (*tiers, "refused"),
+            (*tiers, "refused", "too_large"),
             f.writes,
         )
         yield _counter(
@@ -160,6 +164,29 @@ class VirtualFilesCollector(Collector):
             "swept_owners",
             "Dead kernels (or servers' kernels) whose files sweeps removed.",
             c.sweeps.owners,
+        )
+
+    @staticmethod
+    def _persist(c: Mapping[str, int]) -> Iterator[Metric]:
+        yield _total(
+            "persist_copied_files", "Files saves copied beside notebooks.", c["copied_files"]
+        )
+        yield _total("persist_copied_bytes", "Bytes of the copied files.", c["copied_bytes"])
+        when = ("ahead", "save")
+        yield _counter(
+            "persist_hashed_files",
+            "Files hashed for saves: ahead (in the background, after their kernel stored them) "
+            "or at save (the save waited for it).",
+            "when",
+            when,
+            {"ahead": c["hashed_ahead_files"], "save": c["hashed_at_save_files"]},
+        )
+        yield _counter(
+            "persist_hashed_bytes",
+            "Bytes hashed for saves, ahead or at save.",
+            "when",
+            when,
+            {"ahead": c["hashed_ahead_bytes"], "save": c["hashed_at_save_bytes"]},
         )
 
 

@@ -3,9 +3,9 @@
 A save (``pre_save``, a contents pre-save hook) copies every virtual file the notebook shows
 from this server's tiers into the folder's sidecar (server_side.sidecar) and writes the file's
 SHA-256 into the output's record, so the ``.ipynb`` says which sidecar file backs each output.
-Names are never reused for other bytes, so a name's hash is computed once per server run, on
-the first save that shows it, never on the kernel's display path; copies and hashes of new
-files run in parallel threads (the hook itself is synchronous: the save waits for them).
+Hashes are computed in the server, never on the kernel's display path: ahead of the save by a
+background thread (server_side.prehash), else by the save beside its copies (the hook itself
+is synchronous: the save waits for them).
 After the save (``post_save``) the folder's sidecar loses what none of its notebooks or their
 checkpoints refers to. Names no tier holds any more are served from a sidecar that recorded
 them (``open_saved``), learned from saves and from notebooks read through the contents API.
@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,10 @@ from vfs_ext.store import Store
 
 from .persist_copy import copy_in
 from .persist_usage import Usage
+from .prehash import Prehasher
 from .saved import NOTEBOOK_SUFFIX, NameIndex, NotebookRefs, Ref, refs_of
-from .sidecar import FILE_RE, Sidecar, sha256_of
+from .sidecar import Sidecar
+from .verified import Saved, Verified
 
 log = logging.getLogger("vfs_ext")
 
@@ -42,15 +43,6 @@ log = logging.getLogger("vfs_ext")
 CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
 #: How long a request for an unknown name waits for notebooks being read to be indexed.
 LEARN_WAIT_S = 10.0
-
-
-@dataclass
-class Saved:
-    """A sidecar file opened for serving, its bytes checked against its hash."""
-
-    fd: int
-    stat: os.stat_result
-    digest: str
 
 
 class Persistence:
@@ -66,14 +58,15 @@ class Persistence:
         self.store: Store | None = store
         self.os_path_of = os_path_of  # the contents manager's API path -> OS path
         self.max_notebook_bytes = max_notebook_bytes
-        self.hashes: dict[str, str] = {}  # virtual file name -> SHA-256 (names are never reused)
+        self.hashes = Prehasher(store)  # virtual file name -> SHA-256, mostly hashed ahead
+        self.hashes.start()
         self.refs = NotebookRefs()
         self.index = NameIndex()
         self.usage = Usage(self.refs)
         self.over_cap: dict[str, dict[str, Any]] = {}  # notebook OS path -> what was left out
         self.totals = {"copied_files": 0, "copied_bytes": 0, "removed_files": 0}
         self._status = ""  # the status file as last written
-        self._verified: dict[tuple[int, ...], str] = {}  # sidecar file identity -> its hash
+        self._verified = Verified()  # sidecar files checked against their hash
         self._folders: set[Path] = set()  # folders saved into by this run
         self._lock = threading.RLock()  # one writer of the sidecars at a time
         self._pool = ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="vfs_ext-persist")
@@ -246,7 +239,7 @@ class Persistence:
             for ref in refs:
                 if target.has(ref.file):
                     continue
-                opened = self._verified_file(source, ref.file)
+                opened = self._verified.open(source, ref.file)
                 if opened is None:
                     continue
                 try:
@@ -283,39 +276,26 @@ class Persistence:
                     return None
             except OSError:
                 return None
-            return self._verified_file(sidecar, file)
-
-    def _verified_file(self, sidecar: Sidecar, file: str) -> Saved | None:
-        """Open a sidecar file; its bytes are hashed unless this very file (inode, size, times)
-        was checked before. None if it is not a regular file or its bytes do not match."""
-        opened = sidecar.open_file(file)
-        if opened is None:
-            return None
-        fd, st = opened
-        digest = FILE_RE.match(file)["digest"]  # type: ignore[index]
-        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        if self._verified.get(key) != digest:
-            if sha256_of(fd, st.st_size) != digest:
-                os.close(fd)
-                log.warning("vfs_ext: %s does not match its hash; not served", sidecar.path / file)
-                return None
-            self._verified[key] = digest
-        return Saved(fd, st, digest)
+            return self._verified.open(sidecar, file)
 
     # -- reporting -----------------------------------------------------------------------------
 
     def report(self) -> dict[str, Any]:
         """Sidecar usage (every known folder re-read) and counters, for ``api/vfs``."""
         self.usage.refresh(self._folders | self.index.folders())
-        return self._summary()
+        return {**self._summary(), "hashing_pending": self.hashes.pending()}
 
     def _summary(self) -> dict[str, Any]:
         return {
             "enabled": True,
             "max_notebook_bytes": self.max_notebook_bytes,
             **self.usage.summary(self.over_cap),
-            **self.totals,
+            **self.counters(),
         }
+
+    def counters(self) -> dict[str, int]:
+        """What saves copied and removed, and what was hashed ahead or at save (all grow)."""
+        return {**self.totals, **self.hashes.totals}
 
     def publish_status(self, folder: Path | None = None) -> None:
         """Re-read the usage of ``folder`` (and of folders not read yet), and rewrite the status
@@ -326,7 +306,7 @@ class Persistence:
             return
         known = self._folders | self.index.folders()
         self.usage.refresh([*self.usage.missing(known), *([folder] if folder else [])])
-        status = {k: v for k, v in self._summary().items() if k not in self.totals}
+        status = {k: v for k, v in self._summary().items() if k not in self.counters()}
         text = json.dumps(status, sort_keys=True)
         if text == self._status:
             return
@@ -339,4 +319,5 @@ class Persistence:
 
     def stop(self) -> None:
         self.store = None
+        self.hashes.stop()
         self._pool.shutdown(wait=True)

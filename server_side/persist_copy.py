@@ -1,5 +1,7 @@
-"""Copy a notebook's live virtual files into its sidecar: one copy and one hash per new file,
-all in parallel threads, each copy published under its hash once both are done."""
+"""Copy a notebook's live virtual files into its sidecar: one copy per new file, in parallel
+threads, each published under its hash. The hash is usually known ahead (server_side.prehash);
+otherwise it is computed beside the copy. A hash is trusted only for the file it was computed
+from: if the file changed before the copy was done, the copy itself is hashed."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .sidecar import Sidecar, file_name, sha256_of
+from .prehash import Hashed, Prehasher, identity
+from .sidecar import Sidecar, file_name
 
 log = logging.getLogger("vfs_ext")
 
@@ -35,40 +38,39 @@ class _Copy:
     name: str
     fd: int
     size: int
-    digest: str | None  # known from an earlier save of this run
     copying: Future[str] = field(init=False)
-    hashing: Future[str] | None = None
+    hashing: Future[Hashed] = field(init=False)
 
 
 def copy_in(
     pool: Executor,
     sidecar: Sidecar,
     live: list[tuple[str, Any]],
-    hashes: dict[str, str],
+    hashes: Prehasher,
     cap: int | None,
 ) -> CopyResult:
     """Keep each live file (name, FileInfo) in ``sidecar``, in order, within ``cap`` bytes.
 
-    ``hashes`` (name -> SHA-256, names are never reused) spares hashing a file seen before, and
-    copying one already kept; it learns the new hashes."""
+    ``hashes`` (name -> SHA-256, names are never reused) spares hashing a file hashed ahead or
+    saved before, and copying one already kept; it learns the hashes computed at save."""
     result = CopyResult()
     copies: list[_Copy] = []
     try:
         for name, info in live:
-            digest = hashes.get(name)
-            if digest is not None and sidecar.has(file_name(digest, _ext(name)), info.size):
-                result.digests[name] = digest
+            known = hashes.get(name)
+            if known is not None and sidecar.has(file_name(known.digest, _ext(name)), info.size):
+                result.digests[name] = known.digest
                 result.kept_bytes += info.size
             elif cap is not None and result.kept_bytes + info.size > cap:
                 result.skipped += 1
                 result.skipped_bytes += info.size
-            elif (copy := _start(pool, sidecar, name, info.path, digest)) is not None:
+            elif (copy := _start(pool, sidecar, name, info.path, hashes)) is not None:
                 copies.append(copy)
                 result.kept_bytes += copy.size
         for copy in copies:
             digest = _finish(sidecar, copy, result)
             if digest is not None:
-                result.digests[copy.name] = hashes[copy.name] = digest
+                result.digests[copy.name] = digest
     finally:
         for copy in copies:
             os.close(copy.fd)
@@ -80,9 +82,9 @@ def _ext(name: str) -> str:
 
 
 def _start(
-    pool: Executor, sidecar: Sidecar, name: str, path: Path, digest: str | None
+    pool: Executor, sidecar: Sidecar, name: str, path: Path, hashes: Prehasher
 ) -> _Copy | None:
-    """Open a tier file (never following links) and start copying and hashing it."""
+    """Open a tier file (never following links) and start copying it and finding its hash."""
     try:
         fd = os.open(path, _SRC_FLAGS)
     except OSError:
@@ -91,10 +93,9 @@ def _start(
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         return None
-    copy = _Copy(name, fd, st.st_size, digest)
+    copy = _Copy(name, fd, st.st_size)
     copy.copying = pool.submit(sidecar.new_temp, fd, st.st_size)
-    if digest is None:
-        copy.hashing = pool.submit(sha256_of, fd, st.st_size)
+    copy.hashing = pool.submit(hashes.hash_for_save, name, fd, st)
     return copy
 
 
@@ -103,13 +104,13 @@ def _finish(sidecar: Sidecar, copy: _Copy, result: CopyResult) -> str | None:
     tmp = None
     try:
         tmp = copy.copying.result()
-        digest = copy.digest
-        if digest is None:
-            assert copy.hashing is not None  # submitted when no digest was known
-            digest = copy.hashing.result()
+        hashed = copy.hashing.result()
+        if identity(os.fstat(copy.fd)) == hashed.identity:
+            digest = hashed.digest
+        else:  # the kernel changed its file: the bytes copied may not be the ones hashed
+            digest = sidecar.digest_of(tmp)
     except OSError as exc:
-        if copy.hashing is not None:
-            wait([copy.hashing])  # it reads copy.fd, which the caller closes
+        wait([copy.hashing])  # it reads copy.fd, which the caller closes
         if tmp is not None:
             sidecar.discard(tmp)
         log.warning("vfs_ext: could not keep %s beside its notebook: %s", copy.name, exc)

@@ -131,6 +131,14 @@ class Sidecar:
         os.close(out)
         return tmp
 
+    def digest_of(self, tmp: str) -> str:
+        """SHA-256 of a file this sidecar holds (a copy about to be published)."""
+        fd = os.open(tmp, _READ_FLAGS, dir_fd=self.fd)
+        try:
+            return sha256_of(fd, os.fstat(fd).st_size)
+        finally:
+            os.close(fd)
+
     def publish(self, tmp: str, name: str) -> None:
         """Give a finished temporary file its final name (atomically; replaces a planted
         symlink or damaged file of that name, never follows it)."""

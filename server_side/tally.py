@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from vfs_ext.errors import IO_ERROR, KEEP_FREE, OUT_OF_SPACE, OVER_BUDGET
+from vfs_ext.errors import IO_ERROR, KEEP_FREE, OUT_OF_SPACE, OVER_BUDGET, TOO_LARGE
 
 #: Each refusal kind (vfs_ext.errors) as a Prometheus label value.
 REASONS = {
@@ -29,7 +29,8 @@ REASONS = {
 class TallySnapshot:
     """A consistent copy of the figures, for one scrape."""
 
-    #: Writes by outcome: a tier's name (stored there) or "refused" (no tier took it).
+    #: Writes by outcome: a tier's name (stored there), "refused" (no tier took it) or
+    #: "too_large" (over max_file_size, no tier tried).
     writes: Counter[str] = field(default_factory=Counter)
     written_bytes: Counter[str] = field(default_factory=Counter)  # by tier
     fallbacks: Counter[str] = field(default_factory=Counter)  # by reason a tier was skipped
@@ -60,7 +61,9 @@ class Tally:
                 for reason in why if isinstance(why, list) else []:
                     f.fallbacks[REASONS.get(str(reason), "other")] += 1
             elif kind == "error":
-                f.writes["refused"] += 1
+                why = event.get("why")
+                too_large = isinstance(why, list) and TOO_LARGE in why
+                f.writes["too_large" if too_large else "refused"] += 1
             elif kind == "inline":
                 f.kept_inline += 1
             elif kind == "evict":

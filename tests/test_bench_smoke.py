@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support import REPO
 
 
@@ -32,3 +34,31 @@ def test_bench_quick_prints_a_table(tmp_path: Path) -> None:
         assert f"| {figure} |" in out, f"{figure} missing from:\n{out}"
     assert (tmp_path / "RESULTS.md").read_text().startswith("# Benchmark results")
     assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_browser_breakdown_prints_its_phases() -> None:
+    """``python -m bench.browser --breakdown --quick``: the by-URL image's phases in Chromium."""
+    from tests.conftest import CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: make chromium")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.browser", "--breakdown", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    assert "load average before:" in out
+    assert "### 1 MiB image by URL:" in out
+    for phase in (
+        "| kernel: virtual file written |",
+        "| display_data received on the websocket |",
+        "| IntersectionObserver fired, src set |",
+        "| GET: last byte |",
+        "| img.decode() resolved |",
+        "| createImageBitmap resolved |",
+    ):
+        assert phase in out, f"{phase} missing from:\n{out}"

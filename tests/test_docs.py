@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server_side.app import VirtualFiles
+from server_side.traits import VirtualFilesConfig
 from tests.support.markdown import (
     REPO,
     anchors,
@@ -26,7 +26,7 @@ PENDING_DOCS = {"docs/design.md", "docs/frontend.md"}
 
 
 def test_settings_table_lists_every_trait() -> None:
-    traits = set(VirtualFiles.class_own_traits(config=True))
+    traits = set(VirtualFilesConfig.class_own_traits(config=True))
     documented = table_keys(section(read("docs/admin.md"), "Settings"))
     assert sorted(traits - set(documented)) == [], "settings missing from docs/admin.md"
     assert sorted(set(documented) - traits) == [], "docs/admin.md lists settings that do not exist"

@@ -16,6 +16,8 @@ from pathlib import Path
 #: programs, its filesystem's space, or another I/O error.
 OVER_BUDGET, KEEP_FREE = "over budget", "keeping free"
 OUT_OF_SPACE, IO_ERROR = "out of space", "I/O error"
+#: Why a write was refused before any tier was tried: one file over max_file_size.
+TOO_LARGE = "too large"
 #: Refusals that more room would cure (so evicting older files may help).
 FOR_WANT_OF_ROOM = frozenset({OVER_BUDGET, KEEP_FREE, OUT_OF_SPACE})
 
@@ -71,10 +73,14 @@ class NoRoom(Exception):
         self.kind = kind
 
 
-def too_large(size: int, max_file_size: int) -> VirtualFileError:
+class TooLarge(VirtualFileError):
+    """One file larger than ``VirtualFiles.max_file_size``: refused before any tier is tried."""
+
+
+def too_large(size: int, max_file_size: int) -> TooLarge:
     from .config import format_size
 
-    return VirtualFileError(
+    return TooLarge(
         f"{format_size(size)} is larger than VirtualFiles.max_file_size "
         f"({format_size(max_file_size)}); raise it in jupyter_server_config.py"
     )

@@ -24,7 +24,7 @@ from . import inflight, layout, locks
 from .config import StoreConfig
 from .confine import check_namespace
 from .drain import discard, reap
-from .errors import FitsNowhere, too_large
+from .errors import TOO_LARGE, FitsNowhere, TooLarge, too_large
 from .names import DEFAULT_GROUP, group_key, new_name, owner_key, parse_name
 from .pins import UnshownMarks
 from .release import evict_for, release_group, release_groups, sweep_leftovers
@@ -123,6 +123,9 @@ class Owner:
                 return write_file(self, source, gkey, name)
             except FitsNowhere as exc:  # here, not per attempt: eviction may have saved it
                 self.record_event("error", reasons=exc.reasons)
+                raise
+            except TooLarge as exc:
+                self.record_event("error", reasons=[str(exc)], why=[TOO_LARGE])
                 raise
             finally:
                 source.close()

@@ -12,6 +12,7 @@ from vfs_ext import owner as _owner
 from vfs_ext.names import group_key, new_name
 from vfs_ext.sources import open_source
 from vfs_ext.tiers import FileInfo
+from vfs_ext.write import write_file
 
 _write = _owner.Owner.write
 _release_group = _owner.Owner.release_group
@@ -29,12 +30,20 @@ def _write_later(self, data, ext=None, group="", *, evict=False):
     _join()
     gkey = group_key(group)
     name = new_name(self.key, gkey, ext)
-    thread = threading.Thread(target=self._write_tiers, args=(open_source(data), gkey, name))
+    thread = threading.Thread(target=_store, args=(self, data, gkey, name))
     thread.start()
     _writers.append(thread)
-    tier = self.store.tiers[0]
-    path = tier.root / self.key / gkey / name
+    tier = self.tiers[0]
+    path = tier.file_path(self.key, gkey, name)
     return FileInfo(name, path, len(data), tier.name, time.time(), self.key, gkey)
+
+
+def _store(owner, data, gkey, name):
+    source = open_source(data)
+    try:
+        write_file(owner, source, gkey, name)
+    finally:
+        source.close()
 
 
 def _release_after_writes(self, *args, **kwargs):

@@ -189,3 +189,22 @@ export function placeholderText(
 /** The margin around the scrolling area within which outputs start loading: one screen
  * ahead and behind, so scrolling rarely shows a blank. */
 export const PRELOAD_MARGIN = '100% 0px 100% 0px';
+
+/** A vertical extent on the page, as ``getBoundingClientRect`` gives it. */
+export interface ISpan {
+  top: number;
+  bottom: number;
+}
+
+/** Whether an output is within PRELOAD_MARGIN of its scrolling area (one area's height
+ * above and below), as the IntersectionObserver would find at the next frame. An output
+ * with no size yet (not laid out, in a hidden panel) is not: the observer decides. */
+export function nearView(output: ISpan, area: ISpan): boolean {
+  const height = area.bottom - area.top;
+  if (output.bottom <= output.top || height <= 0) {
+    return false;
+  }
+  return (
+    output.bottom >= area.top - height && output.top <= area.bottom + height
+  );
+}

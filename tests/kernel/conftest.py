@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.kernels import Kernel, shutdown_kernel, start_kernel
+from tests.support.kernels import Kernel, running_kernel
 from tests.support.server import RunningServer, jupyter_server
 
 
@@ -22,7 +22,5 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 @pytest.fixture(scope="module")
 def kernel(server: RunningServer) -> Iterator[Kernel]:
     """One kernel with the extension loaded, shared by a module's independent tests."""
-    k = start_kernel(server)
-    k.execute("%load_ext vfs_ext")
-    yield k
-    shutdown_kernel(server, k)
+    with running_kernel(server, "%load_ext vfs_ext") as k:
+        yield k

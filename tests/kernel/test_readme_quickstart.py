@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.support.kernels import Execution, Kernel, new_cell_id, shutdown_kernel, start_kernel
+from tests.support.kernels import (
+    Execution,
+    Kernel,
+    new_cell_id,
+    running_kernel,
+)
 from tests.support.markdown import code_blocks, read, section
 from tests.support.server import RunningServer
 
@@ -21,9 +26,8 @@ SMALL = 64 * 1024
 def fresh_kernel(server: RunningServer) -> Iterator[Kernel]:
     """A kernel without the extension loaded (the quickstart loads it), in the server's root
     directory, where the quickstart writes its image."""
-    kernel = start_kernel(server, path="")
-    yield kernel
-    shutdown_kernel(server, kernel)
+    with running_kernel(server, path="") as kernel:
+        yield kernel
 
 
 def records(run: Execution) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.kernels import Kernel, new_cell_id, shutdown_kernel, start_kernel
+from tests.support.kernels import Kernel, new_cell_id, running_kernel
 from tests.support.server import RunningServer
 
 # Eight threads make their first call into vfs_ext at the same moment. Each returns its URL and
@@ -34,9 +34,8 @@ IMAGE = "vfs_ext.image(b'\\x89PNG\\r\\n\\x1a\\n' + os.urandom(300_000))"
 @pytest.fixture
 def fresh(server: RunningServer) -> Iterator[Kernel]:
     """A kernel in which nothing touched vfs_ext yet."""
-    kernel = start_kernel(server)
-    yield kernel
-    shutdown_kernel(server, kernel)
+    with running_kernel(server) as kernel:
+        yield kernel
 
 
 def assert_all_served(server: RunningServer, kernel: Kernel) -> None:

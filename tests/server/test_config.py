@@ -9,6 +9,7 @@ from traitlets import TraitError
 from traitlets.config import Config
 
 from server_side.app import VirtualFiles
+from server_side.traits import VirtualFilesConfig
 from vfs_ext.config import DEFAULT_THRESHOLD, default_disk_dir, default_memory_dir
 
 
@@ -69,7 +70,7 @@ def test_bad_values_are_refused_with_the_setting_named(
 
 
 def test_every_setting_is_configurable_and_documented() -> None:
-    traits = VirtualFiles.class_own_traits(config=True)
+    traits = VirtualFilesConfig.class_own_traits(config=True)
     assert {
         "memory_dir",
         "disk_dir",

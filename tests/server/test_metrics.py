@@ -22,7 +22,8 @@ from vfs_ext.store import Store
 MIB = 1024 * 1024
 
 #: In a real kernel of the server: 1 MB and 0.5 MB fit the 3 MiB memory tier, 4 MB falls back to
-#: disk (over budget), 9 MB fits nowhere (refused); the 0.5 MB file's group is released.
+#: disk (over budget), 6 MB fits nowhere (refused), 9 MB is over max_file_size (too large); the
+#: 0.5 MB file's group is released.
 WRITES = """
 import json
 from kernel_side.extension import current_session
@@ -32,10 +33,12 @@ a = o.write(b"a" * 1_000_000, "bin")
 o.write(b"c" * 500_000, "bin", group="old")
 o.release_group("old")
 o.write(b"b" * 4_000_000, "bin")
-try:
-    o.write(b"x" * 9_000_000, "bin")
-except Exception as exc:
-    refused = type(exc).__name__
+refused = []
+for data in (b"r" * 6_000_000, b"x" * 9_000_000):
+    try:
+        o.write(data, "bin")
+    except Exception as exc:
+        refused.append(type(exc).__name__)
 print(json.dumps([a.name, refused]))
 """
 
@@ -58,6 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         "--VirtualFiles.memory_budget=3MiB",
         "--VirtualFiles.memory_keep_free=0",
         "--VirtualFiles.disk_budget=8MiB",
+        "--VirtualFiles.max_file_size=7MB",
     ]
     with jupyter_server(tmp_path_factory.mktemp("metrics"), extra_args=args) as running:
         yield running
@@ -68,7 +72,7 @@ def test_a_scrape_counts_what_a_real_kernel_did(server: RunningServer) -> None:
     session = server.api("POST", "api/sessions", {**notebook, "kernel": {"name": "python3"}})
     connection = server.runtime_dir / f"kernel-{session['kernel']['id']}.json"
     name, refused = json.loads(printed(run_code(connection, WRITES)))
-    assert refused == "FitsNowhere"
+    assert refused == ["FitsNowhere", "TooLarge"]
     assert server.request("GET", f"@file/{name}")[0] == 200
     assert server.request("GET", "@file/not-a-name")[0] == 404
     server.api("GET", "api/vfs")  # counts the tiers now (a scrape takes the latest count)
@@ -89,6 +93,7 @@ def test_a_scrape_counts_what_a_real_kernel_did(server: RunningServer) -> None:
     assert m["vfs_ext_writes_total", "memory"] == 2
     assert m["vfs_ext_writes_total", "disk"] == 1
     assert m["vfs_ext_writes_total", "refused"] == 1
+    assert m["vfs_ext_writes_total", "too_large"] == 1
     assert m["vfs_ext_written_bytes_total", "memory"] == 1_500_000
     assert m["vfs_ext_written_bytes_total", "disk"] == 4_000_000
     assert m["vfs_ext_fallbacks_total", "over_budget"] == 1

@@ -6,7 +6,9 @@ Screenshots go to ``test-artifacts/browser/`` (one per scenario, plus one for ev
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
@@ -42,10 +44,10 @@ def write_notebook(path: Path, sources: list[str]) -> None:
     nbformat.write(nb, path)
 
 
-def jupyter_env(base: Path) -> dict[str, str]:
+def jupyter_env(base: Path, lab_settings: Mapping[str, Any] = LAB_SETTINGS) -> dict[str, str]:
     """Private JupyterLab settings and data dirs (notebook signatures live in the data dir)."""
     settings = base / "lab-settings"
-    for rel, value in LAB_SETTINGS.items():
+    for rel, value in lab_settings.items():
         path = settings / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,20 @@ def shutdown_kernel(server: RunningServer, kernel: Kernel) -> None:
     kernel.close()
     status, _, _ = server.request("DELETE", f"api/kernels/{kernel.id}")
     assert status in (204, 404)
+
+
+@contextmanager
+def running_kernel(
+    server: RunningServer, setup: str = "", path: str | None = None
+) -> Iterator[Kernel]:
+    """A kernel of ``server`` that has run ``setup``, shut down when the block ends."""
+    kernel = start_kernel(server, path)
+    try:
+        if setup:
+            kernel.execute(setup)
+        yield kernel
+    finally:
+        shutdown_kernel(server, kernel)
 
 
 def new_cell_id() -> str:

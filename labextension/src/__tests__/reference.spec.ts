@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import {
   fileUrl,
   formatSize,
+  nearView,
   parseReference,
   placeholderText,
   showsProgress,
@@ -152,5 +153,28 @@ describe('placeholders and progress', () => {
   it('shows progress from 2 MiB', () => {
     assert.equal(showsProgress(2 * 1024 * 1024 - 1), false);
     assert.equal(showsProgress(2 * 1024 * 1024), true);
+  });
+});
+
+describe('nearView', () => {
+  const area = { top: 100, bottom: 1100 }; // a scrolling area 1000 px high
+
+  it('takes outputs in view and within one area height of it', () => {
+    assert.equal(nearView({ top: 500, bottom: 700 }, area), true);
+    assert.equal(nearView({ top: 2000, bottom: 2400 }, area), true);
+    assert.equal(nearView({ top: -1000, bottom: -800 }, area), true);
+  });
+
+  it('leaves outputs further away to the observer', () => {
+    assert.equal(nearView({ top: 2200, bottom: 2600 }, area), false);
+    assert.equal(nearView({ top: -1400, bottom: -901 }, area), false);
+  });
+
+  it('leaves outputs with no size (not laid out, hidden) to the observer', () => {
+    assert.equal(nearView({ top: 0, bottom: 0 }, area), false);
+    assert.equal(
+      nearView({ top: 500, bottom: 700 }, { top: 0, bottom: 0 }),
+      false
+    );
   });
 });
