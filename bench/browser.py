@@ -41,14 +41,13 @@ from .harness import KERNEL_SETUP
 MiB = 2**20
 REF = ".jp-VfsReference"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
-#: No news pop-up, and the table of contents not scanning output HTML (it downloads every
-#: fallback <img>: docs/frontend.md); everything else as a user gets it (default windowing).
+#: No news pop-up; everything else as a user gets it (default windowing, the table of
+#: contents looking for headings in outputs).
 SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,
     },
-    "@jupyterlab/toc-extension/registry.jupyterlab-settings": {"includeOutput": False},
 }
 
 #: Collects long tasks for the whole page; armed once per page.

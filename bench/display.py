@@ -70,12 +70,14 @@ MiB = 2**20
 
 
 def find_url(msg: dict[str, Any]) -> str | None:
-    """The virtual file URL of an output message: metadata record first, else the HTML."""
+    """The virtual file URL of an output message: metadata record first, else the stand-in."""
     content = msg["content"]
     record = content.get("metadata", {}).get("vfs_ext")
     if isinstance(record, dict) and record.get("url"):
         return record["url"]
-    match = URL_RE.search(content.get("data", {}).get("text/html", ""))
+    data = content.get("data", {})
+    # Media stand-ins are Markdown (kernel_side/html.py), the others HTML.
+    match = URL_RE.search(data.get("text/markdown", "") + data.get("text/html", ""))
     return match.group(1) if match else None
 
 

@@ -73,8 +73,9 @@ def _output(
         head = b""
     vf = vfile(data, ext=ext, filename=filename)
     assert vf.name is not None
+    stand_in = element(vf)
     bundle: dict[str, Any] = {
-        "text/html": element(vf),
+        html.fallback(stand_in): stand_in,
         "text/plain": html.plain(vf.mime, vf.size, vf.url),
     }
     if ref is not None:

@@ -69,7 +69,8 @@ class _Result:
     data: dict[str, Any]
     metadata: dict[str, Any]
     records: list[dict[str, Any]] = field(default_factory=list)
-    elements: list[tuple[tuple[int, int], str]] = field(default_factory=list)
+    #: (rank, bundle key, stand-in HTML) per stored payload (kernel_side.html.fallback)
+    elements: list[tuple[tuple[int, int], str, str]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     refs: list[dict[str, Any]] = field(default_factory=list)  # kernel_side.reference
     threshold: int = 0
@@ -193,7 +194,7 @@ def _payload(result: _Result, mime: str, write: Writer) -> None:
     rank = ranking.rank(mime) if "download=" not in element else (ranking.UNRENDERED_RANK + 2, 0)
     del result.data[mime]
     result.records.append(rec)
-    result.elements.append((rank, element))
+    result.elements.append((rank, html.fallback(element), element))
     result.refs.append(reference.reference(rec, mime_md, payload))
 
 
@@ -229,8 +230,10 @@ def _bokeh(result: _Result, mime: str, write: Writer) -> None:
 def _finish(result: _Result) -> tuple[dict[str, Any], dict[str, Any]]:
     data, metadata = result.data, result.metadata
     reference.add_reference(data, result.refs)
-    if result.elements and "text/html" not in data:
-        data["text/html"] = min(result.elements)[1]
+    if result.elements and html.HTML not in data:
+        _rank, key, element = min(result.elements)
+        # Next to the bundle's own Markdown, the stand-in stays HTML (nbconvert prefers it).
+        data[html.HTML if key in data else key] = element
     if result.records:
         primary = result.records[0]
         plain = html.plain(primary["mime"], primary["size"], primary["url"])

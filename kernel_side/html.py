@@ -1,5 +1,11 @@
 """The tiny HTML that stands in for a large payload, and the bundle around it.
 
+Media stand-ins go under ``text/markdown`` (``fallback``), everything else under ``text/html``:
+JupyterLab's table of contents parses every output's ``text/html`` into a ``<div>`` of the page to
+find headings, and Chromium downloads each ``<img>`` / ``<video>`` of it at once, though the
+``<div>`` is never shown; it finds Markdown headings with ``DOMParser``, which loads nothing.
+Every frontend renders raw HTML in Markdown outputs (docs/frontend.md).
+
 Only what JupyterLab's sanitizer keeps in untrusted outputs (a reopened notebook) is relied on:
 ``<img src>``, ``<video src>``, ``<audio src>`` and ``<a href>``. ``<source src>``, iframes,
 ``<object>`` and ``<embed>`` are stripped there, so PDFs and HTML pages use an ``<object>`` /
@@ -16,13 +22,23 @@ from vfs_ext.config import format_size
 from vfs_ext.records import METADATA_KEY as METADATA_KEY
 from vfs_ext.records import record as record
 
+#: Where a bundle keeps the stand-in of a payload of this kind: media in Markdown (see above).
+MARKDOWN = "text/markdown"
+HTML = "text/html"
+
+
+def fallback(element: str) -> str:
+    """The bundle key for a stand-in: Markdown for the elements that load by themselves."""
+    return MARKDOWN if element.startswith(("<img ", "<video ", "<audio ")) else HTML
+
 
 def _attr(name: str, value: object) -> str:
+    """``$`` as an entity: Markdown renderers take ``$...$`` for math, even in attributes."""
     if value is None or value is False:
         return ""
     if value is True:
         return f" {name}"
-    return f' {name}="{escape(str(value), quote=True)}"'
+    return f' {name}="{escape(str(value), quote=True).replace("$", "&#36;")}"'
 
 
 def _dimension(value: object) -> object:
@@ -52,14 +68,12 @@ def media(
 ) -> str:
     """``<video src>`` / ``<audio src>`` directly: the sanitizer strips ``<source src>``.
 
-    An ``<audio>`` preloads nothing (``preload`` survives the sanitizer): JupyterLab's table of
-    contents parses every output's HTML into detached elements, and each would start a
-    download. A ``<video>`` keeps the browser's default so it shows its first frame."""
-    preload = "none" if tag == "audio" else None
+    The closing tag on its own line makes the element a raw HTML block in Markdown
+    (CommonMark's type 7) rather than a paragraph around it."""
     return (
         f"<{tag}{_attr('src', url)}{_attr('controls', controls)}{_attr('autoplay', autoplay)}"
         f"{_attr('loop', loop)}{_attr('muted', muted)}{_attr('width', _dimension(width))}"
-        f"{_attr('preload', preload)}></{tag}>"
+        f">\n</{tag}>"
     )
 
 

@@ -52,6 +52,9 @@ _STAND_IN = {
     "application/pdf": "object data",
     "text/html": "iframe src",
 }
+#: Where a bundle keeps a stand-in: media under Markdown, the rest (and older notebooks' media)
+#: under HTML (kernel_side/html.py).
+_STAND_IN_KEYS = ("text/markdown", "text/html")
 _PLAIN_STAND_IN = re.compile(r"\A<[^<>]*, virtual file [^<>]*@file/[^<>]*>\Z")
 _DIMENSION = re.compile(r'\b(width|height)="(\d+)"')
 
@@ -186,19 +189,24 @@ def _restore_mime(output: Any, rec: dict[str, Any], payload: bytes) -> bool:
     """An image, PDF or page shown by its stand-in becomes its own MIME entry again."""
     data = output["data"]
     mime = rec.get("mime")
-    html = data.get("text/html")
     tag = _STAND_IN.get(mime) if isinstance(mime, str) else None
-    if tag is None or not isinstance(html, str) or (mime != "text/html" and mime in data):
+    if tag is None or (mime != "text/html" and mime in data):
         return False
-    element = re.match(rf'\A<{tag}="(?P<url>[^"]*)"[^<>]*>', html)
-    if element is None or not _url_re(rec["name"]).fullmatch(unescape(element["url"])):
+    for key in _STAND_IN_KEYS:
+        html = data.get(key)
+        element = (
+            re.match(rf'\A<{tag}="(?P<url>[^"]*)"[^<>]*>', html) if isinstance(html, str) else None
+        )
+        if element is not None and _url_re(rec["name"]).fullmatch(unescape(element["url"])):
+            break
+    else:
         return False
     if mime in BASE64_MIMES:
         data[mime] = base64.b64encode(payload).decode("ascii")
     else:
         data[mime] = payload.decode("utf-8", "replace")
-    if mime != "text/html":
-        del data["text/html"]
+    if mime != key:
+        del data[key]
         size = {k: int(v) for k, v in _DIMENSION.findall(element.group(0))}
         if size:
             output["metadata"][mime] = size
@@ -208,10 +216,10 @@ def _restore_mime(output: Any, rec: dict[str, Any], payload: bytes) -> bool:
 def _inline_links(
     data: dict[str, Any], rec: dict[str, Any], payload: bytes, max_link_size: int
 ) -> list[str]:
-    """Every URL of the file in the HTML becomes a ``data:`` URL (up to the size cap)."""
-    html = data.get("text/html")
+    """Every URL of the file in the stand-ins becomes a ``data:`` URL (up to the size cap)."""
     pattern = _url_re(rec["name"])
-    if not isinstance(html, str) or not pattern.search(html):
+    keys = [k for k in _STAND_IN_KEYS if isinstance(data.get(k), str) and pattern.search(data[k])]
+    if not keys:
         return []
     if len(payload) > max_link_size:
         return [
@@ -220,7 +228,8 @@ def _inline_links(
         ]
     mime = str(rec.get("mime") or "application/octet-stream")
     url = f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
-    data["text/html"] = pattern.sub(lambda _m: url, html)
+    for key in keys:
+        data[key] = pattern.sub(lambda _m: url, data[key])
     return []
 
 

@@ -16,8 +16,8 @@ import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { MIME_TYPE } from './reference';
 import { ReferenceRenderer } from './widget';
 
-/** Above every standard renderer, so the reference wins over the ``text/html`` fallback
- * the kernel keeps for frontends without this extension. */
+/** Above every standard renderer, so the reference wins over the fallback the kernel keeps
+ * for frontends without this extension (``text/markdown`` for media, else ``text/html``). */
 export const RANK = 10;
 
 const plugin: JupyterFrontEndPlugin<void> = {

@@ -24,7 +24,8 @@ from vfs_ext.records import HASH_KEY, METADATA_KEY, REFERENCE_MIME
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 REF = ".jp-VfsReference"
-TOC_SETTINGS = "@jupyterlab/toc-extension/registry.jupyterlab-settings"
+#: JupyterLab's own way to turn a labextension off (`jupyter labextension disable`).
+DISABLED = {"disabledExtensions": {"vfs-ext": True}}
 #: The largest websocket frame a virtual output may cost (the issue's bound).
 MAX_FRAME = 64 * 1024
 PNG_SETUP = """
@@ -47,13 +48,7 @@ def server(
 ) -> Iterator[tuple[str, RunningServer]]:
     app = request.param
     tmp = tmp_path_factory.mktemp(f"labext-{app}")
-    env = jupyter_env(tmp / "jupyter")
-    # JupyterLab's table of contents looks for headings in every output's text/html by
-    # parsing it into a live document, which downloads each <img src> of the fallback HTML
-    # (docs/frontend.md); users who open notebooks of many images turn this off the same way.
-    toc = Path(env["JUPYTERLAB_SETTINGS_DIR"], TOC_SETTINGS)
-    toc.parent.mkdir(parents=True, exist_ok=True)
-    toc.write_text(json.dumps({"includeOutput": False}))
+    env = jupyter_env(tmp / "jupyter")  # JupyterLab's default table of contents settings
     with jupyter_server(tmp, app=app, base_url="/user/alice/", env=env) as srv:
         yield app, srv
 
@@ -157,7 +152,7 @@ def test_url_follows_the_page_and_gone_files_show_a_placeholder(
     (output,) = saved["cells"][1]["outputs"]
     name = output["data"][REFERENCE_MIME]["name"]
     moved = json.loads(json.dumps(output).replace(f"{srv.base_url}@file/", "/old/@file/"))
-    assert f"/old/@file/{name}" in moved["data"]["text/html"]
+    assert f"/old/@file/{name}" in moved["data"]["text/markdown"]
     gone = json.loads(json.dumps(moved).replace(name, name[:-36] + "0" * 32 + ".png"))
     gone["metadata"][METADATA_KEY].pop(HASH_KEY, None)  # no saved copy backs it either
     cell = new_code_cell("# outputs saved elsewhere")
@@ -184,19 +179,22 @@ def test_url_follows_the_page_and_gone_files_show_a_placeholder(
     ui.page.screenshot(path=str(artifact(f"labext-moved-{app}.png")))
 
 
+THIRTY = [
+    f"%load_ext vfs_ext\n{PNG_SETUP}\nfrom IPython.display import HTML, Markdown",
+    "%%vfs --threshold 10KB\n"
+    "display(Markdown('## Noise from a Markdown output'), HTML('<h2>Noise from HTML</h2>'))\n"
+    "for i in range(30):\n    display(Image(png(400, 400, i)))",
+]
+
+
 def test_outputs_load_as_they_near_the_viewport(
     server: tuple[str, RunningServer], context: Any
 ) -> None:
-    """Opening a notebook of 30 virtual images fetches those near the viewport, the rest as it
-    scrolls."""
+    """With JupyterLab's default settings, opening a notebook of 30 virtual images fetches
+    those near the viewport, the rest as it scrolls; the table of contents (which looks for
+    headings in outputs) still lists the headings of the outputs next to them."""
     app, srv = server
-    write_notebook(
-        srv.root_dir / "thirty.ipynb",
-        [
-            f"%load_ext vfs_ext\n{PNG_SETUP}",
-            "%%vfs --threshold 10KB\nfor i in range(30):\n    display(Image(png(400, 400, i)))",
-        ],
-    )
+    write_notebook(srv.root_dir / "thirty.ipynb", THIRTY)
     ui = NotebookUI(context, app, srv.url, srv.token, "thirty.ipynb").open()
     ui.run_cells(range(2))
     ui.save()
@@ -207,6 +205,12 @@ def test_outputs_load_as_they_near_the_viewport(
     ui.page.wait_for_load_state("networkidle")
     fetched = {r.url for r in ui.file_responses if r.request.method == "GET"}
     assert 1 <= len(fetched) < 20, f"{len(fetched)} of 30 images fetched before any scroll"
+    if app == "lab":  # Notebook 7 shows its table of contents from a menu; the model is the same
+        ui.page.locator('.jp-SideBar [data-id="table-of-contents"]').click()
+        toc = ui.page.locator(".jp-TableOfContents-tree")
+        toc.get_by_text("Noise from a Markdown output").wait_for()
+        toc.get_by_text("Noise from HTML").wait_for()
+        assert {r.url for r in ui.file_responses if r.request.method == "GET"} == fetched
     last = refs(ui, 1).nth(29)
     last.scroll_into_view_if_needed()
     assert ui.wait_image(last.locator("img")) == 400
@@ -218,3 +222,33 @@ def test_outputs_load_as_they_near_the_viewport(
     fetched = {r.url for r in ui.file_responses if r.request.method == "GET"}
     assert len(fetched) == 30
     assert ui.problems.ours() == []
+
+
+@pytest.mark.parametrize("app", ["lab", "notebook"])
+def test_without_the_extension_the_fallback_shows(
+    app: str, tmp_path_factory: pytest.TempPathFactory, context: Any
+) -> None:
+    """JupyterLab / Notebook 7 with the extension disabled show each virtual image from its
+    Markdown fallback, and JupyterLab still lists the outputs' headings in its table of
+    contents."""
+    tmp = tmp_path_factory.mktemp(f"labext-off-{app}")
+    env = jupyter_env(tmp / "jupyter")
+    page_config = tmp / "config" / "labconfig" / "page_config.json"
+    page_config.parent.mkdir(parents=True)
+    page_config.write_text(json.dumps(DISABLED))
+    env["JUPYTER_CONFIG_PATH"] = str(tmp / "config")
+    with jupyter_server(tmp, app=app, base_url="/user/alice/", env=env) as srv:
+        write_notebook(srv.root_dir / "thirty.ipynb", THIRTY)
+        ui = NotebookUI(context, app, srv.url, srv.token, "thirty.ipynb").open()
+        ui.run_cells(range(2))
+        images = ui.cell(1).locator(".jp-RenderedMarkdown img")
+        images.nth(29).wait_for(state="attached")
+        assert images.count() == 30
+        assert ui.page.locator(REF).count() == 0, "the extension is off"
+        for n in (0, 29):
+            assert ui.wait_image(images.nth(n)) == 400
+        assert images.nth(0).get_attribute("src").startswith(f"{srv.base_url}@file/")
+        if app == "lab":
+            ui.page.locator('.jp-SideBar [data-id="table-of-contents"]').click()
+            ui.page.locator(".jp-TableOfContents-tree").get_by_text("Noise from HTML").wait_for()
+        ui.page.screenshot(path=str(artifact(f"labext-disabled-{app}.png")))

@@ -110,8 +110,8 @@ def rendered_url(hub: Hub, alice: UnixUser) -> tuple[str, int]:
     """Render a large image in alice's kernel: the @file URL its output shows, and its size."""
     _, connection = new_kernel(hub, alice)
     messages = run_code(connection, RENDER)
-    (html,) = [
-        m["content"]["data"]["text/html"] for m in messages if m["msg_type"] == "display_data"
+    (html,) = [  # an image's stand-in is Markdown (kernel_side/html.py)
+        m["content"]["data"]["text/markdown"] for m in messages if m["msg_type"] == "display_data"
     ]
     match = re.search(r'src="([^"]+)"', html)
     assert match, html

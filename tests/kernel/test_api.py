@@ -79,15 +79,19 @@ def test_vfile_repr_is_a_link(k: Kernel) -> None:
     assert meta["size"] == 300_000
 
 
-def check_helper(server: RunningServer, out, tag: str, attr: str, expected_sha: str) -> dict:
+def check_helper(server: RunningServer, out, tag: str, attr: str, expected_sha: str) -> str:
+    """The stand-in (media under text/markdown, the rest under text/html), checked."""
     (msg,) = out.outputs()
     data, record = msg["content"]["data"], msg["content"]["metadata"]["vfs_ext"]
     assert set(record) >= {"name", "url", "mime", "size"}
-    assert f'<{tag} {attr}="{record["url"]}"' in data["text/html"]
-    assert "<source" not in data["text/html"] and "<iframe" not in data["text/html"]
+    key = "text/html" if tag in ("a", "object") else "text/markdown"
+    (stand_in,) = (data[m] for m in ("text/html", "text/markdown") if m in data)
+    assert stand_in == data[key]
+    assert f'<{tag} {attr}="{record["url"]}"' in stand_in
+    assert "<source" not in stand_in and "<iframe" not in stand_in
     assert record["name"] in data["text/plain"]
     assert served_sha(server, record["url"]) == expected_sha
-    return data
+    return stand_in
 
 
 def test_image_helper(k: Kernel, server: RunningServer) -> None:
@@ -96,16 +100,15 @@ def test_image_helper(k: Kernel, server: RunningServer) -> None:
         "P.new('RGB', (64, 32), 'red').save(b, 'png')\npng = b.getvalue()"
     )
     out = k.execute("vfs_ext.image(png, width=128, alt='red box')", new_cell_id())
-    data = check_helper(server, out, "img", "src", k.value("sha(png)"))
-    assert 'width="128"' in data["text/html"] and 'alt="red box"' in data["text/html"]
+    html = check_helper(server, out, "img", "src", k.value("sha(png)"))
+    assert 'width="128"' in html and 'alt="red box"' in html
     out = k.execute("vfs_ext.image(io.BytesIO(png), format='png')", new_cell_id())
     check_helper(server, out, "img", "src", k.value("sha(png)"))
 
 
 def test_video_helper_from_path(k: Kernel, server: RunningServer) -> None:
     out = k.execute("vfs_ext.video(path, autoplay=True, muted=True, width=320)", new_cell_id())
-    data = check_helper(server, out, "video", "src", k.value("sha(open(path, 'rb').read())"))
-    html = data["text/html"]
+    html = check_helper(server, out, "video", "src", k.value("sha(open(path, 'rb').read())"))
     assert all(a in html for a in (" controls", " autoplay", " muted", 'width="320"'))
     assert " loop" not in html
 
@@ -113,8 +116,8 @@ def test_video_helper_from_path(k: Kernel, server: RunningServer) -> None:
 def test_audio_helper(k: Kernel, server: RunningServer) -> None:
     k.execute("wav = b'RIFF\\x00\\x00\\x00\\x00WAVEfmt ' + payload")
     out = k.execute("vfs_ext.audio(wav, loop=True)", new_cell_id())
-    data = check_helper(server, out, "audio", "src", k.value("sha(wav)"))
-    assert " loop" in data["text/html"]
+    html = check_helper(server, out, "audio", "src", k.value("sha(wav)"))
+    assert " loop" in html
     record = out.outputs()[0]["content"]["metadata"]["vfs_ext"]
     assert record["mime"] == "audio/wav"
 
@@ -122,16 +125,16 @@ def test_audio_helper(k: Kernel, server: RunningServer) -> None:
 def test_pdf_helper(k: Kernel, server: RunningServer) -> None:
     k.execute("doc = b'%PDF-1.4\\n' + payload")
     out = k.execute("vfs_ext.pdf(doc, height=400)", new_cell_id())
-    data = check_helper(server, out, "object", "data", k.value("sha(doc)"))
+    html = check_helper(server, out, "object", "data", k.value("sha(doc)"))
     # Untrusted outputs drop <object>; the link inside it is what remains visible.
-    assert '<a href="' in data["text/html"] and 'height="400"' in data["text/html"]
+    assert '<a href="' in html and 'height="400"' in html
 
 
 def test_download_helper(k: Kernel, server: RunningServer) -> None:
     out = k.execute("vfs_ext.download(payload, 'results.csv', label='Get the results')")
-    data = check_helper(server, out, "a", "href", k.value("sha(payload)"))
-    assert 'download="results.csv"' in data["text/html"]
-    assert "Get the results" in data["text/html"]
+    html = check_helper(server, out, "a", "href", k.value("sha(payload)"))
+    assert 'download="results.csv"' in html
+    assert "Get the results" in html
     name = out.outputs()[0]["content"]["metadata"]["vfs_ext"]["name"]
     assert name.endswith(".csv")
 
@@ -151,8 +154,8 @@ def test_download_with_an_unusual_suffix(
     """Such a suffix cannot end a virtual file's name; the link still saves under the
     filename, with the type its bytes tell."""
     out = k.execute(f"vfs_ext.download({payload}, {filename!r})")
-    data = check_helper(server, out, "a", "href", k.value(f"sha({payload})"))
-    assert f'download="{filename}"' in data["text/html"]
+    html = check_helper(server, out, "a", "href", k.value(f"sha({payload})"))
+    assert f'download="{filename}"' in html
     assert out.outputs()[0]["content"]["metadata"]["vfs_ext"]["name"].endswith(f".{ext}")
 
 

@@ -51,7 +51,9 @@ def externalized(server: RunningServer, msg: dict, mime: str) -> bytes:
     record = content["metadata"]["vfs_ext"]
     assert record["mime"] == mime
     assert record["url"] == f"{server.base_url}@file/{record['name']}"
-    assert f'src="{record["url"]}"' in content["data"]["text/html"]
+    # Media stand-ins are Markdown: JupyterLab's table of contents loads no image from it.
+    assert f'src="{record["url"]}"' in content["data"]["text/markdown"]
+    assert "text/html" not in content["data"]
     assert mime not in content["data"], "the payload itself must not travel over iopub"
     assert "text/plain" in content["data"]
     status, _, body = server.fetch(record["url"])
@@ -77,7 +79,7 @@ def test_image_size_and_alt_survive_externalization(k: Kernel, server: RunningSe
         new_cell_id(),
     )
     msg = only_output(out, "display_data")
-    html = msg["content"]["data"]["text/html"]
+    html = msg["content"]["data"]["text/markdown"]
     assert 'width="123"' in html
     assert 'height="45"' in html
     assert 'alt="chart"' in html
@@ -370,7 +372,8 @@ def test_video_audio_and_pdf_bundles_become_elements(k: Kernel, server: RunningS
         content = only_output(out)["content"]
         record = content["metadata"]["vfs_ext"]
         assert record["mime"] == mime and mime not in content["data"]
-        assert f'<{tag} {attr}="{record["url"]}"' in content["data"]["text/html"]
+        key = "text/html" if tag == "object" else "text/markdown"
+        assert f'<{tag} {attr}="{record["url"]}"' in content["data"][key]
         assert content["data"]["text/plain"] == "m"
         status, _, body = server.fetch(record["url"])
         assert status == 200 and hashlib.sha256(body).hexdigest() == expected

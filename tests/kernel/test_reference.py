@@ -67,7 +67,8 @@ def test_image_reference_carries_alt_and_dimensions(k: Kernel, server: RunningSe
     ref = content["data"][REFERENCE_MIME]
     assert ref["mime"] == "image/png" and ref["alt"] == "noise"
     assert ref["dimensions"] == {"width": 320, "height": 200}
-    assert "<img" in content["data"]["text/html"], "frontends without the extension keep the img"
+    # Frontends without the extension show the img, as Markdown (docs/frontend.md).
+    assert "<img" in content["data"]["text/markdown"] and "text/html" not in content["data"]
     served(server, content)
 
 
@@ -150,4 +151,4 @@ def test_helpers_carry_the_reference(k: Kernel, server: RunningServer) -> None:
     )
     ref = content["data"][REFERENCE_MIME]
     assert ref["mime"] == "video/webm" and ref["metadata"]["loop"] is True
-    assert "<video" in content["data"]["text/html"]
+    assert "<video" in content["data"]["text/markdown"]

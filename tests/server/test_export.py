@@ -92,7 +92,8 @@ def check_inlined(notebook: dict, png: bytes) -> None:
     image, chart, link = (cell["outputs"][0] for cell in notebook["cells"][:3])
     assert base64.b64decode(image["data"]["image/png"]) == png
     assert image["metadata"] == {"image/png": {"width": 64}}
-    assert "text/html" not in image["data"] and "vfs_ext" not in image["metadata"]
+    assert "text/html" not in image["data"] and "text/markdown" not in image["data"]
+    assert "vfs_ext" not in image["metadata"]
     spec = chart["data"]["application/vnd.vegalite.v5+json"]
     assert spec["data"]["values"][499] == {"x": 499, "y": 499 * 499}
     assert "url" not in spec["data"]
