@@ -72,6 +72,18 @@ def copy_fd(src: int, dst: int, size: int) -> None:
         offset += n
 
 
+@contextlib.contextmanager
+def existing(folder: Path) -> Iterator[Sidecar | None]:
+    """``folder``'s sidecar, open for the block; None when it has none or it is not one of ours
+    (a symlink, another user's): whoever only reads or collects then has nothing to do."""
+    with Sidecar(folder) as sidecar:
+        try:
+            found = sidecar.open()
+        except OSError:
+            found = False
+        yield sidecar if found else None
+
+
 class Sidecar:
     """The sidecar of one folder; ``open`` it before use (a context manager closes it)."""
 
