@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 from tests.support.execute import printed, run_code
-from tests.support.hub import Hub, UnixUser, jupyterhub, missing_requirement, unix_users
+from tests.support.hub import Hub, jupyterhub, missing_requirement
 from tests.support.leftovers import pid_gone, tree
 from tests.support.processes import kernel_pid, wait_until
+from tests.support.unix_users import UnixUser, unix_users
 
 pytestmark = [
     pytest.mark.root,

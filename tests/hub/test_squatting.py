@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.execute import printed, run_code
-from tests.support.hub import UnixUser, as_user, interpreter_prefix, missing_requirement, unix_users
+from tests.support.hub import missing_requirement
 from tests.support.mounts import can_unshare, in_private_tmpfs
 from tests.support.server import jupyter_server
+from tests.support.unix_users import UnixUser, as_user, interpreter_prefix, unix_users
 
 pytestmark = [
     pytest.mark.root,

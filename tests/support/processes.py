@@ -1,5 +1,5 @@
 """Waiting on other processes' state, finding a kernel's process, and worker processes
-(``worker.py``) that report JSON lines, for tests."""
+(``worker.py``) that report JSON lines, for tests: both ends of the worker's protocol."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from vfs_ext.config import StoreConfig
+from vfs_ext.store import Store
 
 WAIT_S = 20.0
 
@@ -97,3 +100,35 @@ class Child:
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+# -- the worker's side: JSON lines out, stdin's end as the cue to exit -------------------------
+
+
+def report(**fields: object) -> None:
+    """One JSON line to the test (``Child.read``)."""
+    print(json.dumps(fields), flush=True)
+
+
+def wait_for_stdin_eof() -> None:
+    """Block until the test closes stdin (``Child.finish``)."""
+    sys.stdin.read()
+
+
+def stdin_closed() -> bool:
+    """Whether the test closed stdin, without blocking (for workers that loop)."""
+    return bool(select.select([sys.stdin], [], [], 0)[0])
+
+
+def kernel_store() -> Store:
+    """The store a kernel finds through the environment the server exported."""
+    store = Store.from_env()
+    assert store is not None, "no vfs_ext environment"
+    return store
+
+
+def server_store_from_env() -> Store:
+    """A namespace of this process's own on the environment's tiers, as a second server makes."""
+    config = StoreConfig.from_env()
+    assert config is not None, "no vfs_ext environment"
+    return Store.for_server(config.tiers)
