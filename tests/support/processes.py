@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.support import REPO
 from vfs_ext.config import StoreConfig
 from vfs_ext.store import Store
 
@@ -29,6 +30,20 @@ def wait_until(condition: Callable[[], Any], what: str, timeout: float = WAIT_S)
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.05)
+
+
+def run_module(module: str, *args: str, timeout: float) -> str:
+    """``python -m module args`` from the repository's root, as a user runs it; its stdout, once
+    it exited 0 (else the test fails with the tails of what it printed)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
 
 
 def kernel_pid(kernel_id: str) -> int:
