@@ -46,17 +46,27 @@ def run_module(module: str, *args: str, timeout: float) -> str:
     return proc.stdout
 
 
-def kernel_pid(kernel_id: str) -> int:
-    """The pid of the kernel started with ``kernel-<id>.json`` (its id survives restarts)."""
+def command_lines(containing: str) -> dict[int, str]:
+    """pid -> command line (its arguments joined by spaces) of every process whose command line
+    contains ``containing``."""
+    found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             except OSError:
-                continue
-            if f"kernel-{kernel_id}.json".encode() in cmdline:
-                return int(entry)
-    raise AssertionError(f"no process for kernel {kernel_id}")
+                continue  # gone meanwhile
+            if containing.encode() in cmdline:
+                found[int(entry)] = cmdline.replace(b"\0", b" ").decode(errors="replace")
+    return found
+
+
+def kernel_pid(kernel_id: str) -> int:
+    """The pid of the kernel started with ``kernel-<id>.json`` (its id survives restarts)."""
+    pid = next(iter(command_lines(f"kernel-{kernel_id}.json")), None)
+    if pid is None:
+        raise AssertionError(f"no process for kernel {kernel_id}")
+    return pid
 
 
 def open_fds(pid: int) -> int:
