@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from kernel_side import bokeh
 from tests.support.kernels import NO_GRACE, Kernel, new_cell_id
 from tests.support.server import RunningServer
+from vfs_ext import bokeh_scripts as bokeh
 from vfs_ext.records import REFERENCE_MIME
 
 pytest.importorskip("bokeh", reason="the test extra installs bokeh")
