@@ -157,7 +157,8 @@ def inline_notebook(
 def inline_output(output: Any, sources: Sources, max_link_size: int) -> list[str]:
     """Restore one output in place (see the module docstring); returns warnings."""
     data = output.get("data")
-    records = records_of(output.get("metadata"))
+    # An output of several files records its first one twice (the record and its ``files``).
+    records = list({rec["name"]: rec for rec in records_of(output.get("metadata"))}.values())
     if not records or not isinstance(data, dict):
         return []
     payloads = {rec["name"]: sources.read(rec) for rec in records}
