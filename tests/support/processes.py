@@ -69,6 +69,16 @@ def kernel_pid(kernel_id: str) -> int:
     return pid
 
 
+def status_bytes(pid: int | str, field: str) -> int:
+    """A memory figure (``VmRSS``, ``VmHWM``, ``RssAnon``...) of process ``pid`` ("self" for
+    this one), from /proc/<pid>/status, in bytes."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise LookupError(f"no {field} for process {pid}")
+
+
 def open_fds(pid: int) -> int:
     """How many file descriptors process ``pid`` holds open."""
     return len(os.listdir(f"/proc/{pid}/fd"))

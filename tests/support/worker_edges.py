@@ -14,6 +14,7 @@ from tests.support.processes import (
     kernel_store,
     report,
     server_store_from_env,
+    status_bytes,
     wait_for_stdin_eof,
 )
 from vfs_ext.config import StoreConfig
@@ -27,26 +28,15 @@ def cmd_rss(mode: str, path: str) -> None:
     """Write a large file from a path or a read-only stream; report peak RSS growth in bytes."""
     store = kernel_store()
     owner = store.open_owner("rss")
-    before = _status_bytes("VmRSS")
+    # VmHWM is this process's own peak RSS. ``getrusage().ru_maxrss`` would not do: it survives
+    # execve, so a child spawned by a big pytest process starts with pytest's peak.
+    before = status_bytes("self", "VmRSS")
     if mode == "path":
         info = owner.write(path, "bin")
     else:
         with open(path, "rb", buffering=0) as f:
             info = owner.write(OnlyRead(f), "bin")
-    report(growth=_status_bytes("VmHWM") - before, size=info.size, tier=info.tier)
-
-
-def _status_bytes(field: str) -> int:
-    """A memory figure of this process from /proc/self/status, in bytes.
-
-    VmHWM is this process's own peak RSS. ``getrusage().ru_maxrss`` would not do: it survives
-    execve, so a child spawned by a big pytest process starts with pytest's peak.
-    """
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise LookupError(field)
+    report(growth=status_bytes("self", "VmHWM") - before, size=info.size, tier=info.tier)
 
 
 def cmd_fallback(source_path: str) -> None:
