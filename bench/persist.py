@@ -35,7 +35,7 @@ import shutil
 import statistics
 import threading
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +139,7 @@ async def _unseen(bench: Bench, content: dict[str, Any], paths: list[Path]) -> S
     hashed at save, as before hashing ahead."""
     store = server_store(bench.server)
     owner = store.open_owner("bench-unseen")
-    owner.record_event = lambda kind, **fields: None  # type: ignore[method-assign]
+    owner.record_event = lambda kind, **_: None  # type: ignore[method-assign]
     try:
         renamed = copy.deepcopy(content)
         for rec, path in zip(contents.records(renamed), paths, strict=True):
@@ -158,14 +158,14 @@ async def _unseen(bench: Bench, content: dict[str, Any], paths: list[Path]) -> S
 class _Figures:
     """Everything the repeats measured, medians taken at the end."""
 
-    now: list[Save]
-    usual: list[Save]
-    unseen: list[Save]
-    hashing: list[float]
-    again: list[float]
-    bases: list[float]
-    cps: list[float]
-    inline: list[float]
+    now: list[Save] = field(default_factory=list)  # saved right after the display
+    usual: list[Save] = field(default_factory=list)  # saved once the thread caught up
+    unseen: list[Save] = field(default_factory=list)  # names the thread never heard of
+    hashing: list[float] = field(default_factory=list)  # the thread's time after the display
+    again: list[float] = field(default_factory=list)  # a second save, nothing new
+    bases: list[float] = field(default_factory=list)  # the same save without records
+    cps: list[float] = field(default_factory=list)
+    inline: list[float] = field(default_factory=list)
 
 
 async def run(bench: Bench, results: Results, size: int, count: int, repeats: int) -> None:
@@ -173,7 +173,7 @@ async def run(bench: Bench, results: Results, size: int, count: int, repeats: in
     if not bench.has_kernel_side:
         results.add(Row("7 save", label, "n/a", "", verdict="n/a: kernel_side missing"))
         return
-    got = _Figures([], [], [], [], [], [], [], [])
+    got = _Figures()
     for r in range(max(1, repeats)):
         await _repeat(bench, got, size, count, r)
     _rows(results, label, size >= MIN_BYTES, got)
