@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import TypeGuard
+from typing import IO, TypeGuard, cast
 
 from vfs_ext.sources import Data
 
@@ -64,9 +64,11 @@ def head(data: Data, size: int = HEAD_SIZE) -> bytes:
             return f.read(size)
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data[:size])
-    pos = data.tell()
-    first = data.read(size)
-    data.seek(pos)
+    # A stream with only ``read`` raises AttributeError here, a pipe OSError: callers catch both.
+    stream = cast(IO[bytes], data)
+    pos = stream.tell()
+    first = stream.read(size)
+    stream.seek(pos)
     return first
 
 

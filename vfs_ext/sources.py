@@ -12,13 +12,21 @@ import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Union, cast
+from typing import IO, Any, Protocol, Union, cast
 
 from .errors import SourceError
 
 CHUNK = 4 * 1024 * 1024
 
-Data = Union[bytes, bytearray, memoryview, str, os.PathLike, IO[bytes]]  # noqa: UP007 - py3.10 runtime alias
+
+class Readable(Protocol):
+    """Any object with a binary ``read``: it is read in chunks to its end, so a file-like
+    object need not be a whole IO[bytes] (a wrapper of a socket or a decoder, say)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+Data = Union[bytes, bytearray, memoryview, str, os.PathLike, IO[bytes], Readable]  # noqa: UP007 - py3.10 runtime alias
 
 #: How long a non-blocking stream may stay without data before the write gives up. A blocking
 #: stream would wait for ever; a write that waits must end some day, with an error, not cut short.

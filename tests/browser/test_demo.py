@@ -59,8 +59,8 @@ class Demo:
 
     def wait_for(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str]:
         """The first output line matching ``pattern`` (lines already seen count too)."""
-        for line in self.lines:
-            if m := pattern.search(line):
+        for seen in self.lines:
+            if m := pattern.search(seen):
                 return m
         while True:
             try:

@@ -64,7 +64,7 @@ def test_embedded_media_and_animations_play(
     ui.run_cells(range(len(CELLS)))
 
     video = ui.outputs(1).locator("video").first
-    assert "@file/" in video.get_attribute("src")
+    assert "@file/" in (video.get_attribute("src") or "")
     assert ui.wait_media_ready(video, play=False) >= 2
     audio = ui.outputs(2).locator("audio").first
     assert ui.wait_media_ready(audio, play=True) >= 2

@@ -96,10 +96,10 @@ def test_a_saved_bokeh_plot_draws_without_its_kernel_and_offline(
         (tmp_path / "menu.html").write_bytes(body)
     nbconvert_html(root / "bokeh.ipynb", tmp_path)
     offline = context.new_page()
-    for page in (tmp_path / "menu.html", tmp_path / "bokeh.html"):  # no server is running now
-        assert "@file/" not in page.read_text()
-        offline.goto(page.as_uri())
-        wait_plot(offline, offline.locator("body").element_handle(), page.name)
+    for export in (tmp_path / "menu.html", tmp_path / "bokeh.html"):  # no server is running now
+        assert "@file/" not in export.read_text()
+        offline.goto(export.as_uri())
+        wait_plot(offline, offline.locator("body").element_handle(), export.name)
     offline.screenshot(path=str(artifact("saved-bokeh-exported.png")))
     offline.close()
 

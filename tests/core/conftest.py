@@ -10,6 +10,7 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ def make_store(tiers: tuple[TierSpec, ...]) -> Iterator[Callable[..., Store]]:
         memory_budget: int | None = None,
         disk_budget: int | None = None,
         tiers: tuple[TierSpec, ...] | None = None,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> Store:
         if tiers is None:
             budgets = {MEMORY: memory_budget, DISK: disk_budget}

@@ -149,7 +149,12 @@ def test_writes_do_not_count_the_tier_while_the_figure_leaves_room(make_store, m
             other.write(payload(f"o{i}", 4 * KiB), "bin", f"cell{i}")
         counted = []
         count = Tier.used_bytes
-        monkeypatch.setattr(Tier, "used_bytes", lambda tier: counted.append(1) or count(tier))
+
+        def counting(tier: Tier) -> int:
+            counted.append(1)
+            return count(tier)
+
+        monkeypatch.setattr(Tier, "used_bytes", counting)
         for i in range(20):
             assert owner.write(payload(f"k{i}", 64 * KiB), "bin", f"cell{i % 3}").tier == MEMORY
             owner.release_group(f"cell{(i + 1) % 3}")

@@ -55,10 +55,12 @@ def test_env_round_trip(config):
 def test_threshold_zero_survives_the_round_trip():
     """0 means 'externalize everything'; it must not turn into the default."""
     config = StoreConfig(tiers=(TierSpec(DISK, Path("/x")),), namespace="s1", threshold=0)
-    assert StoreConfig.from_env(config.to_env()).threshold == 0
+    restored = StoreConfig.from_env(config.to_env())
+    assert restored is not None and restored.threshold == 0
     env = config.to_env()
     del env["VFS_EXT_THRESHOLD"]
-    assert StoreConfig.from_env(env).threshold == DEFAULT_THRESHOLD
+    restored = StoreConfig.from_env(env)
+    assert restored is not None and restored.threshold == DEFAULT_THRESHOLD
 
 
 def test_no_server_means_none():
@@ -93,6 +95,7 @@ def test_resolved_config_reaches_a_kernel_store(store):
     """A kernel building its store from the exported env writes where the server looks."""
     env = store.resolved_config().to_env()
     kernel_store = Store.from_env(env)
+    assert kernel_store is not None
     assert [t.root for t in kernel_store.tiers] == [t.root for t in store.tiers]
     assert [t.budget for t in kernel_store.tiers] == [t.budget for t in store.tiers]
     assert [t.keep_free for t in kernel_store.tiers] == [t.keep_free for t in store.tiers]
@@ -176,5 +179,6 @@ def test_from_env_never_crashes_on_garbage(tiers, extra):
     except ValueError as exc:
         assert "VFS_EXT" in str(exc)
     else:
+        assert config is not None
         numbers = [t.budget for t in config.tiers] + [config.max_file_size, config.threshold]
         assert all(n is None or (type(n) is int and n >= 0) for n in numbers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from vfs_ext.store import Store
 
 
 @pytest.fixture
-def planted(store: Store, tmp_path: Path) -> dict:
+def planted(store: Store, tmp_path: Path) -> Iterator[dict]:
     """A store with one real file, plus secrets outside the tiers that hostile names aim at."""
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -117,8 +118,8 @@ def test_names_are_random_and_never_repeat(store):
 
     generated = [new_name("0" * 16, "0" * 12, "bin") for _ in range(20_000)]
     assert len(set(generated)) == len(generated)
-    tokens = [int(NAME_RE.match(n)["token"], 16) for n in generated[:2000]]
-    assert TOKEN_LEN * 4 >= 128
+    tokens = [int(m["token"], 16) for n in generated[:2000] if (m := NAME_RE.match(n))]
+    assert len(tokens) == 2000 and TOKEN_LEN * 4 >= 128
     for bit in range(128):
         ones = sum((t >> bit) & 1 for t in tokens)
         assert 700 < ones < 1300, f"bit {bit} is set in {ones} of 2000 tokens"

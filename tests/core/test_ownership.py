@@ -76,6 +76,7 @@ def test_restarted_owner_takes_over_and_releases(split_store, spawn):
     child.kill()
 
     kernel_store = Store.from_env(store.resolved_config().to_env())
+    assert kernel_store is not None
     with kernel_store.open_owner("kernel-r", lock_timeout=5) as owner:
         assert {f.name for f in owner.files()} == {f["name"] for f in files}
         assert store.sweep().owners == [], "the new process holds the lock again"

@@ -90,6 +90,7 @@ def test_a_file_another_process_reads_is_not_overwritten(store):
             stdout=subprocess.PIPE,
             text=True,
         )
+        assert reader.stdin is not None and reader.stdout is not None
         try:
             assert reader.stdout.readline().strip() == "open"
             owner.release_group("cell", wait=False, reuse=True)

@@ -44,7 +44,7 @@ def test_bytes_like(store, owner):
         "bytearray": (bytearray(DATA), DATA),
         "memoryview": (memoryview(DATA), DATA),
         "memoryview slice": (memoryview(DATA)[10:-10], DATA[10:-10]),
-        "memoryview of float64 2-D numpy": (memoryview(matrix), matrix.tobytes()),
+        "memoryview of float64 2-D numpy": (matrix.data, matrix.tobytes()),
         "memoryview of array.array('d')": (memoryview(doubles), doubles.tobytes()),
         "numpy array": (matrix, matrix.tobytes()),
         "array.array": (doubles, doubles.tobytes()),

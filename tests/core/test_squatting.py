@@ -30,7 +30,9 @@ def test_a_refused_base_moves_to_a_recorded_random_one(
     )
     assert (tmp_path / RECORD).read_text() == str(moved.base)
 
-    assert relocate_if_squatted(squatted, tmp_path).base != moved.base  # gone: never made again
+    again = relocate_if_squatted(squatted, tmp_path)
+    assert again is not None and again.base != moved.base  # gone: never made again
     moved.base.mkdir(mode=0o700)  # as a killed server left it: found again, with its leftovers
     (tmp_path / RECORD).write_text(str(moved.base))
-    assert relocate_if_squatted(squatted, tmp_path).base == moved.base
+    again = relocate_if_squatted(squatted, tmp_path)
+    assert again is not None and again.base == moved.base

@@ -12,7 +12,8 @@ from vfs_ext.names import is_valid_name, owner_key
 
 def on_disk(store) -> tuple[list[tuple[int, int]], dict[str, dict[str, int]]]:
     """(bytes, files) per tier and per owner, walking the tier dirs without vfs_ext."""
-    per_tier, per_owner = [], {}
+    per_tier: list[tuple[int, int]] = []
+    per_owner: dict[str, dict[str, int]] = {}
     for tier in store.tiers:
         used = count = 0
         for rel, size in tier_files(tier.root).items():

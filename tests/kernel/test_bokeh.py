@@ -111,12 +111,13 @@ def test_split_document_refuses_other_scripts() -> None:
 
 def test_loaders_read_back_as_bokehs_scripts() -> None:
     """What an export reads from the loaders the kernel wrote (server_side.export_bokeh)."""
-    rec = {"name": "a" * 16 + "-doc.json", "url": "/user/x/@file/doc.json", "size": 5 << 20}
+    name = "a" * 16 + "-doc.json"
+    rec = {"name": name, "url": "/user/x/@file/doc.json", "size": 5 << 20}
     items = '[{"docid":"d","roots":{"p1":"e1"}}]'
     js = bokeh.parse_loader(bokeh.bokehjs_loader(rec))
-    assert js == bokeh.Loader(rec["name"], None) and js.restore("BokehJS") == "BokehJS"
+    assert js == bokeh.Loader(name, None) and js.restore("BokehJS") == "BokehJS"
     doc = bokeh.parse_loader(bokeh.document_loader(rec, items))
-    assert doc == bokeh.Loader(rec["name"], items)
+    assert doc == bokeh.Loader(name, items)
     assert doc.restore('{"d":{}}') == bokeh.document_script('{"d":{}}', items)
     assert bokeh.split_document(doc.restore('{"d":{}}')) == ('{"d":{}}', items)
     broken = bokeh.document_loader(rec, items).replace(items, "[oops")

@@ -145,6 +145,6 @@ def test_an_error_in_a_vfs_cell_fails_the_cell_once(k: Kernel, server: RunningSe
     out = k.execute("%%vfs --threshold 10KB\ndisplay(Image(png(100)))\n1 / 0", check=False)
     assert out.reply["content"]["status"] == "error"
     assert len([m for m in out.messages if m["msg_type"] == "error"]) == 1
-    assert "ZeroDivisionError" in out.error
+    assert out.error is not None and "ZeroDivisionError" in out.error
     externalized(server, only_output(out, "display_data"), "image/png")
     assert k.value("1 + 1") == 2

@@ -43,6 +43,13 @@ def one_output(execution) -> dict:
     return msg["content"]
 
 
+def found(pattern: str, text: str, group: int = 0) -> str:
+    """``group`` of the first match of ``pattern`` in ``text``, which must have one."""
+    match = re.search(pattern, text)
+    assert match is not None, f"{pattern!r} not found"
+    return match[group]
+
+
 def served(server: RunningServer, url: str) -> bytes:
     status, _, body = server.fetch(url)
     assert status == 200, url
@@ -63,7 +70,7 @@ def test_audio_leaves_iopub_and_its_element_gets_the_url(k: Kernel, server: Runn
     assert record["mime"] == "audio/wav" and record["name"].endswith(".wav")
     # The page is the original with the URI replaced, plus src on <audio> itself (the sanitizer
     # of untrusted outputs strips <source src>).
-    uri = re.search(r'data:audio/wav;base64,[^"]+', original)[0]
+    uri = found(r'data:audio/wav;base64,[^"]+', original)
     expected = original.replace(uri, url).replace("<audio ", f'<audio src="{url}" ', 1)
     assert page == expected
     assert served(server, url) == base64.b64decode(uri.split(",", 1)[1])
@@ -197,8 +204,8 @@ def test_uris_in_attributes_and_escaped_json(k: Kernel, server: RunningServer) -
     assert "\\/" in k.value("escaped")
     content = one_output(k.execute("%%vfs --threshold 64KiB\nHTML(page)", new_cell_id()))
     page = content["data"]["text/html"]
-    poster = re.search(r'<video poster="([^"]+)" controls></video>', page)[1]
-    script = re.search(r'\{"img": "([^"]+)"\}', page)[1]
+    poster = found(r'<video poster="([^"]+)" controls></video>', page, 1)
+    script = found(r'\{"img": "([^"]+)"\}', page, 1)
     expected = k.value("sha(blob)")
     for url in (poster, script):
         assert hashlib.sha256(served(server, url)).hexdigest() == expected

@@ -102,6 +102,7 @@ def test_vfile_returns_a_data_url_up_to_the_limit(k: Kernel) -> None:
         "from kernel_side.api import DATA_URL_LIMIT\nvfs_ext.vfile(b'x' * (DATA_URL_LIMIT + 1))",
         check=False,
     )
+    assert out.error is not None
     assert "VirtualFileError" in out.error and "DATA_URL_LIMIT" in out.error
 
 

@@ -87,6 +87,7 @@ def test_kernel_websocket_nodelay_follows_the_setting_and_executes(
     ws = _connect(running, kernel_id)
     try:
         stdout, reply = _execute(ws, "print(6 * 7)")
+        assert ws.sock is not None
         local_port = ws.sock.getsockname()[1]
         probe = running.api("GET", tcp_probe.ROUTE)  # the server's side of our socket
     finally:

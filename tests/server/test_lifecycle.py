@@ -3,6 +3,7 @@ restart keeps outputs, sweeps of killed owners and servers, namespace removal on
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -207,8 +208,8 @@ def test_ctrl_c_without_a_terminal_still_removes_the_namespace(tmp_path: Path) -
 
 def test_next_start_sweeps_a_killed_server(tmp_path: Path) -> None:
     memory_dir, disk_dir = Path("/dev/shm") / f"vfs_ext-test-{os.getpid()}-k", tmp_path / "disk"
-    dirs = {"memory_dir": memory_dir, "disk_dir": disk_dir}
-    with jupyter_server(tmp_path / "a", **dirs) as first:
+    on_the_same_tiers = functools.partial(jupyter_server, memory_dir=memory_dir, disk_dir=disk_dir)
+    with on_the_same_tiers(tmp_path / "a") as first:
         store = server_store(first)
         owner = store.open_owner("kernel-of-a-dead-server")
         owner.write(b"x" * 5000, ext="bin")
@@ -219,7 +220,7 @@ def test_next_start_sweeps_a_killed_server(tmp_path: Path) -> None:
         first.proc.wait(10)
         assert all(r.is_dir() for r in roots)  # nothing cleaned up after SIGKILL
 
-        with jupyter_server(tmp_path / "b", **dirs) as second:
+        with on_the_same_tiers(tmp_path / "b") as second:
             assert not any(r.exists() for r in roots)
             sweeps = second.api("GET", "api/vfs")["sweeps"]
             assert sweeps["owners"] >= 1

@@ -43,9 +43,11 @@ print(json.dumps([a.name, refused]))
 """
 
 
-def scrape(server: RunningServer, **kwargs: object) -> tuple[int, dict[tuple[str, str], float]]:
+def scrape(
+    server: RunningServer, *, auth: bool = True, headers: dict[str, str] | None = None
+) -> tuple[int, dict[tuple[str, str], float]]:
     """Status and the vfs_ext samples of one scrape, keyed by (name, label values joined)."""
-    status, _, body = server.request("GET", "metrics", **kwargs)  # type: ignore[arg-type]
+    status, _, body = server.request("GET", "metrics", auth=auth, headers=headers)
     samples = {}
     if status == 200:
         for family in text_string_to_metric_families(body.decode()):

@@ -112,6 +112,7 @@ def test_frames_released_before_their_turn_are_not_hashed(
         "the last frame hashed",
     )
     assert delta(after, before, "hashed_ahead_files") <= 50
+    assert previous is not None
     save(server, "redraw/nb.ipynb", previous)
     assert delta(idle(server), before, "hashed_at_save_files") == 0
 

@@ -11,6 +11,7 @@ outputs show, and nothing left once the server stops (also after the restart mid
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -186,7 +187,9 @@ def stopped(server: RunningServer, run: Run) -> None:
 
 def test_soak(tmp_path: Path) -> None:
     memory_dir = Path("/dev/shm") / f"vfs_ext-soak-{secrets.token_hex(4)}"
-    dirs = {"memory_dir": memory_dir, "disk_dir": tmp_path / "disk", "extra_args": SERVER_ARGS}
+    on_the_same_tiers = functools.partial(
+        jupyter_server, memory_dir=memory_dir, disk_dir=tmp_path / "disk", extra_args=SERVER_ARGS
+    )
     targets = Targets()
     stop_clients = threading.Event()
     clients = [Downloader(targets, stop_clients, seed) for seed in range(CLIENTS)]
@@ -194,10 +197,10 @@ def test_soak(tmp_path: Path) -> None:
         client.start()
     began = time.monotonic()
     try:
-        with jupyter_server(tmp_path / "first", **dirs) as first:
+        with on_the_same_tiers(tmp_path / "first") as first:
             one = run_server(first, targets, DURATION / 2, final=False)
             stopped(first, one)
-        with jupyter_server(tmp_path / "second", **dirs) as second:
+        with on_the_same_tiers(tmp_path / "second") as second:
             two = run_server(second, targets, DURATION / 2, final=True)
             stop_clients.set()
             targets.open.set()

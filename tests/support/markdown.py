@@ -25,7 +25,8 @@ def section(text: str, heading: str) -> str:
     """The body under the heading whose title starts with ``heading``, up to the next heading
     of the same or a higher level (headings inside code fences do not count)."""
     lines = text.splitlines(keepends=True)
-    start = level = None
+    start: int | None = None
+    level = 0
     in_fence = False
     for i, line in enumerate(lines):
         if line.startswith("```"):

@@ -34,7 +34,14 @@ class MemoryContentsManager(ContentsManager):
             "content": stored["content"] if content else None,
         }
 
-    def get(self, path: str, content: bool = True, type: Any = None, format: Any = None, **kw: Any):
+    def get(
+        self,
+        path: str,
+        content: bool = True,
+        type: Any = None,
+        format: Any = None,
+        require_hash: bool = False,
+    ) -> dict[str, Any]:
         path = path.strip("/")
         if path == "":
             return {**self._model_dir(), "content": [] if content else None}

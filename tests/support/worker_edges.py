@@ -21,6 +21,7 @@ from vfs_ext.config import StoreConfig
 from vfs_ext.errors import VirtualFileError
 from vfs_ext.layout import PART_PREFIX
 from vfs_ext.owner import Owner
+from vfs_ext.sources import Data
 from vfs_ext.store import Store
 
 
@@ -48,7 +49,13 @@ def cmd_fallback(source_path: str) -> None:
     results: dict[str, dict] = {}
     with open(source_path, "rb") as f:
         pipe = subprocess.Popen(["cat", source_path], stdout=subprocess.PIPE)
-        cases = {"bytes": data, "file": f, "stream": ReadOnly(data), "pipe": pipe.stdout}
+        assert pipe.stdout is not None
+        cases: dict[str, Data] = {
+            "bytes": data,
+            "file": f,
+            "stream": ReadOnly(data),
+            "pipe": pipe.stdout,
+        }
         for label, source in cases.items():
             try:
                 info = owner.write(source, "bin", label)
