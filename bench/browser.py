@@ -14,6 +14,7 @@ python -m bench.browser            # full run (a few minutes on 2 cores)
 python -m bench.browser --quick    # small sizes, one repeat
 python -m bench.browser --only images  # the image rows only (also: plotly, opening)
 python -m bench.browser --breakdown  # only the by-URL image, per phase (bench/browser_breakdown.py)
+python -m bench.browser --trace      # its main-thread long tasks, event by event (browser_trace.py)
 """
 
 from __future__ import annotations
@@ -170,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         default="images,plotly,opening",
         help="comma-separated scenarios of the full run (images, plotly, opening)",
     )
+    p.add_argument(
+        "--trace",
+        action="store_true",
+        help="only the by-URL image under a Chromium trace: its long tasks, event by event",
+    )
     args = p.parse_args(argv)
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} not found: make chromium", file=sys.stderr)
@@ -193,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         from .browser_breakdown import breakdown
 
         steps = [lambda ctx, srv: tables.append(breakdown(ctx, srv, sizes, repeats))]
+    if args.trace:
+        from .browser_trace import trace
+
+        steps = [lambda ctx, srv: tables.append(trace(ctx, srv, sizes, repeats))]
     print(f"load average before: {load_average()}", flush=True)
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vfs-bench-browser-")))
@@ -210,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                 ctx.close()
     print(f"load average after: {load_average()}")
     print()
-    print("\n\n".join(tables) if args.breakdown else table.markdown())
+    print("\n\n".join(tables) if tables else table.markdown())
     return 0
 
 

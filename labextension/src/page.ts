@@ -42,10 +42,7 @@ export function viewOf(root: HTMLElement | null): {
 }
 
 /** A request to this server (its token and XSRF headers added), by the page's fetch. */
-export function request(
-  url: string,
-  init: RequestInit
-): Promise<Response> {
+export function request(url: string, init: RequestInit): Promise<Response> {
   return ServerConnection.makeRequest(
     absolute(url),
     init,

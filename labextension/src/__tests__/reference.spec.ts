@@ -2,7 +2,9 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 
 import {
+  DEFAULT_IMAGE_LOADING,
   fileUrl,
+  imageLoading,
   formatSize,
   nearView,
   parseReference,
@@ -176,5 +178,20 @@ describe('nearView', () => {
       nearView({ top: 500, bottom: 700 }, { top: 0, bottom: 0 }),
       false
     );
+  });
+});
+
+describe('imageLoading', () => {
+  it("takes the page's choice of the three ways", () => {
+    for (const how of ['src', 'async', 'blob']) {
+      assert.equal(imageLoading(how), how);
+    }
+  });
+
+  it('falls back to the default for no or another choice', () => {
+    assert.equal(imageLoading(undefined), DEFAULT_IMAGE_LOADING);
+    assert.equal(imageLoading(''), DEFAULT_IMAGE_LOADING);
+    assert.equal(imageLoading('BLOB'), DEFAULT_IMAGE_LOADING);
+    assert.equal(imageLoading('canvas'), DEFAULT_IMAGE_LOADING);
   });
 });
