@@ -8,7 +8,7 @@ from __future__ import annotations
 
 #: The ways the extension can load an image (labextension/src/reference.ts ``ImageLoading``);
 #: the first is the extension's default.
-LOADINGS = ("blob", "src", "async")
+LOADINGS = ("blob", "src", "async", "decoded")
 
 #: Chooses how the extension loads the next images (``data-vfs-ext-image-loading``).
 SET_LOADING_JS = "how => { document.documentElement.dataset.vfsExtImageLoading = how; }"

@@ -27,10 +27,13 @@ CATEGORIES = [
     "v8.execute",
     "disabled-by-default-v8.gc",
     "blink",
+    "blink_gc",
+    "cppgc",
+    "disabled-by-default-cppgc",
     "loading",
 ]
 LONG_MS = 50.0
-SHOWN_MS = 5.0
+SHOWN_MS = 2.0
 TASKS = ("ThreadControllerImpl::RunTask", "RunTask")
 
 
@@ -99,7 +102,11 @@ def _long_tasks(events: list[dict[str, Any]]) -> str:
         (e for e in events if (e.get("pid"), e.get("tid")) == main and e.get("ph") == "X"),
         key=lambda e: (e["ts"], -e.get("dur", 0)),
     )
-    tasks = [e for e in spans if e["name"] in TASKS and e.get("dur", 0) >= LONG_MS * 1000]
+    tasks = []
+    for e in spans:  # the outermost tasks only (RunTask nests in ThreadControllerImpl's)
+        long = e["name"] in TASKS and e.get("dur", 0) >= LONG_MS * 1000
+        if long and (not tasks or e["ts"] >= tasks[-1]["ts"] + tasks[-1]["dur"]):
+            tasks.append(e)
     if not tasks:
         return "no main-thread task over 50 ms\n"
     lines = []
@@ -127,7 +134,11 @@ def _tree(spans: list[dict[str, Any]], start: int, end: int, depth: int) -> list
 
 
 def _label(e: dict[str, Any]) -> str:
-    data = e.get("args", {}).get("data") or {}
+    args = e.get("args") or {}
+    if "GC" in e["name"] and args:  # why V8 collected, and what it freed
+        why = {k: v for k, v in args.items() if k != "data" and not isinstance(v, dict)}
+        return f"{e['name']} {why}" if why else e["name"]
+    data = args.get("data") or {}
     what = data.get("functionName") or data.get("url") or data.get("type") or ""
     if data.get("url") and data.get("functionName"):
         what = f"{data['functionName']} ({data['url'].rsplit('/', 1)[-1][:60]})"

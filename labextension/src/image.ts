@@ -20,7 +20,7 @@ export async function showImage(
 ): Promise<void> {
   const img = imageElement(ref);
   const how = imageLoading(document.documentElement.dataset.vfsExtImageLoading);
-  if (how !== 'blob') {
+  if (how === 'src' || how === 'async') {
     img.decoding = how === 'async' ? 'async' : 'auto';
     showBySrc(view, ref, url, img, signal);
     return;
@@ -40,19 +40,27 @@ export async function showImage(
     once: true
   });
   img.src = objectUrl;
-  const ok = await img.decode().then(
-    () => true,
-    () => false
-  );
-  if (signal.aborted) {
+  if (how === 'decoded') {
+    const ok = await img.decode().then(
+      () => true,
+      () => false
+    );
+    if (signal.aborted) {
+      return;
+    }
+    if (!ok) {
+      view.showMissing(ref, 200); // served, but not an image this browser decodes
+      return;
+    }
+    view.swap(imageHost(img));
+    view.setState('loaded');
     return;
   }
-  if (!ok) {
-    view.showMissing(ref, 200); // served, but not an image this browser decodes
-    return;
-  }
+  img.addEventListener('load', () => view.setState('loaded'), { once: true });
+  img.addEventListener('error', () => view.showMissing(ref, 200), {
+    once: true
+  });
   view.swap(imageHost(img));
-  view.setState('loaded');
 }
 
 /** The file as a Blob; the HTTP status when the server refused it, null when it did not

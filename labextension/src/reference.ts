@@ -214,8 +214,11 @@ export function nearView(output: ISpan, area: ISpan): boolean {
  *   body on the page's main thread, then decodes it);
  * - ``async``: the same with ``decoding="async"``;
  * - ``blob``: ``fetch`` -> ``Blob`` (kept in the browser's blob storage, not the JS heap)
- *   -> an object URL -> a detached ``<img>`` -> ``img.decode()`` -> attached. */
-export type ImageLoading = 'src' | 'async' | 'blob';
+ *   -> an object URL -> an ``<img>`` of it, attached at once;
+ * - ``decoded``: the same, but the ``<img>`` is attached once ``img.decode()`` resolved. */
+export type ImageLoading = 'src' | 'async' | 'blob' | 'decoded';
+
+const IMAGE_LOADINGS: readonly string[] = ['src', 'async', 'blob', 'decoded'];
 
 /** The default way to load images. */
 export const DEFAULT_IMAGE_LOADING: ImageLoading = 'blob';
@@ -223,7 +226,7 @@ export const DEFAULT_IMAGE_LOADING: ImageLoading = 'blob';
 /** The page's choice (``data-vfs-ext-image-loading`` on ``<html>``, which bench.browser sets
  * to compare the ways in one page), else the default. */
 export function imageLoading(value: string | undefined): ImageLoading {
-  return value === 'src' || value === 'async' || value === 'blob'
-    ? value
+  return value !== undefined && IMAGE_LOADINGS.includes(value)
+    ? (value as ImageLoading)
     : DEFAULT_IMAGE_LOADING;
 }

@@ -182,8 +182,8 @@ describe('nearView', () => {
 });
 
 describe('imageLoading', () => {
-  it("takes the page's choice of the three ways", () => {
-    for (const how of ['src', 'async', 'blob']) {
+  it("takes the page's choice of the four ways", () => {
+    for (const how of ['src', 'async', 'blob', 'decoded']) {
       assert.equal(imageLoading(how), how);
     }
   });
