@@ -38,9 +38,7 @@ from .browser_js import (
     FLOOR_FETCH_JS,
     FLOOR_IMG_JS,
     LAST_FILE_URL_JS,
-    LOADINGS,
     LONGTASKS_JS,
-    SET_LOADING_JS,
 )
 from .browser_open import opening
 from .harness import KERNEL_SETUP
@@ -66,14 +64,8 @@ def measure(ui: NotebookUI, index: int, kind: str, timeout: float = 120_000) -> 
     return ui.page.evaluate("window.__vfsResult")
 
 
-def by_url(ui: NotebookUI, index: int, how: str, repeats: int) -> list[dict[str, Any]]:
-    """``repeats`` runs of the by-URL cell with the extension loading images ``how``."""
-    ui.page.evaluate(SET_LOADING_JS, how)
-    return [measure(ui, index, "img") for _ in range(repeats)]
-
-
 def images(ctx: Any, srv: RunningServer, sizes: list[int], repeats: int, table: Table) -> None:
-    """A cell's image inline vs by URL (each way of loading it), and the floors, in one page.
+    """A cell's image inline vs by URL, and the floors, in one page.
 
     The floors: the issue's (a 1 KiB output's round trip + a ``no-store`` fetch and
     ``createImageBitmap`` of the same URL) and the ``<img>`` floor (the same round trip + a
@@ -94,42 +86,35 @@ def images(ctx: Any, srv: RunningServer, sizes: list[int], repeats: int, table: 
         ui.run_cell(first, timeout=120_000)
         if n == 0:  # warm-up: the first image of each kind
             measure(ui, first + 1, "img")
-            for how in LOADINGS:
-                by_url(ui, first + 2, how, 1)
+            measure(ui, first + 2, "img")
         inline = [measure(ui, first + 1, "img") for _ in range(repeats)]
-        # Interleaved, so a burst of load from elsewhere hits every way alike.
-        runs: dict[str, list[dict[str, Any]]] = {how: [] for how in LOADINGS}
-        for _ in range(repeats):
-            for how in LOADINGS:
-                runs[how] += by_url(ui, first + 2, how, 1)
+        by_url = [measure(ui, first + 2, "img") for _ in range(repeats)]
         url = ui.page.evaluate(LAST_FILE_URL_JS)
         floor_rt = med([measure(ui, tiny, "img")["ms"] for _ in range(repeats)])
         floor_fetch = med([ui.page.evaluate(FLOOR_FETCH_JS, url) for _ in range(repeats)])
         floor_img = med([ui.page.evaluate(FLOOR_IMG_JS, url) for _ in range(repeats)])
         floor, img_floor = floor_rt + floor_fetch, floor_rt + floor_img
         mib = f"{size // MiB} MiB image"
-        for k, how in enumerate(LOADINGS):
-            ours = med([s["ms"] for s in runs[how]])
-            ratio = ours / floor
-            table.add(
-                f"{mib}, Shift+Enter -> decoded" + (f" (image loading {how!r})" if k else ""),
-                "" if k else fmt_ms(med([s["ms"] for s in inline])),
-                fmt_ms(ours),
-                f"{ratio:.2f}x floor ({floor_rt:.0f} + {floor_fetch:.0f} ms); "
-                f"{ours / img_floor:.2f}x <img> floor ({floor_rt:.0f} + {floor_img:.0f} ms)",
-                "<= 1.2x floor",
-                "ok" if ratio <= 1.2 else "MISS",
-            )
-        for k, how in enumerate(LOADINGS):
-            worst = max((max(s["long"], default=0.0) for s in runs[how]), default=0.0)
-            table.add(
-                f"{mib}, main-thread long tasks" + (f" (image loading {how!r})" if k else ""),
-                "" if k else long_text(inline),
-                long_text(runs[how]),
-                "",
-                "none > 50 ms by URL",
-                "ok" if worst <= 50 else "MISS",
-            )
+        ours = med([s["ms"] for s in by_url])
+        ratio = ours / floor
+        table.add(
+            f"{mib}, Shift+Enter -> decoded",
+            fmt_ms(med([s["ms"] for s in inline])),
+            fmt_ms(ours),
+            f"{ratio:.2f}x floor ({floor_rt:.0f} + {floor_fetch:.0f} ms); "
+            f"{ours / img_floor:.2f}x <img> floor ({floor_rt:.0f} + {floor_img:.0f} ms)",
+            "<= 1.2x floor",
+            "ok" if ratio <= 1.2 else "MISS",
+        )
+        worst = max((max(s["long"], default=0.0) for s in by_url), default=0.0)
+        table.add(
+            f"{mib}, main-thread long tasks",
+            long_text(inline),
+            long_text(by_url),
+            "",
+            "none > 50 ms by URL",
+            "ok" if worst <= 50 else "MISS",
+        )
     ui.close()
 
 

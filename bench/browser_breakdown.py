@@ -7,10 +7,8 @@ Shift+Enter keydown with timestamps from the page and the kernel on one clock
 (``performance.timeOrigin`` + ``now()`` against the kernel's ``time.time()``, same machine):
 
 - the page: websocket frames sent and received (``WebSocket`` wrapped before JupyterLab loads),
-  the output node added, the renderer's ``data-vfs-state`` turning ``loading`` (``src`` set,
-  or the fetch started for the blob way), the new ``<img>``'s ``load`` event (or its insertion
-  already decoded, the blob way), resource timing of the GET, ``img.decode()``, the next frame;
-  for each way the extension can load an image (``LOADINGS``), interleaved;
+  the output node added, the renderer's ``data-vfs-state`` turning ``loading`` (``src`` set),
+  the new ``<img>``'s ``load`` event, resource timing of the GET, ``img.decode()``, the next frame;
 - the kernel: the cell's code starting, the virtual file's write, ``display()`` returning.
 """
 
@@ -30,8 +28,6 @@ from .browser_js import (
     FLOOR_FETCH_PARTS_JS,
     FLOOR_IMG_JS,
     LAST_FILE_URL_JS,
-    LOADINGS,
-    SET_LOADING_JS,
     WS_INIT_JS,
 )
 from .harness import KERNEL_SETUP
@@ -97,11 +93,11 @@ URL_ROWS = [
     ("kernel: display() returned", "k_shown"),
     ("display_data received on the websocket", "display"),
     ("output node in the DOM", "output"),
-    ("src set (the blob way: fetch started)", "src"),
+    ("src set", "src"),
     ("GET: request sent", "res_requestStart"),
     ("GET: first byte", "res_responseStart"),
     ("GET: last byte", "res_responseEnd"),
-    ("img load event (the blob way: inserted decoded)", "loaded"),
+    ("img load event", "loaded"),
     ("img.decode() resolved", "decoded"),
     ("next frame", "frame"),
     ("execute_reply received", "reply"),
@@ -141,7 +137,7 @@ def _median_rows(
 
 
 def breakdown(ctx: Any, srv: RunningServer, sizes: list[int], repeats: int) -> str:
-    """Markdown tables: each size's image by URL per phase and way of loading, and the floors."""
+    """Markdown tables: each size's image by URL per phase, and the floors."""
     sources = {
         "setup": f"%load_ext vfs_ext\n{KERNEL_SETUP}\n{KERNEL_TIMING}\ntiny = _bench_png(1024)",
         "tiny": "_bd_show(Image(tiny))",
@@ -162,13 +158,7 @@ def breakdown(ctx: Any, srv: RunningServer, sizes: list[int], repeats: int) -> s
     parts = []
     for size in sizes:
         ui.run_cell(cells[f"data_{size}"], timeout=120_000)
-        runs: dict[str, list[dict[str, float]]] = {how: [] for how in LOADINGS}
-        for n in range(repeats + 1):  # interleaved; the first round warms up
-            for how in LOADINGS:
-                ui.page.evaluate(SET_LOADING_JS, how)
-                got = _run(ui, cells[f"url_{size}"], read, origin)
-                if n:
-                    runs[how].append(got)
+        by_url = [_run(ui, cells[f"url_{size}"], read, origin) for _ in range(repeats + 1)][1:]
         url = ui.page.evaluate(LAST_FILE_URL_JS)
         fetches = [_fetch(ui, url) for _ in range(repeats)]
         floor_fetch = statistics.median(f["decoded"] for f in fetches)
@@ -181,21 +171,16 @@ def breakdown(ctx: Any, srv: RunningServer, sizes: list[int], repeats: int) -> s
             f"to decoded); blob {floor_rt:.0f} + {floor_blob:.0f} ms (fetch, Blob, <img> "
             "decode).\n",
         ]
-        for how in LOADINGS:
-            total = statistics.median(r["decoded"] for r in runs[how])
-            summary.append(
-                f"- image loading {how!r}: {total:.0f} ms = "
-                f"{total / (floor_rt + floor_fetch):.2f}x the floor, "
-                f"{total / (floor_rt + floor_img):.2f}x the <img> floor, "
-                f"{total / (floor_rt + floor_blob):.2f}x the blob floor"
-            )
+        total = statistics.median(r["decoded"] for r in by_url)
+        summary.append(
+            f"By URL {total:.0f} ms = {total / (floor_rt + floor_fetch):.2f}x the floor, "
+            f"{total / (floor_rt + floor_img):.2f}x the <img> floor, "
+            f"{total / (floor_rt + floor_blob):.2f}x the blob floor."
+        )
         parts.append(
             "\n".join(summary)
             + "\n\n"
-            + _table_ways(
-                "by URL, from Shift+Enter (ms)",
-                {how: _median_rows(runs[how], URL_ROWS) for how in LOADINGS},
-            )
+            + _table("by URL, from Shift+Enter", _median_rows(by_url, URL_ROWS))
             + "\n\n"
             + _table("floor: no-store fetch + decode", _median_rows(fetches, FETCH_ROWS))
         )
@@ -208,16 +193,4 @@ def breakdown(ctx: Any, srv: RunningServer, sizes: list[int], repeats: int) -> s
 def _table(title: str, rows: list[tuple[str, float, float]]) -> str:
     lines = [f"| {title} | ms | step |", "|---|---|---|"]
     lines += [f"| {label} | {at:.1f} | +{step:.1f} |" for label, at, step in rows]
-    return "\n".join(lines)
-
-
-def _table_ways(title: str, ways: dict[str, list[tuple[str, float, float]]]) -> str:
-    """One row per phase, one column per way of loading (ms since Shift+Enter)."""
-    labels = list(dict.fromkeys(label for rows in ways.values() for label, _, _ in rows))
-    at = {how: {label: t for label, t, _ in rows} for how, rows in ways.items()}
-    lines = [f"| {title} | " + " | ".join(repr(how) for how in ways) + " |"]
-    lines.append("|---|" + "---|" * len(ways))
-    for label in labels:
-        cells = [f"{at[how][label]:.1f}" if label in at[how] else "" for how in ways]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

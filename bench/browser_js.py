@@ -6,22 +6,6 @@ page as the output they bound, against the same virtual file's URL.
 
 from __future__ import annotations
 
-#: The ways the extension can load an image (labextension/src/reference.ts ``ImageLoading``);
-#: the first is the extension's default.
-LOADINGS = ("blob", "src", "async", "decoded")
-
-#: Chooses how the extension loads the next images (``data-vfs-ext-image-loading``).
-SET_LOADING_JS = "how => { document.documentElement.dataset.vfsExtImageLoading = how; }"
-
-
-#: The same, for a page about to load (an init script runs before ``<html>`` exists).
-def loading_init_script(how: str) -> str:
-    return (
-        "document.addEventListener('DOMContentLoaded', () => {"
-        f" document.documentElement.dataset.vfsExtImageLoading = {how!r}; }});"
-    )
-
-
 #: Collects long tasks for the whole page; armed once per page.
 LONGTASKS_JS = """() => {
     if (window.__vfsLong) return;

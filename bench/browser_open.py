@@ -2,8 +2,7 @@
 
 The time to first screen (the first image decoded; the first cell shown for no outputs), the
 page's JS heap once the network is idle (CDP ``JSHeapUsedSize``), and the file requests made
-for the first screen. By URL, once per way the extension can load images, so a way that kept
-bytes in the JS heap would show here.
+for the first screen. Each notebook opens in a browser context of its own: no HTTP cache.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from tests.support.jupyter_ui import CELLS, NotebookUI
 from tests.support.server import RunningServer
 
 from .browser_common import KERNELSPEC, MiB, Table, fmt_ms, write_nb
-from .browser_js import LOADINGS, loading_init_script
 from .harness import KERNEL_SETUP
 
 
@@ -38,14 +36,10 @@ def _first_screen(ui: NotebookUI, cdp: Any, want_image: bool) -> dict[str, Any]:
     return {"ms": ms, "heap": metrics.get("JSHeapUsedSize", 0) / MiB, "requests": requests}
 
 
-def _open(
-    ctx: Any, srv: RunningServer, name: str, want_image: bool, how: str | None
-) -> dict[str, Any]:
-    """Open ``name`` in a new context (``how``: the extension's image loading, else default)."""
+def _open(ctx: Any, srv: RunningServer, name: str, want_image: bool) -> dict[str, Any]:
+    """Open ``name`` in a new context, so nothing is in the HTTP cache."""
     own = ctx.browser.new_context(viewport={"width": 1280, "height": 1000})
     try:
-        if how is not None:
-            own.add_init_script(loading_init_script(how))
         page_ui = NotebookUI(own, "lab", srv.url, srv.token, name)
         cdp = own.new_cdp_session(page_ui.page)
         cdp.send("Performance.enable")
@@ -75,11 +69,13 @@ def opening(ctx: Any, srv: RunningServer, count: int, size: int, table: Table) -
         srv.api("POST", "api/sessions", {"path": name, "type": "notebook", "kernel": KERNELSPEC})
     nb_bytes = {n: (srv.root_dir / n).stat().st_size for n in ("inline.ipynb", "by_url.ipynb")}
     results = {}
-    for name, want_image in (("empty.ipynb", False), ("inline.ipynb", True)):
-        results[name] = _open(ctx, srv, name, want_image, None)
-    for how in LOADINGS:  # each in a context of its own: no HTTP cache from the one before
-        results[how] = _open(ctx, srv, "by_url.ipynb", True, how)
-    empty, inline, url = results["empty.ipynb"], results["inline.ipynb"], results[LOADINGS[0]]
+    for name, want_image in (
+        ("empty.ipynb", False),
+        ("inline.ipynb", True),
+        ("by_url.ipynb", True),
+    ):
+        results[name] = _open(ctx, srv, name, want_image)
+    empty, inline, url = (results[n] for n in ("empty.ipynb", "inline.ipynb", "by_url.ipynb"))
     label = f"open {count} x {size // MiB} MiB images"
     ratio = url["ms"] / empty["ms"]
     table.add(
@@ -98,16 +94,6 @@ def opening(ctx: Any, srv: RunningServer, count: int, size: int, table: Table) -
         "",
         "",
     )
-    for how in LOADINGS[1:]:
-        other = results[how]
-        table.add(
-            f"{label}, by URL with image loading {how!r}: first screen; JS heap",
-            "",
-            f"{fmt_ms(other['ms'])}; {other['heap']:.0f} MiB",
-            f"{other['ms'] / empty['ms']:.2f}x no outputs",
-            "",
-            "",
-        )
     table.add(
         f"{label}: /@file/ requests at first screen; .ipynb size",
         f"{inline['requests']}; {nb_bytes['inline.ipynb'] / MiB:.0f} MiB",

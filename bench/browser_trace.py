@@ -1,9 +1,9 @@
 """``python -m bench.browser --trace``: what the page's main thread does in a virtual image's
 long tasks, from a Chromium trace (CDP ``Tracing``, through Playwright).
 
-For each size and each way the extension loads images, the by-URL cell runs ``repeats`` times
-under a trace; every task of the renderer's main thread longer than 50 ms in that window is
-printed as a tree of the events inside it (5 ms and longer: V8 GC, script by function, image
+For each size, the by-URL cell runs ``repeats`` times under a trace; every task of the
+renderer's main thread longer than 50 ms in that window is printed as a tree of the events
+inside it (2 ms and longer: V8 and Blink GC with V8's reason, script by function, image
 decode, layout, style, paint), so a long task is attributed to our code or to Chromium.
 """
 
@@ -16,7 +16,7 @@ from tests.support.jupyter_ui import NotebookUI
 from tests.support.server import RunningServer
 
 from .browser_common import MiB, write_nb
-from .browser_js import LOADINGS, LONGTASKS_JS, SET_LOADING_JS
+from .browser_js import LONGTASKS_JS
 from .harness import KERNEL_SETUP
 
 CATEGORIES = [
@@ -38,7 +38,7 @@ TASKS = ("ThreadControllerImpl::RunTask", "RunTask")
 
 
 def trace(ctx: Any, srv: RunningServer, sizes: list[int], repeats: int) -> str:
-    """Markdown: per size and way of loading, the main thread's long tasks as event trees."""
+    """Markdown: per size, the main thread's long tasks as event trees."""
     cells = [f"%load_ext vfs_ext\n{KERNEL_SETUP}"]
     for size in sizes:
         cells += [f"data_{size} = _bench_png({size})", f"%%vfs\ndisplay(Image(data_{size}))"]
@@ -51,18 +51,16 @@ def trace(ctx: Any, srv: RunningServer, sizes: list[int], repeats: int) -> str:
     for n, size in enumerate(sizes):
         ui.run_cell(1 + 2 * n, timeout=120_000)
         cell = 2 + 2 * n
-        for how in LOADINGS:
-            ui.page.evaluate(SET_LOADING_JS, how)
-            ui.run_cell(cell, timeout=120_000)  # warm-up, untraced
+        ui.run_cell(cell, timeout=120_000)  # warm-up, untraced
+        _wait_image(ui, cell)
+        browser.start_tracing(page=ui.page, categories=CATEGORIES)
+        for _ in range(repeats):
+            ui.run_cell(cell, timeout=120_000)
             _wait_image(ui, cell)
-            browser.start_tracing(page=ui.page, categories=CATEGORIES)
-            for _ in range(repeats):
-                ui.run_cell(cell, timeout=120_000)
-                _wait_image(ui, cell)
-            events = json.loads(browser.stop_tracing())
-            events = events["traceEvents"] if isinstance(events, dict) else events
-            out.append(f"### {size // MiB} MiB, image loading {how!r}, {repeats} runs\n")
-            out.append(_long_tasks(events))
+        events = json.loads(browser.stop_tracing())
+        events = events["traceEvents"] if isinstance(events, dict) else events
+        out.append(f"### {size // MiB} MiB by URL, {repeats} runs\n")
+        out.append(_long_tasks(events))
     ui.close()
     return "\n".join(out)
 

@@ -12,7 +12,7 @@ import { IReference, describe, formatSize } from './reference';
 import { IOutputView } from './view';
 
 /** An ``<img>`` with the output's alt text and size. */
-export function imageElement(ref: IReference): HTMLImageElement {
+function imageElement(ref: IReference): HTMLImageElement {
   const img = document.createElement('img');
   img.alt = ref.alt ?? '';
   sizeImage(img, ref);
@@ -20,7 +20,7 @@ export function imageElement(ref: IReference): HTMLImageElement {
 }
 
 /** A ``<video>`` or ``<audio>`` with the output's flags (controls unless turned off). */
-export function mediaElement(
+function mediaElement(
   ref: IReference,
   tag: 'video' | 'audio'
 ): HTMLMediaElement {
@@ -106,16 +106,17 @@ export function downloadLink(ref: IReference, url: string): HTMLElement {
   return a;
 }
 
-/** Show media by ``src``: video and audio, the PDF viewer, and images when the page asks. */
+/** Show media by ``src``: images, video and audio, the PDF viewer. */
 export async function showMedia(
   view: IOutputView,
   ref: IReference,
   url: string,
-  tag: 'video' | 'audio' | 'object',
+  tag: 'img' | 'video' | 'audio' | 'object',
   signal: AbortSignal
 ): Promise<void> {
   if (tag !== 'object') {
-    showBySrc(view, ref, url, mediaElement(ref, tag), signal);
+    const el = tag === 'img' ? imageElement(ref) : mediaElement(ref, tag);
+    showBySrc(view, ref, url, el, signal);
     return;
   }
   // A PDF viewer shows the server's error page on 404, with no event: ask first.
@@ -128,22 +129,22 @@ export async function showMedia(
   view.setState('loaded');
 }
 
-/** Attach ``el`` and set its ``src``; a failed load becomes a placeholder. */
-export function showBySrc(
+/** Attach ``el`` and set its ``src``; a failed load becomes a placeholder. The browser
+ * streams and decodes the file, never through JS memory. */
+function showBySrc(
   view: IOutputView,
   ref: IReference,
   url: string,
   el: HTMLImageElement | HTMLMediaElement,
   signal: AbortSignal
 ): void {
-  let host: Widget;
-  if (el instanceof HTMLImageElement) {
-    host = imageHost(el);
-  } else {
-    host = new Widget();
-    host.node.appendChild(el);
+  const host = new Widget();
+  const image = el instanceof HTMLImageElement;
+  if (image) {
+    host.addClass('jp-RenderedImage'); // JupyterLab's class for images, for its styles
   }
-  const ready = el instanceof HTMLImageElement ? 'load' : 'loadedmetadata';
+  host.node.appendChild(el);
+  const ready = image ? 'load' : 'loadedmetadata';
   el.addEventListener(ready, () => view.setState('loaded'), { once: true });
   el.addEventListener('error', () => void onError(view, ref, url, signal), {
     once: true
@@ -171,12 +172,4 @@ async function onError(
     return; // aborted: the output went away
   }
   view.showMissing(ref, status);
-}
-
-/** The widget JupyterLab shows images in (its class, for its styles). */
-export function imageHost(img: HTMLImageElement): Widget {
-  const host = new Widget();
-  host.addClass('jp-RenderedImage');
-  host.node.appendChild(img);
-  return host;
 }

@@ -208,25 +208,3 @@ export function nearView(output: ISpan, area: ISpan): boolean {
     output.bottom >= area.top - height && output.top <= area.bottom + height
   );
 }
-
-/** How an image is loaded (see docs/frontend.md, "Browser benchmark"):
- * - ``src``: an ``<img src>`` of the file's URL, attached at once (the browser receives the
- *   body on the page's main thread, then decodes it);
- * - ``async``: the same with ``decoding="async"``;
- * - ``blob``: ``fetch`` -> ``Blob`` (kept in the browser's blob storage, not the JS heap)
- *   -> an object URL -> an ``<img>`` of it, attached at once;
- * - ``decoded``: the same, but the ``<img>`` is attached once ``img.decode()`` resolved. */
-export type ImageLoading = 'src' | 'async' | 'blob' | 'decoded';
-
-const IMAGE_LOADINGS: readonly string[] = ['src', 'async', 'blob', 'decoded'];
-
-/** The default way to load images. */
-export const DEFAULT_IMAGE_LOADING: ImageLoading = 'blob';
-
-/** The page's choice (``data-vfs-ext-image-loading`` on ``<html>``, which bench.browser sets
- * to compare the ways in one page), else the default. */
-export function imageLoading(value: string | undefined): ImageLoading {
-  return value !== undefined && IMAGE_LOADINGS.includes(value)
-    ? (value as ImageLoading)
-    : DEFAULT_IMAGE_LOADING;
-}

@@ -1,6 +1,6 @@
 /**
  * What a loading strategy may do to the output it fills (implemented by ReferenceRenderer),
- * so each strategy lives in its own module: image.ts, media.ts, fetched.ts.
+ * so each strategy lives in its own module: media.ts (by ``src``), fetched.ts (by fetch).
  */
 
 import { Widget } from '@lumino/widgets';
@@ -20,6 +20,4 @@ export interface IOutputView {
   showStatus(state: State, text: string): HTMLElement;
   /** The placeholder for a file the server did not give (``status`` null: no answer). */
   showMissing(ref: IReference, status: number | null): void;
-  /** An image's room while it is fetched, with a busy bar for several MiB. */
-  showLoading(ref: IReference): void;
 }

@@ -1,8 +1,8 @@
 /**
  * The renderer of a virtual output: waits until the output nears the viewport, then shows
- * the file (images: image.ts; other media by ``src``: media.ts; everything else with
- * JupyterLab's own renderer for its original type: fetched.ts), and a placeholder instead of
- * a broken image when the file is gone.
+ * the file (media by ``src``: media.ts; everything else with JupyterLab's own renderer for
+ * its original type: fetched.ts), and a placeholder instead of a broken image when the file
+ * is gone.
  */
 
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -11,7 +11,6 @@ import { Message } from '@lumino/messaging';
 import { PanelLayout, Widget } from '@lumino/widgets';
 
 import { showFetched } from './fetched';
-import { showImage } from './image';
 import { downloadLink, imageBox, showMedia } from './media';
 import { basePath, isAbort, scrollRoot, viewOf } from './page';
 import {
@@ -22,7 +21,6 @@ import {
   nearView,
   parseReference,
   placeholderText,
-  showsProgress,
   strategyFor
 } from './reference';
 import { IOutputView, State } from './view';
@@ -108,8 +106,7 @@ export class ReferenceRenderer
     this.observer = observer;
   }
 
-  /** Abort what is under way (its requests, its object URL) and empty the widget (a new
-   * model, or disposal). */
+  /** Abort what is under way and empty the widget (a new model, or disposal). */
   private reset(): void {
     this.observer?.disconnect();
     this.observer = null;
@@ -147,8 +144,6 @@ export class ReferenceRenderer
           trusted: this.trusted
         };
         await showFetched(this, ref, url, strategy.as, signal, context);
-      } else if (strategy.element === 'img') {
-        await showImage(this, ref, url, signal);
       } else {
         await showMedia(this, ref, url, strategy.element, signal);
       }
@@ -169,21 +164,6 @@ export class ReferenceRenderer
       // Keep the image's room, so the outputs below stay out of view until scrolled to.
       node.textContent = '';
       node.appendChild(box);
-    }
-  }
-
-  /** While an image is fetched: its room kept, and for several MiB a busy bar (the bytes
-   * go to the browser's blob storage without passing through the page: no count to show). */
-  showLoading(ref: IReference): void {
-    const box = imageBox(ref);
-    const node = this.showStatus('loading', box ? '' : describe(ref));
-    if (box) {
-      node.appendChild(box);
-    }
-    if (showsProgress(ref.size)) {
-      const bar = document.createElement('progress');
-      bar.title = `loading ${describe(ref)}`;
-      (box ?? node).prepend(bar);
     }
   }
 

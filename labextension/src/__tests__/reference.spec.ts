@@ -2,9 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 
 import {
-  DEFAULT_IMAGE_LOADING,
   fileUrl,
-  imageLoading,
   formatSize,
   nearView,
   parseReference,
@@ -178,20 +176,5 @@ describe('nearView', () => {
       nearView({ top: 500, bottom: 700 }, { top: 0, bottom: 0 }),
       false
     );
-  });
-});
-
-describe('imageLoading', () => {
-  it("takes the page's choice of the four ways", () => {
-    for (const how of ['src', 'async', 'blob', 'decoded']) {
-      assert.equal(imageLoading(how), how);
-    }
-  });
-
-  it('falls back to the default for no or another choice', () => {
-    assert.equal(imageLoading(undefined), DEFAULT_IMAGE_LOADING);
-    assert.equal(imageLoading(''), DEFAULT_IMAGE_LOADING);
-    assert.equal(imageLoading('BLOB'), DEFAULT_IMAGE_LOADING);
-    assert.equal(imageLoading('canvas'), DEFAULT_IMAGE_LOADING);
   });
 });
