@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from tests.support.processes import status_bytes
+
 from . import httpclient
 from .harness import Bench
 from .plot import size_label
@@ -17,14 +19,6 @@ from .report import Results, Row, fmt_mib, fmt_s
 from .serving import endpoints
 
 TARGET = 64 * 2**20
-
-
-def _status_kib(pid: int, field: str) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
 
 
 def _reset_hwm(pid: int) -> bool:
@@ -42,8 +36,8 @@ def peak_growth(
     """(peak VmRSS growth, peak RssAnon growth, seconds) while ``clients`` fetch ``url``.
 
     RssAnon is the server's private memory; VmRSS also counts shared file pages it maps."""
-    base = _status_kib(pid, "VmRSS")
-    base_anon = _status_kib(pid, "RssAnon")
+    base = status_bytes(pid, "VmRSS")
+    base_anon = status_bytes(pid, "RssAnon")
     hwm_ok = _reset_hwm(pid)
     peak, peak_anon = base, base_anon
     done = threading.Event()
@@ -51,8 +45,8 @@ def peak_growth(
     def sample() -> None:
         nonlocal peak, peak_anon
         while not done.wait(0.005):
-            peak = max(peak, _status_kib(pid, "VmRSS"))
-            peak_anon = max(peak_anon, _status_kib(pid, "RssAnon"))
+            peak = max(peak, status_bytes(pid, "VmRSS"))
+            peak_anon = max(peak_anon, status_bytes(pid, "RssAnon"))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -68,7 +62,7 @@ def peak_growth(
         if got.status != 200 or got.size != size:
             raise RuntimeError(f"{url}: status {got.status}, {got.size} of {size} bytes")
     if hwm_ok:
-        peak = max(peak, _status_kib(pid, "VmHWM"))
+        peak = max(peak, status_bytes(pid, "VmHWM"))
     return max(0, peak - base), max(0, peak_anon - base_anon), max(g.seconds for g in fetched)
 
 

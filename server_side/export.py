@@ -8,6 +8,8 @@ beside the notebook (checked against the recorded hash) or from a live server's 
   ``<iframe>`` stand-in becomes its MIME type again (``image/png`` as base64...), the stand-in
   HTML and text dropped;
 - a Vega / Vega-Lite dataset moved to a URL gets its rows back as ``values``;
+- Bokeh's loader scripts become bokeh's own again, BokehJS and ``docs_json`` inline
+  (server_side.export_bokeh);
 - any other URL in the HTML (video, audio, download links, media lifted out of a page) becomes a
   ``data:`` URL, up to ``max_link_size`` bytes (larger ones stay links, with a warning).
 
@@ -22,7 +24,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from html import escape, unescape
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from vfs_ext.names import parse_name
 from vfs_ext.records import METADATA_KEY, notebook_outputs, recorded_hash, records_of
 from vfs_ext.store import Store
 
+from .export_bokeh import restore_bokeh
 from .sidecar import Sidecar, file_name, sha256_of
 
 log = logging.getLogger("vfs_ext")
@@ -154,7 +157,8 @@ def inline_notebook(
 def inline_output(output: Any, sources: Sources, max_link_size: int) -> list[str]:
     """Restore one output in place (see the module docstring); returns warnings."""
     data = output.get("data")
-    records = records_of(output.get("metadata"))
+    # An output of several files records its first one twice (the record and its ``files``).
+    records = list({rec["name"]: rec for rec in records_of(output.get("metadata"))}.values())
     if not records or not isinstance(data, dict):
         return []
     payloads = {rec["name"]: sources.read(rec) for rec in records}
@@ -168,12 +172,14 @@ def inline_output(output: Any, sources: Sources, max_link_size: int) -> list[str
         ]
     data.pop(REFERENCE_MIME, None)
     output["metadata"].pop(METADATA_KEY, None)
-    warnings: list[str] = []
+    found = {name: payload for name, payload in payloads.items() if payload is not None}
+    restored, warnings = restore_bokeh(data, found)
     for mime in [m for m in data if is_vega(m)]:
-        data[mime] = _restore_spec(data[mime], payloads)
+        data[mime] = _restore_spec(data[mime], found)
     for rec in records:
-        if not _restore_mime(output, rec, payloads[rec["name"]]):  # type: ignore[arg-type]
-            warnings += _inline_links(data, rec, payloads[rec["name"]], max_link_size)  # type: ignore[arg-type]
+        payload = found[rec["name"]]
+        if rec["name"] not in restored and not _restore_mime(output, rec, payload):
+            warnings += _inline_links(data, rec, payload, max_link_size)
     plain = data.get("text/plain")
     if isinstance(plain, str) and _PLAIN_STAND_IN.match(plain) and len(data) > 1:
         del data["text/plain"]
@@ -233,7 +239,7 @@ def _inline_links(
     return []
 
 
-def _restore_spec(spec: Any, payloads: dict[str, bytes | None]) -> Any:
+def _restore_spec(spec: Any, payloads: Mapping[str, bytes]) -> Any:
     """A copy of a Vega spec whose datasets at virtual-file URLs are inline ``values`` again."""
     if isinstance(spec, list):
         return [_restore_spec(item, payloads) for item in spec]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
@@ -19,6 +18,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from vfs_ext.mounts import filesystem_space
 from vfs_ext.store import Store
 from vfs_ext.tiers import Tier
 
@@ -218,10 +218,9 @@ def _counter(
 def _filesystem(tier: Tier) -> tuple[int, int] | None:
     """(size, free bytes) of the tier's filesystem: one statfs, no walk."""
     try:
-        st = os.statvfs(tier.root)
+        return filesystem_space(tier.root)
     except OSError:
         return None
-    return st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
 
 
 def install(store: Store, counters: ServerCounters) -> tuple[TierUsage, VirtualFilesCollector]:

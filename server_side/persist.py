@@ -8,7 +8,9 @@ background thread (server_side.prehash), else by the save beside its copies (the
 is synchronous: the save waits for them).
 After the save (``post_save``) the folder's sidecar loses what none of its notebooks or their
 checkpoints refers to. Names no tier holds any more are served from a sidecar that recorded
-them (``open_saved``), learned from saves and from notebooks read through the contents API.
+them (``open_saved``), learned from saves and from notebooks read through the contents API
+(server_side.persist_events follows those; server_side.verified checks every sidecar file
+before it is served or carried to another folder).
 """
 
 from __future__ import annotations
@@ -18,31 +20,25 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from vfs_ext.config import format_size
 from vfs_ext.names import parse_name
 from vfs_ext.persist_status import write_status
 from vfs_ext.records import HASH_KEY, notebook_records, set_reference_hashes
 from vfs_ext.store import Store
 
 from .persist_copy import copy_in
+from .persist_events import Follower
 from .persist_usage import Usage
 from .prehash import Prehasher
 from .saved import NOTEBOOK_SUFFIX, NameIndex, NotebookRefs, Ref, refs_of
-from .sidecar import Sidecar
+from .sidecar import Sidecar, existing
 from .verified import Saved, Verified
 
 log = logging.getLogger("vfs_ext")
-
-#: jupyter_server emits this after every contents action (get, save, delete, rename, copy).
-CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
-#: How long a request for an unknown name waits for notebooks being read to be indexed.
-LEARN_WAIT_S = 10.0
 
 
 class Persistence:
@@ -62,15 +58,14 @@ class Persistence:
         self.hashes.start()
         self.refs = NotebookRefs()
         self.index = NameIndex()
-        self.usage = Usage(self.refs)
-        self.over_cap: dict[str, dict[str, Any]] = {}  # notebook OS path -> what was left out
+        self.usage = Usage(self.refs)  # sidecar bytes per folder and notebook, cap notes
         self.totals = {"copied_files": 0, "copied_bytes": 0, "removed_files": 0}
         self._status = ""  # the status file as last written
         self._verified = Verified()  # sidecar files checked against their hash
         self._folders: set[Path] = set()  # folders saved into by this run
         self._lock = threading.RLock()  # one writer of the sidecars at a time
         self._pool = ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="vfs_ext-persist")
-        self._pending: set[asyncio.Future[Any]] = set()
+        self._follower = Follower(self)  # reacts to contents actions on a thread
         self._saving: dict[str, tuple[Ref, ...]] = {}  # OS path -> refs, pre- to post-save
 
     # -- saving --------------------------------------------------------------------------------
@@ -95,7 +90,7 @@ class Persistence:
                 by_name.setdefault(rec["name"], []).append(rec)
         live = [(name, info) for name in by_name if (info := self._lookup(name)) is not None]
         if not live:
-            self.over_cap.pop(str(notebook), None)
+            self.usage.clear_cap(notebook)
             return
         sidecar = Sidecar(notebook.parent)
         try:
@@ -125,28 +120,14 @@ class Persistence:
         result = copy_in(self._pool, sidecar, live, self.hashes, self.max_notebook_bytes)
         self.totals["copied_files"] += result.copied_files
         self.totals["copied_bytes"] += result.copied_bytes
-        self._note_cap(notebook, result.skipped, result.skipped_bytes, result.kept_bytes)
-        return result.digests
-
-    def _note_cap(self, notebook: Path, skipped: int, skipped_bytes: int, total: int) -> None:
-        if not skipped:
-            self.over_cap.pop(str(notebook), None)
-            return
-        self.over_cap[str(notebook)] = {
-            "files": skipped,
-            "bytes": skipped_bytes,
-            "kept_bytes": total,
-            "cap": self.max_notebook_bytes,
-            "time": time.time(),
-        }
-        log.warning(
-            "vfs_ext: %s: %d output file(s) (%s) not kept beside the notebook: it would hold more"
-            " than VirtualFiles.persist_max_bytes (%s); they show only while their kernel runs",
+        self.usage.note_cap(
             notebook,
-            skipped,
-            format_size(skipped_bytes),
-            format_size(self.max_notebook_bytes or 0),
+            skipped=result.skipped,
+            skipped_bytes=result.skipped_bytes,
+            kept_bytes=result.kept_bytes,
+            cap=self.max_notebook_bytes,
         )
+        return result.digests
 
     def post_save(self, model: dict[str, Any], os_path: str, **kwargs: Any) -> None:
         """A ``ContentsManager`` post-save hook: drop what the folder no longer refers to."""
@@ -163,11 +144,8 @@ class Persistence:
     def collect(self, folder: Path) -> int:
         """Remove the sidecar files of ``folder`` that none of its notebooks (nor their
         checkpoints, which "Revert to checkpoint" brings back) refers to; returns how many."""
-        with self._lock, Sidecar(folder) as sidecar:
-            try:
-                if not sidecar.open():
-                    return 0
-            except OSError:
+        with self._lock, existing(folder) as sidecar:
+            if sidecar is None:
                 return 0
             removed, freed = sidecar.collect(self.refs.kept_in(folder))
         if removed:
@@ -178,39 +156,23 @@ class Persistence:
     # -- what other contents actions mean ------------------------------------------------------
 
     async def on_contents_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
-        """Index notebooks being read; follow deletes, renames and copies."""
-        action, path, source = data.get("action"), data.get("path"), data.get("source_path")
-        if self.store is None or not isinstance(path, str):
-            return
-        if action == "get" and path.endswith(NOTEBOOK_SUFFIX):
-            job: Callable[[], Any] = lambda: self.learn(path)  # noqa: E731
-        elif action == "delete":
-            job = lambda: self._deleted(path)  # noqa: E731
-        elif action in ("rename", "copy") and isinstance(source, str):
-            job = lambda: self._carried(source, path, moved=action == "rename")  # noqa: E731
-        else:
-            return
-        future = asyncio.ensure_future(asyncio.to_thread(job))
-        self._pending.add(future)
-        try:
-            await future
-        except Exception:
-            log.exception("vfs_ext: could not follow contents %s of %s", action, path)
-        finally:
-            self._pending.discard(future)
+        """Index notebooks being read; follow deletes, renames and copies (see persist_events)."""
+        if self.store is not None:
+            await self._follower.follow(data)
 
     def learn(self, path: str) -> None:
         """Index the sidecar files a notebook on disk records."""
         notebook = Path(self.os_path_of(path))
         self.index.learn(notebook.parent, self.refs.of_file(notebook))
 
-    def _deleted(self, path: str) -> None:
+    def deleted(self, path: str) -> None:
+        """A deleted notebook's files are freed unless another notebook of its folder shows them."""
         target = Path(self.os_path_of(path))
         self.refs.forget(target)
         self.collect(target.parent)
         self.publish_status(target.parent)
 
-    def _carried(self, source: str, path: str, *, moved: bool) -> None:
+    def carried(self, source: str, path: str, *, moved: bool) -> None:
         """A notebook copied or moved to another folder takes its sidecar files along."""
         src, dst = Path(self.os_path_of(source)), Path(self.os_path_of(path))
         if moved:
@@ -219,42 +181,18 @@ class Persistence:
             return
         refs = self.refs.of_file(dst)
         with self._lock:
-            self._copy_between(src.parent, dst.parent, refs)
+            self._verified.copy_between(src.parent, dst.parent, [ref.file for ref in refs])
         self.index.learn(dst.parent, refs)
         if moved:
             self.collect(src.parent)
             self.usage.refresh([src.parent])
         self.publish_status(dst.parent)
 
-    def _copy_between(self, src: Path, dst: Path, refs: tuple[Ref, ...]) -> None:
-        if not refs:
-            return
-        with Sidecar(src) as source, Sidecar(dst) as target:
-            try:
-                if not source.open():
-                    return
-                target.open(create=True)
-            except OSError:
-                return
-            for ref in refs:
-                if target.has(ref.file):
-                    continue
-                opened = self._verified.open(source, ref.file)
-                if opened is None:
-                    continue
-                try:
-                    target.publish(target.new_temp(opened.fd, opened.stat.st_size), ref.file)
-                finally:
-                    os.close(opened.fd)
-
     # -- serving -------------------------------------------------------------------------------
 
     async def settled(self) -> None:
-        """Wait (boundedly) for the contents actions being followed: a notebook just read is
-        indexed, a notebook just deleted has freed its files."""
-        await asyncio.sleep(0)  # listeners of an event emitted just now start first
-        if self._pending:
-            await asyncio.wait(list(self._pending), timeout=LEARN_WAIT_S)
+        """Wait (boundedly) for the contents actions being followed."""
+        await self._follower.settled()
 
     async def open_saved(self, name: str) -> Saved | None:
         """The sidecar file a notebook recorded for ``name``, opened and checked; None if no
@@ -263,20 +201,11 @@ class Persistence:
             return None
         await self.settled()
         for folder, file in self.index.claims(name):
-            saved = await asyncio.to_thread(self._open_in, folder, file)
+            saved = await asyncio.to_thread(self._verified.open_in, folder, file)
             if saved is not None:
                 return saved
             self.index.drop(name, folder, file)
         return None
-
-    def _open_in(self, folder: Path, file: str) -> Saved | None:
-        with Sidecar(folder) as sidecar:
-            try:
-                if not sidecar.open():
-                    return None
-            except OSError:
-                return None
-            return self._verified.open(sidecar, file)
 
     # -- reporting -----------------------------------------------------------------------------
 
@@ -289,7 +218,7 @@ class Persistence:
         return {
             "enabled": True,
             "max_notebook_bytes": self.max_notebook_bytes,
-            **self.usage.summary(self.over_cap),
+            **self.usage.summary(),
             **self.counters(),
         }
 

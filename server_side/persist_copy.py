@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .prehash import Hashed, Prehasher, identity
-from .sidecar import Sidecar, file_name
+from .sidecar import Sidecar, file_name, open_regular
 
 log = logging.getLogger("vfs_ext")
-
-_SRC_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
 
 @dataclass
@@ -85,14 +82,10 @@ def _start(
     pool: Executor, sidecar: Sidecar, name: str, path: Path, hashes: Prehasher
 ) -> _Copy | None:
     """Open a tier file (never following links) and start copying it and finding its hash."""
-    try:
-        fd = os.open(path, _SRC_FLAGS)
-    except OSError:
+    opened = open_regular(path)
+    if opened is None:
         return None  # released meanwhile
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        return None
+    fd, st = opened
     copy = _Copy(name, fd, st.st_size)
     copy.copying = pool.submit(sidecar.new_temp, fd, st.st_size)
     copy.hashing = pool.submit(hashes.hash_for_save, name, fd, st)

@@ -15,7 +15,8 @@ from jupyter_server.services.contents.filemanager import FileContentsManager
 from vfs_ext.persist_status import write_status
 from vfs_ext.store import Store
 
-from .persist import CONTENTS_EVENTS, Persistence
+from .persist import Persistence
+from .persist_events import CONTENTS_EVENTS
 
 log = logging.getLogger("vfs_ext")
 

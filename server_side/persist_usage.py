@@ -1,21 +1,28 @@
 """How many bytes the sidecars hold, per sidecar and per notebook, for api/vfs and %vfs stats.
 
 Kept per folder and refreshed for the folder a save, delete or move touched, so a save pays for
-its own folder only; ``api/vfs`` refreshes every known folder.
+its own folder only; ``api/vfs`` refreshes every known folder. A notebook whose last save left
+files out (``VirtualFiles.persist_max_bytes``) carries a note saying what and when.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import stat
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from vfs_ext.config import format_size
+
 from .saved import NOTEBOOK_SUFFIX, NotebookRefs
-from .sidecar import SIDECAR_DIR, Sidecar
+from .sidecar import SIDECAR_DIR, existing
+
+log = logging.getLogger("vfs_ext")
 
 
 class Usage:
@@ -24,6 +31,7 @@ class Usage:
     def __init__(self, refs: NotebookRefs) -> None:
         self.refs = refs
         self._folders: dict[Path, dict[str, Any]] = {}
+        self._over_cap: dict[str, dict[str, Any]] = {}  # notebook OS path -> what was left out
         self._lock = threading.Lock()
 
     def refresh(self, folders: Iterable[Path]) -> None:
@@ -36,10 +44,40 @@ class Usage:
         with self._lock:
             return [f for f in folders if f not in self._folders]
 
-    def summary(self, over_cap: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def note_cap(
+        self, notebook: Path, *, skipped: int, skipped_bytes: int, kept_bytes: int, cap: int | None
+    ) -> None:
+        """Remember (and log) what the save of ``notebook`` left out to stay within ``cap``;
+        a save that left nothing out clears the note."""
+        if not skipped:
+            self.clear_cap(notebook)
+            return
+        with self._lock:
+            self._over_cap[str(notebook)] = {
+                "files": skipped,
+                "bytes": skipped_bytes,
+                "kept_bytes": kept_bytes,
+                "cap": cap,
+                "time": time.time(),
+            }
+        log.warning(
+            "vfs_ext: %s: %d output file(s) (%s) not kept beside the notebook: it would hold more"
+            " than VirtualFiles.persist_max_bytes (%s); they show only while their kernel runs",
+            notebook,
+            skipped,
+            format_size(skipped_bytes),
+            format_size(cap or 0),
+        )
+
+    def clear_cap(self, notebook: Path) -> None:
+        with self._lock:
+            self._over_cap.pop(str(notebook), None)
+
+    def summary(self) -> dict[str, Any]:
         """Totals, per sidecar, and per notebook (with the notes of saves over the cap)."""
         with self._lock:
             folders = dict(self._folders)
+            over_cap = dict(self._over_cap)
         sidecars = {
             str(folder / SIDECAR_DIR): usage["sidecar"]
             for folder, usage in sorted(folders.items())
@@ -70,10 +108,10 @@ class Usage:
 
 
 def _sidecar_usage(folder: Path) -> dict[str, int] | None:
-    with Sidecar(folder) as sidecar:
+    with existing(folder) as sidecar:
+        if sidecar is None:
+            return None
         try:
-            if not sidecar.open():
-                return None
             files, size = sidecar.usage()
         except OSError:
             return None

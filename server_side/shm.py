@@ -8,10 +8,8 @@ go to disk: correct, but slower, and an admin cannot tell why without being told
 
 from __future__ import annotations
 
-import os
-
 from vfs_ext.config import format_size
-from vfs_ext.mounts import mount_of
+from vfs_ext.mounts import filesystem_space, mount_of
 from vfs_ext.tiers import Tier
 
 #: A memory tier on a smaller filesystem than this is reported at start and in api/vfs.
@@ -29,10 +27,9 @@ def small_tmpfs_warning(tier: Tier) -> str | None:
     """Why the memory tier takes only small outputs, and the fix; None when its filesystem
     is large enough."""
     try:
-        st = os.statvfs(tier.root)
+        size, _free = filesystem_space(tier.root)
     except OSError:
         return None
-    size = st.f_blocks * st.f_frsize
     if size >= SMALL_TMPFS:
         return None
     mount = mount_of(tier.root)

@@ -72,6 +72,32 @@ def copy_fd(src: int, dst: int, size: int) -> None:
         offset += n
 
 
+def open_regular(path: str | Path, dir_fd: int | None = None) -> tuple[int, os.stat_result] | None:
+    """A read descriptor and its stat for the regular file ``path``, never through a symlink;
+    None when it is missing or anything else (a symlink: ELOOP; a directory, a FIFO)."""
+    try:
+        fd = os.open(path, _READ_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        return None
+    return fd, st
+
+
+@contextlib.contextmanager
+def existing(folder: Path) -> Iterator[Sidecar | None]:
+    """``folder``'s sidecar, open for the block; None when it has none or it is not one of ours
+    (a symlink, another user's): whoever only reads or collects then has nothing to do."""
+    with Sidecar(folder) as sidecar:
+        try:
+            found = sidecar.open()
+        except OSError:
+            found = False
+        yield sidecar if found else None
+
+
 class Sidecar:
     """The sidecar of one folder; ``open`` it before use (a context manager closes it)."""
 
@@ -152,45 +178,35 @@ class Sidecar:
         """A read descriptor and its stat for a regular file ``name``; None for anything else."""
         if FILE_RE.match(name) is None:
             return None
-        try:
-            fd = os.open(name, _READ_FLAGS, dir_fd=self.fd)
-        except OSError:  # missing, or ELOOP: a symlink
-            return None
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            os.close(fd)
-            return None
-        return fd, st
+        return open_regular(name, self.fd)
 
-    def entries(self) -> Iterator[tuple[str, os.stat_result]]:
-        """(name, lstat) of every regular content file (``<sha256>.<ext>``)."""
+    def _listing(self) -> Iterator[tuple[str, os.stat_result]]:
+        """(name, lstat) of every entry still there once listed."""
         assert self.fd is not None
         for entry in os.scandir(self.fd):
-            if FILE_RE.match(entry.name) is None:
-                continue
             try:
                 st = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            if stat.S_ISREG(st.st_mode):
-                yield entry.name, st
+            yield entry.name, st
+
+    def entries(self) -> Iterator[tuple[str, os.stat_result]]:
+        """(name, lstat) of every regular content file (``<sha256>.<ext>``)."""
+        for name, st in self._listing():
+            if FILE_RE.match(name) is not None and stat.S_ISREG(st.st_mode):
+                yield name, st
 
     def collect(self, keep: set[str]) -> tuple[int, int]:
         """Remove the content files not in ``keep`` and stale temporary files; returns (files,
         bytes) removed. Anything else in the directory is left alone."""
-        assert self.fd is not None
         removed = freed = 0
         now = time.time()
-        for entry in os.scandir(self.fd):
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            content = FILE_RE.match(entry.name) is not None and entry.name not in keep
-            stale = entry.name.startswith(TMP_PREFIX) and now - st.st_mtime > STALE_TMP_S
+        for name, st in self._listing():
+            content = FILE_RE.match(name) is not None and name not in keep
+            stale = name.startswith(TMP_PREFIX) and now - st.st_mtime > STALE_TMP_S
             if content or stale:
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.name, dir_fd=self.fd)
+                    os.unlink(name, dir_fd=self.fd)
                     removed += 1
                     freed += st.st_size if stat.S_ISREG(st.st_mode) else 0
         return removed, freed

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from .sidecar import FILE_RE, Sidecar, sha256_of
+from .sidecar import FILE_RE, Sidecar, existing, sha256_of
 
 log = logging.getLogger("vfs_ext")
 
@@ -44,3 +46,30 @@ class Verified:
                 return None
             self._checked[key] = digest
         return Saved(fd, st, digest)
+
+    def open_in(self, folder: Path, file: str) -> Saved | None:
+        """``file`` of ``folder``'s sidecar, opened and checked; None if it is not there."""
+        with existing(folder) as sidecar:
+            return None if sidecar is None else self.open(sidecar, file)
+
+    def copy_between(self, src: Path, dst: Path, files: Sequence[str]) -> None:
+        """Copy into ``dst``'s sidecar the ``files`` of ``src``'s that it lacks, each checked
+        first: a notebook moved or copied to another folder takes its outputs along."""
+        if not files:
+            return  # no sidecar is created for nothing
+        with existing(src) as source, Sidecar(dst) as target:
+            try:
+                if source is None or not target.open(create=True):
+                    return
+            except OSError:
+                return
+            for file in files:
+                if target.has(file):
+                    continue
+                opened = self.open(source, file)
+                if opened is None:
+                    continue
+                try:
+                    target.publish(target.new_temp(opened.fd, opened.stat.st_size), file)
+                finally:
+                    os.close(opened.fd)

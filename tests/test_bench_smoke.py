@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support import REPO
+from tests.support.processes import run_module
 
 
 def test_bench_quick_prints_a_table(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = proc.stdout
+    out = run_module("bench", "--quick", "--out", str(tmp_path), timeout=240)
     assert "| figure | measurement | vfs_ext | alternative |" in out
     for figure in (
         "1 display latency",
@@ -42,15 +32,7 @@ def test_browser_breakdown_prints_its_phases() -> None:
 
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: make chromium")
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.browser", "--breakdown", "--quick"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = proc.stdout
+    out = run_module("bench.browser", "--breakdown", "--quick", timeout=600)
     assert "load average before:" in out
     assert "### 1 MiB image by URL" in out
     assert "the <img> floor" in out

@@ -18,7 +18,7 @@ import pytest
 
 from tests.support import REPO
 from tests.support.http_client import fetch
-from tests.support.processes import wait_until
+from tests.support.processes import command_lines, wait_until
 from tests.support.server import free_port
 
 START_TIMEOUT = 120.0
@@ -46,17 +46,8 @@ class BackgroundDemo:
 
     def processes(self) -> list[str]:
         """Every process but the script whose command line names this demo's directory."""
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == self.script.pid:
-                continue
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if str(self.workdir).encode() in cmdline:
-                found.append(cmdline.replace(b"\0", b" ").decode(errors="replace"))
-        return found
+        found = command_lines(str(self.workdir))
+        return [line for pid, line in found.items() if pid != self.script.pid]
 
     def job_pid(self) -> int:
         return int((self.workdir.parent / "job.pid").read_text())

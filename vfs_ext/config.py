@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import layout
-from .mounts import existing_ancestor, is_on_tmpfs
+from .atomic import write_private
+from .mounts import existing_ancestor, filesystem_space, is_on_tmpfs
 
 ENV_TIERS = "VFS_EXT_TIERS"  # JSON list of {"name", "path", "budget", "keep_free"}, in order
 ENV_BASE_URL = "VFS_EXT_BASE_URL"
@@ -159,10 +160,10 @@ def default_disk_dir() -> Path:
 
 def default_budget(tier_name: str, path: Path) -> int:
     """A quarter of a memory tier's filesystem; half the free disk space, at most 20 GiB."""
-    st = os.statvfs(existing_ancestor(path))
+    size, free = filesystem_space(existing_ancestor(path))
     if tier_name == MEMORY:
-        return st.f_blocks * st.f_frsize // 4
-    return min(st.f_bavail * st.f_frsize // 2, 20 * 1024**3)
+        return size // 4
+    return min(free // 2, 20 * 1024**3)
 
 
 def default_keep_free(tier_name: str, path: Path) -> int:
@@ -173,8 +174,8 @@ def default_keep_free(tier_name: str, path: Path) -> int:
     writing there first."""
     if tier_name != MEMORY:
         return 0
-    st = os.statvfs(existing_ancestor(path))
-    return st.f_blocks * st.f_frsize // 10
+    size, _free = filesystem_space(existing_ancestor(path))
+    return size // 10
 
 
 def default_tiers() -> tuple[TierSpec, ...]:
@@ -230,11 +231,7 @@ def format_size(n: int) -> str:
 def write_server_record(runtime_dir: str | os.PathLike[str], pid: int, env: dict[str, str]) -> Path:
     """Publish ``env`` (``StoreConfig.to_env()``) for kernels whose JPY_PARENT_PID is ``pid``."""
     path = layout.server_record(runtime_dir, pid)
-    tmp = layout.temporary(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(env, f)
-    os.replace(tmp, path)
+    write_private(path, json.dumps(env))
     return path
 
 

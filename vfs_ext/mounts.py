@@ -75,6 +75,13 @@ def existing_ancestor(path: Path) -> Path:
     return existing
 
 
+def filesystem_space(path: Path) -> tuple[int, int]:
+    """(size, bytes free to an unprivileged writer) of the filesystem holding ``path``: one
+    statfs, no walk. OSError when ``path`` does not exist."""
+    st = os.statvfs(path)
+    return st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
+
+
 def _resolved(path: Path) -> tuple[Path, tuple[int, int] | None]:
     """``path`` with the symlinks of its existing part resolved, and the device it lies on."""
     path = Path(os.path.abspath(path))

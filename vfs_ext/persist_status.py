@@ -14,16 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from . import layout
+from .atomic import write_private
 from .config import format_size
 
 
 def write_status(root: Path, status: dict[str, Any]) -> None:
-    path = layout.persist_status(root)
-    tmp = layout.temporary(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(status, f)
-    os.replace(tmp, path)
+    write_private(layout.persist_status(root), json.dumps(status))
 
 
 def read_status(root: Path) -> dict[str, Any] | None:

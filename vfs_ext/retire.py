@@ -71,11 +71,7 @@ class Retirement:
     def release_now(self, which: Callable[[str], bool] | None = None) -> bool:
         """Release the retired names (those ``which`` accepts) now, their room being needed, and
         wait for releases in progress; False if there was nothing to release."""
-        names = self._take(float("inf"), which)
-        try:
-            self._release_all(names)
-        finally:
-            self._done(len(names))
+        names = self._release_due(float("inf"), which)
         with self._cond:
             self._cond.wait_for(lambda: not self._releasing, 60.0)
         return bool(names)
@@ -105,11 +101,17 @@ class Retirement:
                     self._cond.wait(timeout)
                 if self._closed:
                     return
-            names = self._take(time.monotonic())
-            try:
-                self._release_all(names)
-            finally:
-                self._done(len(names))
+            self._release_due(time.monotonic())
+
+    def _release_due(self, until: float, which: Callable[[str], bool] | None = None) -> list[str]:
+        """Release the names due by ``until`` (and accepted by ``which``); returns them. Counted
+        as being released meanwhile, so ``settle`` waits for them."""
+        names = self._take(until, which)
+        try:
+            self._release_all(names)
+        finally:
+            self._done(len(names))
+        return names
 
     def _take(self, until: float, which: Callable[[str], bool] | None = None) -> list[str]:
         """Pop the names due by ``until`` (and accepted by ``which``), counted as being

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import layout
+from .atomic import write_private
 from .config import MEMORY, TierSpec, default_memory_dir
 from .mounts import is_on_tmpfs
 from .tiers import TierRefused, ensure_private_dir
@@ -94,13 +95,8 @@ def _record(runtime_dir: Path, base: Path, preferred: Path) -> None:
     """Remember a random base for the next start (the runtime base needs no record)."""
     if base.parent != preferred.parent:
         return
-    record = layout.memory_base_record(runtime_dir)
-    tmp = layout.temporary(record)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(str(base))
-        os.replace(tmp, record)
+        write_private(layout.memory_base_record(runtime_dir), str(base))
     except OSError:
         pass  # only a convenience: the next start makes a new base and sweeps nothing here
 

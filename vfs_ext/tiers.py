@@ -16,6 +16,7 @@ from pathlib import Path
 from . import layout
 from .config import TierSpec, default_budget, default_keep_free
 from .confine import make_base_dirs
+from .mounts import filesystem_space
 from .names import NAME_RE
 
 log = logging.getLogger("vfs_ext")
@@ -167,8 +168,7 @@ class Tier:
         return total + dir_bytes(layout.draining_dir(self.root))  # released, still being read
 
     def fs_free(self) -> int:
-        st = os.statvfs(self.root)
-        return st.f_bavail * st.f_frsize
+        return filesystem_space(self.root)[1]
 
 
 def dir_bytes(path: Path) -> int:

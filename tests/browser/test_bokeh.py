@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from kernel_side.bokeh import JS_MIME
 from tests.browser.test_labextension import MAX_FRAME, wait_loaded, watch_frames
 from tests.support.browser import artifact, jupyter_env, write_notebook
 from tests.support.jupyter_ui import NotebookUI
 from tests.support.server import RunningServer, jupyter_server
+from vfs_ext.bokeh_scripts import JS_MIME
 
 pytest.importorskip("bokeh", reason="the test extra installs bokeh")
 

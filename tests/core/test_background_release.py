@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.payloads import payload
 from tests.support.tiers import memory_used, part_files
-from tests.support.worker import payload
 from vfs_ext import release as release_module
 from vfs_ext import reuse
 from vfs_ext.config import MEMORY

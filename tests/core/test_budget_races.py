@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.worker import payload
+from tests.support.payloads import payload
 from vfs_ext import tiers as tiers_module
 from vfs_ext.config import DISK, MEMORY
 from vfs_ext.layout import BUDGET_LOCK, SPARES_DIR

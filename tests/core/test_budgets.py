@@ -10,8 +10,8 @@ import os
 
 import pytest
 
+from tests.support.payloads import ReadOnly, payload
 from tests.support.tiers import part_files
-from tests.support.worker import ReadOnly, payload
 from vfs_ext.budget import Ledger
 from vfs_ext.config import DISK, MEMORY
 from vfs_ext.errors import VirtualFileError

@@ -7,8 +7,8 @@ import hashlib
 import os
 import threading
 
+from tests.support.payloads import payload
 from tests.support.tiers import backdate, part_files
-from tests.support.worker import payload
 from vfs_ext.names import owner_key
 
 WRITERS = 3

@@ -8,8 +8,8 @@ import traceback
 
 import pytest
 
+from tests.support.payloads import payload
 from tests.support.tiers import part_files
-from tests.support.worker import payload
 from vfs_ext import SourceError, VirtualFileError
 
 MiB = 1024 * 1024

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.mounts import NEEDS_PRIVATE_MOUNTS, in_private_tmpfs
+from tests.support.payloads import payload
 from tests.support.tiers import part_files, tier_files
-from tests.support.worker import payload
 from vfs_ext.config import DISK, MEMORY, StoreConfig, TierSpec
 from vfs_ext.names import is_valid_name
 

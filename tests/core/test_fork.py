@@ -10,8 +10,8 @@ import os
 import select
 import threading
 
+from tests.support.payloads import payload
 from tests.support.processes import CHILD_TIMEOUT, Child
-from tests.support.worker import payload
 from vfs_ext import locks
 from vfs_ext.budget import budget_lock
 from vfs_ext.config import MEMORY

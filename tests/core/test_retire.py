@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
+from tests.support.payloads import payload
 from tests.support.tiers import memory_used
-from tests.support.worker import payload
 from vfs_ext import retire
 from vfs_ext.config import DISK, MEMORY
 

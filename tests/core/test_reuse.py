@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
+from tests.support.payloads import payload
 from tests.support.tiers import memory_used
-from tests.support.worker import payload
 from vfs_ext.config import MEMORY
 from vfs_ext.layout import SPARES_DIR
 from vfs_ext.reuse import SPARE_MIN, FreeQueue

@@ -13,9 +13,9 @@ import threading
 import numpy as np
 import pytest
 
+from tests.support.payloads import ReadOnly, payload
 from tests.support.processes import CHILD_TIMEOUT
 from tests.support.tiers import part_files
-from tests.support.worker import ReadOnly, payload
 from vfs_ext import SourceError, sources
 from vfs_ext.store import Store
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from tests.support.payloads import payload
 from tests.support.tiers import tier_files
-from tests.support.worker import payload
 from vfs_ext.names import is_valid_name, owner_key
 
 

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 from tests.support.execute import printed, run_code
-from tests.support.hub import Hub, UnixUser, jupyterhub, missing_requirement, unix_users
+from tests.support.hub import Hub, jupyterhub, missing_requirement
 from tests.support.leftovers import pid_gone, tree
 from tests.support.processes import kernel_pid, wait_until
+from tests.support.unix_users import UnixUser
 
 pytestmark = [
     pytest.mark.root,
@@ -60,12 +61,6 @@ def _keep_writing():
 
 threading.Thread(target=_keep_writing, daemon=True).start()
 """
-
-
-@pytest.fixture(scope="module")
-def users() -> Iterator[list[UnixUser]]:
-    with unix_users(2) as made:
-        yield made
 
 
 @pytest.fixture(scope="module")

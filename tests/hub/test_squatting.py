@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.execute import printed, run_code
-from tests.support.hub import UnixUser, as_user, interpreter_prefix, missing_requirement, unix_users
+from tests.support.hub import missing_requirement
 from tests.support.mounts import can_unshare, in_private_tmpfs
 from tests.support.server import jupyter_server
+from tests.support.unix_users import UnixUser, as_user, interpreter_prefix
 
 pytestmark = [
     pytest.mark.root,
@@ -27,12 +27,6 @@ SHOW = """
 import vfs_ext
 print("tier:", vfs_ext.vfile(b"x" * 1000, ext="bin").tier)
 """
-
-
-@pytest.fixture(scope="module")
-def users() -> Iterator[list[UnixUser]]:
-    with unix_users(2) as made:
-        yield made
 
 
 def squat(squatter: UnixUser, path: Path) -> None:

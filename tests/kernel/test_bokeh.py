@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from kernel_side import bokeh
 from tests.support.kernels import NO_GRACE, Kernel, new_cell_id
 from tests.support.server import RunningServer
+from vfs_ext import bokeh_scripts as bokeh
 from vfs_ext.records import REFERENCE_MIME
 
 pytest.importorskip("bokeh", reason="the test extra installs bokeh")
@@ -107,3 +107,18 @@ def test_split_document_refuses_other_scripts() -> None:
         'const docs_json = {"a":1};\n  const render_items = [{"docid":"a"}];\n'
         "  void root.Bokeh.embed.embed_items_notebook(docs_json, render_items);"
     ) == ('{"a":1}', '[{"docid":"a"}]')
+
+
+def test_loaders_read_back_as_bokehs_scripts() -> None:
+    """What an export reads from the loaders the kernel wrote (server_side.export_bokeh)."""
+    rec = {"name": "a" * 16 + "-doc.json", "url": "/user/x/@file/doc.json", "size": 5 << 20}
+    items = '[{"docid":"d","roots":{"p1":"e1"}}]'
+    js = bokeh.parse_loader(bokeh.bokehjs_loader(rec))
+    assert js == bokeh.Loader(rec["name"], None) and js.restore("BokehJS") == "BokehJS"
+    doc = bokeh.parse_loader(bokeh.document_loader(rec, items))
+    assert doc == bokeh.Loader(rec["name"], items)
+    assert doc.restore('{"d":{}}') == bokeh.document_script('{"d":{}}', items)
+    assert bokeh.split_document(doc.restore('{"d":{}}')) == ('{"d":{}}', items)
+    broken = bokeh.document_loader(rec, items).replace(items, "[oops")
+    for script in ("console.log(1)", None, broken):
+        assert bokeh.parse_loader(script) is None

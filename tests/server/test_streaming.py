@@ -13,20 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import open_fds
+from tests.support.processes import open_fds, status_bytes
 from tests.support.server import RunningServer, jupyter_server, server_store
 from vfs_ext.owner import Owner
 
 MiB = 1024 * 1024
 WAIT_S = 15.0
-
-
-def rss(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def fd_targets(pid: int) -> set[str]:
@@ -104,7 +96,7 @@ def test_memory_stays_bounded_with_slow_clients(server: RunningServer, owner: Ow
     not the files (a handler that read whole files would grow by 768 MiB)."""
     name = owner.write(_zeros(256 * MiB), ext="bin").name
     pid = server.proc.pid
-    before = rss(pid)
+    before = status_bytes(pid, "VmRSS")
     conns = []
     try:
         for _ in range(3):
@@ -112,7 +104,7 @@ def test_memory_stays_bounded_with_slow_clients(server: RunningServer, owner: Ow
             assert resp.status == 200
             assert len(resp.read(8 * MiB)) == 8 * MiB
             conns.append(conn)
-        growth = rss(pid) - before
+        growth = status_bytes(pid, "VmRSS") - before
     finally:
         for conn in conns:
             conn.close()

@@ -25,7 +25,7 @@ import pytest
 
 from tests.support.execute import printed, run_code
 from tests.support.leftovers import tree
-from tests.support.processes import kernel_pid, wait_until
+from tests.support.processes import kernel_pid, open_fds, status_bytes, wait_until
 from tests.support.server import RunningServer, jupyter_server, stop
 from tests.support.soak_load import (
     BIG_CELL,
@@ -65,17 +65,6 @@ class Run:
     fds_end: int = 0
     tiers: dict[str, int] = field(default_factory=dict)
     leftovers: list[tuple[str, int, int]] = field(default_factory=list)
-
-
-def proc_rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def proc_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def held_bytes(bases: list[Path]) -> int:
@@ -129,9 +118,9 @@ def run_server(server: RunningServer, targets: Targets, seconds: float, final: b
     start = time.monotonic()
     next_kill = start + rng.uniform(15, 30)
     while (now := time.monotonic()) < start + seconds:
-        run.rss.append(proc_rss(server.proc.pid))
+        run.rss.append(status_bytes(server.proc.pid, "VmRSS"))
         if not run.fds_start and now > start + min(30, seconds / 4):
-            run.fds_start = proc_fds(server.proc.pid)
+            run.fds_start = open_fds(server.proc.pid)
         if now >= next_kill:
             kernel_id, _ = rng.choice(kernels)
             try:
@@ -186,7 +175,7 @@ def settle(
     # The metric is the latest count, at most usage.MAX_AGE old: a stale scrape starts a recount.
     wait_until(lambda: scraped_tier_bytes(server) == expected, "the metrics to count", 60)
     run.tiers["metrics"] = scraped_tier_bytes(server)
-    run.fds_end = proc_fds(server.proc.pid)
+    run.fds_end = open_fds(server.proc.pid)
 
 
 def stopped(server: RunningServer, run: Run) -> None:
@@ -214,7 +203,7 @@ def test_soak(tmp_path: Path) -> None:
             targets.open.set()
             for client in clients:
                 client.join(120)
-            two.fds_end = proc_fds(second.proc.pid)
+            two.fds_end = open_fds(second.proc.pid)
             stopped(second, two)
     finally:
         stop_clients.set()

@@ -52,26 +52,29 @@ class Execution:
         return "\n".join("\n".join(e["traceback"]) for e in errors) or None
 
 
+def connect(connection_file: Path, timeout: float = TIMEOUT) -> BlockingKernelClient:
+    """A client on a kernel's channels, once the kernel answers.
+
+    No heartbeat: a kernel still importing on a busy machine misses its first beats and
+    wait_for_ready would call it dead; our own timeouts bound every wait instead."""
+    client = BlockingKernelClient()
+    client.load_connection_file(str(connection_file))
+    client.start_channels(hb=False)
+    client.wait_for_ready(timeout=timeout)
+    return client
+
+
 class Kernel:
     """One kernel, talked to over ZMQ with the connection file its server wrote."""
 
     def __init__(self, kernel_id: str, connection_file: Path) -> None:
         self.id = kernel_id
         self.connection_file = connection_file
-        self.client = self._connect()
-
-    def _connect(self) -> BlockingKernelClient:
-        client = BlockingKernelClient()
-        client.load_connection_file(str(self.connection_file))
-        # No heartbeat: a kernel still importing on a busy machine misses its first beats and
-        # wait_for_ready would call it dead; our own timeouts bound every wait instead.
-        client.start_channels(hb=False)
-        client.wait_for_ready(timeout=TIMEOUT)
-        return client
+        self.client = connect(connection_file)
 
     def reconnect(self) -> None:
         self.client.stop_channels()
-        self.client = self._connect()
+        self.client = connect(self.connection_file)
 
     def execute(self, code: str, cell_id: str | None = None, *, check: bool = True) -> Execution:
         """Run ``code`` as a cell (with JupyterLab's ``metadata.cellId`` when given)."""

@@ -1,5 +1,5 @@
 """Waiting on other processes' state, finding a kernel's process, and worker processes
-(``worker.py``) that report JSON lines, for tests."""
+(``worker.py``) that report JSON lines, for tests: both ends of the worker's protocol."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests.support import REPO
+from vfs_ext.config import StoreConfig
+from vfs_ext.store import Store
 
 WAIT_S = 20.0
 
@@ -28,17 +32,51 @@ def wait_until(condition: Callable[[], Any], what: str, timeout: float = WAIT_S)
         time.sleep(0.05)
 
 
-def kernel_pid(kernel_id: str) -> int:
-    """The pid of the kernel started with ``kernel-<id>.json`` (its id survives restarts)."""
+def run_module(module: str, *args: str, timeout: float) -> str:
+    """``python -m module args`` from the repository's root, as a user runs it; its stdout, once
+    it exited 0 (else the test fails with the tails of what it printed)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def command_lines(containing: str) -> dict[int, str]:
+    """pid -> command line (its arguments joined by spaces) of every process whose command line
+    contains ``containing``."""
+    found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             except OSError:
-                continue
-            if f"kernel-{kernel_id}.json".encode() in cmdline:
-                return int(entry)
-    raise AssertionError(f"no process for kernel {kernel_id}")
+                continue  # gone meanwhile
+            if containing.encode() in cmdline:
+                found[int(entry)] = cmdline.replace(b"\0", b" ").decode(errors="replace")
+    return found
+
+
+def kernel_pid(kernel_id: str) -> int:
+    """The pid of the kernel started with ``kernel-<id>.json`` (its id survives restarts)."""
+    pid = next(iter(command_lines(f"kernel-{kernel_id}.json")), None)
+    if pid is None:
+        raise AssertionError(f"no process for kernel {kernel_id}")
+    return pid
+
+
+def status_bytes(pid: int | str, field: str) -> int:
+    """A memory figure (``VmRSS``, ``VmHWM``, ``RssAnon``...) of process ``pid`` ("self" for
+    this one), from /proc/<pid>/status, in bytes."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise LookupError(f"no {field} for process {pid}")
 
 
 def open_fds(pid: int) -> int:
@@ -97,3 +135,35 @@ class Child:
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+# -- the worker's side: JSON lines out, stdin's end as the cue to exit -------------------------
+
+
+def report(**fields: object) -> None:
+    """One JSON line to the test (``Child.read``)."""
+    print(json.dumps(fields), flush=True)
+
+
+def wait_for_stdin_eof() -> None:
+    """Block until the test closes stdin (``Child.finish``)."""
+    sys.stdin.read()
+
+
+def stdin_closed() -> bool:
+    """Whether the test closed stdin, without blocking (for workers that loop)."""
+    return bool(select.select([sys.stdin], [], [], 0)[0])
+
+
+def kernel_store() -> Store:
+    """The store a kernel finds through the environment the server exported."""
+    store = Store.from_env()
+    assert store is not None, "no vfs_ext environment"
+    return store
+
+
+def server_store_from_env() -> Store:
+    """A namespace of this process's own on the environment's tiers, as a second server makes."""
+    config = StoreConfig.from_env()
+    assert config is not None, "no vfs_ext environment"
+    return Store.for_server(config.tiers)

@@ -16,6 +16,7 @@ from typing import Any
 
 from jupyter_client import BlockingKernelClient
 
+from tests.support.kernels import connect
 from tests.support.messages import cell_metadata, execute_content
 
 BIG = 256 * 1024 * 1024
@@ -110,7 +111,7 @@ class KernelDriver(threading.Thread):
         """Both cells once (connecting and setting up first if needed); None if cut short."""
         try:
             if client is None:
-                client = self._connect()
+                client = connect(self.connection_file, CELL_TIMEOUT)
                 self.execute(client, SETUP, "setup")
             for cell, code in (("plot", PLOT_CELL), ("loop", LOOP_CELL)):
                 self.execute(client, code, cell)
@@ -120,13 +121,6 @@ class KernelDriver(threading.Thread):
             if client is not None:
                 client.stop_channels()
             return None
-
-    def _connect(self) -> BlockingKernelClient:
-        client = BlockingKernelClient()
-        client.load_connection_file(str(self.connection_file))
-        client.start_channels(hb=False)
-        client.wait_for_ready(timeout=60)
-        return client
 
     def execute(self, client: BlockingKernelClient, code: str, cell: str) -> list[dict[str, Any]]:
         """Run ``code`` as cell ``cell``; remember the outputs it leaves on screen."""
