@@ -8,7 +8,7 @@
 import { Widget } from '@lumino/widgets';
 
 import { probe } from './page';
-import { IReference, describe, formatSize } from './reference';
+import { IReference, describe, formatSize, showsProgress } from './reference';
 import { IOutputView } from './view';
 
 /** An ``<img>`` with the output's alt text and size. */
@@ -144,14 +144,43 @@ function showBySrc(
     host.addClass('jp-RenderedImage'); // JupyterLab's class for images, for its styles
   }
   host.node.appendChild(el);
+  const note = image && showsProgress(ref.size) ? loadingNote(host, ref) : null;
   const ready = image ? 'load' : 'loadedmetadata';
-  el.addEventListener(ready, () => view.setState('loaded'), { once: true });
-  el.addEventListener('error', () => void onError(view, ref, url, signal), {
-    once: true
-  });
+  el.addEventListener(
+    ready,
+    () => {
+      note?.();
+      view.setState('loaded');
+    },
+    { once: true }
+  );
+  el.addEventListener(
+    'error',
+    () => {
+      note?.();
+      void onError(view, ref, url, signal);
+    },
+    { once: true }
+  );
   view.swap(host);
   view.setState('loading');
   el.setAttribute('src', url);
+}
+
+/** A note over an image of several MiB while it arrives: an ``<img>`` reports no progress,
+ * so the bar is indeterminate. It lies over the image's room (kept from its dimensions), so
+ * nothing moves when it goes. Returns the function that removes it. */
+function loadingNote(host: Widget, ref: IReference): () => void {
+  const note = document.createElement('div');
+  note.className = 'jp-VfsReference-loading';
+  const bar = document.createElement('progress'); // no value: indeterminate
+  note.append(bar, ` Loading ${describe(ref)}…`);
+  host.addClass('jp-mod-loading');
+  host.node.appendChild(note);
+  return () => {
+    note.remove();
+    host.removeClass('jp-mod-loading');
+  };
 }
 
 /** A broken element becomes the placeholder the server's answer calls for. */
