@@ -8,11 +8,13 @@ in the page (``performance.now()``), from the Shift+Enter keydown to the output 
   1 KiB output's round trip plus a ``no-store`` fetch and decode of the same URL;
 - plotly, 300k points: time until plotly has drawn, inline vs by URL;
 - opening a notebook of 50 x 5 MiB images, inline vs by URL vs no outputs: time to first
-  screen (the first image decoded; cells shown for no outputs), JS heap, requests.
+  screen (the first image decoded; cells shown for no outputs), JS heap, requests;
+- a cell showing a 10 / 50 MiB image re-run five times: the main thread's long tasks from a
+  Chromium trace, inline vs by URL vs a bare page replacing an ``<img>`` (browser_rerun.py).
 
 python -m bench.browser            # full run (a few minutes on 2 cores)
 python -m bench.browser --quick    # small sizes, one repeat
-python -m bench.browser --only images  # the image rows only (also: plotly, opening)
+python -m bench.browser --only images  # the image rows only (also: plotly, opening, rerun)
 python -m bench.browser --breakdown  # only the by-URL image, per phase (bench/browser_breakdown.py)
 python -m bench.browser --trace      # its main-thread long tasks, event by event (browser_trace.py)
 """
@@ -41,6 +43,7 @@ from .browser_js import (
     LONGTASKS_JS,
 )
 from .browser_open import opening
+from .browser_rerun import rerun
 from .harness import KERNEL_SETUP
 
 #: No news pop-up; everything else as a user gets it (default windowing, the table of
@@ -153,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--only",
-        default="images,plotly,opening",
-        help="comma-separated scenarios of the full run (images, plotly, opening)",
+        default="images,plotly,opening,rerun",
+        help="comma-separated scenarios of the full run (images, plotly, opening, rerun)",
     )
     p.add_argument(
         "--trace",
@@ -178,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         "opening": lambda ctx, srv: opening(
             ctx, srv, 3 if quick else 50, (1 if quick else 5) * MiB, table
         ),
+        "rerun": lambda ctx, srv: rerun(ctx, srv, sizes, repeats, table),
     }
     steps = [scenarios[name] for name in args.only.split(",")]
     if args.breakdown:

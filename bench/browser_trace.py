@@ -92,19 +92,31 @@ def _main_thread(events: list[dict[str, Any]]) -> tuple[int, int] | None:
     return max(counts, key=lambda k: counts[k]) if counts else None
 
 
-def _long_tasks(events: list[dict[str, Any]]) -> str:
+def main_spans(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The complete events of the page's main thread, in order, outer before inner."""
     main = _main_thread(events)
-    if main is None:
-        return "no renderer main thread in the trace\n"
-    spans = sorted(
+    return sorted(
         (e for e in events if (e.get("pid"), e.get("tid")) == main and e.get("ph") == "X"),
         key=lambda e: (e["ts"], -e.get("dur", 0)),
     )
-    tasks = []
-    for e in spans:  # the outermost tasks only (RunTask nests in ThreadControllerImpl's)
+
+
+def long_tasks(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The main thread's tasks over LONG_MS, outermost only (RunTask nests in
+    ThreadControllerImpl's). A trace sees the GC tasks a ``longtask`` observer misses."""
+    tasks: list[dict[str, Any]] = []
+    for e in spans:
         long = e["name"] in TASKS and e.get("dur", 0) >= LONG_MS * 1000
         if long and (not tasks or e["ts"] >= tasks[-1]["ts"] + tasks[-1]["dur"]):
             tasks.append(e)
+    return tasks
+
+
+def _long_tasks(events: list[dict[str, Any]]) -> str:
+    if _main_thread(events) is None:
+        return "no renderer main thread in the trace\n"
+    spans = main_spans(events)
+    tasks = long_tasks(spans)
     if not tasks:
         return "no main-thread task over 50 ms\n"
     lines = []
