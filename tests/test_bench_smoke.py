@@ -45,3 +45,21 @@ def test_browser_breakdown_prints_its_phases() -> None:
         "| createImageBitmap resolved |",
     ):
         assert phase in out, f"{phase} missing from:\n{out}"
+
+
+def test_browser_rerun_prints_its_rows() -> None:
+    """``python -m bench.browser --only rerun --quick``: re-runs of an image in JupyterLab and
+    in a bare page, traced, in one row."""
+    from tests.conftest import CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: make chromium")
+    out = run_module("bench.browser", "--only", "rerun", "--quick", timeout=600)
+    assert "load average before:" in out
+    row = next(
+        (line for line in out.splitlines() if line.startswith("| re-run of a 1 MiB image x5")),
+        None,
+    )
+    assert row is not None, f"no re-run row in:\n{out}"
+    assert row.count("ms in all") == 3, row  # inline, by URL, and the bare page's floor
+    assert "bare page: longest" in row

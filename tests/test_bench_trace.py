@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.browser_trace import _long_tasks
+from bench.browser_trace import _long_tasks, long_tasks, main_spans
 
 PID, MAIN, OTHER = 7, 1, 2
 
@@ -78,3 +78,17 @@ def test_no_long_task_says_so() -> None:
         if e["ph"] == "X":
             e["dur"] = min(e["dur"], 40_000)
     assert _long_tasks(events) == "no main-thread task over 50 ms\n"
+
+
+def test_the_rerun_rows_count_the_outermost_long_tasks_of_the_main_thread() -> None:
+    """bench/browser_rerun.py sums these: each long task once (not its nested RunTask), none
+    from another thread."""
+    assert [t["dur"] / 1000 for t in long_tasks(main_spans(trace()))] == [300, 80]
+
+
+def test_the_rerun_rows_split_out_the_gc_inside_a_long_task() -> None:
+    from bench.browser_rerun import gc_ms
+
+    spans = main_spans(trace())
+    tasks = long_tasks(spans)
+    assert [gc_ms(spans, t) for t in tasks] == [298, 0]
