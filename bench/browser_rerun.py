@@ -128,19 +128,23 @@ def floor(ctx: Any, site: str, size: int) -> list[Task]:
 
 def reruns(ctx: Any, ui: NotebookUI, index: int) -> list[Task]:
     """The JupyterLab page's long tasks over RERUNS re-runs of the cell at ``index``."""
-    cell = ui.cell(index).element_handle()
+
+    def once() -> None:
+        # The new image is the signal (the prompt of a cell this tall can read empty for a
+        # moment while JupyterLab's windowing re-attaches it).
+        ui.start_cell(index)
+        cell = ui.cell(index).element_handle()
+        ui.page.wait_for_function(ARRIVED_JS, arg=cell, timeout=300_000, polling="raf")
+        ui.page.evaluate(DECODE_JS, cell)
+        ui.page.evaluate(MARK_JS, cell)
 
     def run() -> None:
         for _ in range(RERUNS):
-            ui.page.evaluate(MARK_JS, cell)
-            ui.run_cell(index, timeout=300_000)
-            ui.page.wait_for_function(ARRIVED_JS, arg=cell, timeout=300_000, polling="raf")
-            ui.page.evaluate(DECODE_JS, cell)
+            once()
         ui.page.wait_for_timeout(SETTLE_MS)
 
-    ui.page.evaluate(MARK_JS, cell)
-    ui.run_cell(index, timeout=300_000)  # the image a first run shows, untraced
-    ui.page.wait_for_function(ARRIVED_JS, arg=cell, timeout=300_000, polling="raf")
+    ui.page.evaluate(MARK_JS, ui.cell(index).element_handle())
+    once()  # the image a first run shows, untraced
     return _traced(ctx, ui.page, run)
 
 
@@ -149,9 +153,10 @@ def longest(samples: list[list[Task]]) -> float:
 
 
 def summary(samples: list[list[Task]]) -> str:
-    """The longest task over the samples, the median total time in long tasks and in GC."""
-    total = statistics.median(sum(d for d, _ in s) for s in samples)
-    gc = statistics.median(sum(g for _, g in s) for s in samples)
+    """The longest task over the samples, and the mean time per sample in long tasks and in
+    GC (a mean, not a median: a GC pause comes in some samples and not others)."""
+    total = statistics.fmean(sum(d for d, _ in s) for s in samples)
+    gc = statistics.fmean(sum(g for _, g in s) for s in samples)
     return f"longest {longest(samples):.0f} ms, {total:.0f} ms in all ({gc:.0f} ms GC)"
 
 
