@@ -247,7 +247,8 @@ def test_without_the_extension_the_fallback_shows(
         assert ui.page.locator(REF).count() == 0, "the extension is off"
         for n in (0, 29):
             assert ui.wait_image(images.nth(n)) == 400
-        assert images.nth(0).get_attribute("src").startswith(f"{srv.base_url}@file/")
+        src = images.nth(0).get_attribute("src")
+        assert src is not None and src.startswith(f"{srv.base_url}@file/")
         if app == "lab":
             ui.page.locator('.jp-SideBar [data-id="table-of-contents"]').click()
             ui.page.locator(".jp-TableOfContents-tree").get_by_text("Noise from HTML").wait_for()
