@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_labextension import MAX_FRAME, wait_loaded, watch_frames
 from tests.support.bokeh_plots import PLOT_STATE, fetched, plot_cells, wait_plot
 from tests.support.browser import artifact, jupyter_env, write_notebook
 from tests.support.jupyter_ui import NotebookUI
+from tests.support.references import MAX_FRAME, wait_loaded, watch_frames
 from tests.support.server import RunningServer, jupyter_server
 from vfs_ext.bokeh_scripts import JS_MIME
 
