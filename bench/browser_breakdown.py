@@ -74,8 +74,8 @@ def _run(ui: NotebookUI, index: int, read: int, origin: float) -> dict[str, floa
     ):
         if value is not None:
             marks[key] = value * 1000 - origin
-    key = marks["key"]
-    return {k: v - key for k, v in marks.items() if v is not None}
+    keydown = marks["key"]
+    return {k: v - keydown for k, v in marks.items() if v is not None}
 
 
 def _fetch(ui: NotebookUI, url: str) -> dict[str, float]:

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_labextension import MAX_FRAME, wait_loaded, watch_frames
+from tests.support.bokeh_plots import PLOT_STATE, fetched, plot_cells, wait_plot
 from tests.support.browser import artifact, jupyter_env, write_notebook
 from tests.support.jupyter_ui import NotebookUI
+from tests.support.references import MAX_FRAME, wait_loaded, watch_frames
 from tests.support.server import RunningServer, jupyter_server
 from vfs_ext.bokeh_scripts import JS_MIME
 
@@ -26,37 +27,6 @@ pytest.importorskip("bokeh", reason="the test extra installs bokeh")
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 POINTS = 500_000
-
-#: What bokeh drew for the cell's output, read from BokehJS in the page: its views live in
-#: shadow roots, so this walks them.
-PLOT_STATE = """cell => {
-    const found = {canvases: 0, painted: 0, toolbars: 0, points: null, x_start: null};
-    const walk = root => {
-        for (const el of root.querySelectorAll('*')) {
-            if (el.shadowRoot) walk(el.shadowRoot);
-            if (el.classList.contains('bk-Toolbar')) found.toolbars++;
-            if (el.tagName === 'CANVAS' && el.width > 0 && el.height > 0) {
-                found.canvases++;
-                const ctx = el.getContext('2d');
-                const px = ctx ? ctx.getImageData(0, 0, el.width, el.height).data : [];
-                for (let i = 3; i < px.length; i += 4) {
-                    if (px[i] !== 0) { found.painted++; break; }
-                }
-            }
-        }
-    };
-    walk(cell);
-    const docs = window.Bokeh ? window.Bokeh.documents : [];
-    for (const doc of docs) {
-        for (const model of doc.all_models) {
-            if (model.type === 'ColumnDataSource' && 'x' in model.data) {
-                found.points = Math.max(found.points || 0, model.data.x.length);
-            }
-            if (model.type === 'Figure') found.x_start = model.x_range.start;
-        }
-    }
-    return found;
-}"""
 
 
 @pytest.fixture(scope="module", params=["lab", "notebook", "lab-without-jupyter_bokeh"])
@@ -86,31 +56,13 @@ def test_a_large_bokeh_plot_draws_by_url(server: tuple[str, RunningServer], cont
     bokeh's JS in the page from two virtual files, the pan tool works, and no websocket frame
     exceeds 64 KiB."""
     app, srv = server
-    write_notebook(
-        srv.root_dir / "bokeh.ipynb",
-        [
-            "%load_ext vfs_ext\n%vfs auto on",
-            "from bokeh.io import output_notebook, show\n"
-            "from bokeh.resources import INLINE\n"
-            "output_notebook(INLINE)",
-            "import numpy as np\n"
-            "from bokeh.plotting import figure\n"
-            "rng = np.random.default_rng(0)\n"
-            "p = figure(output_backend='webgl', tools='pan,wheel_zoom,reset')\n"
-            f"p.scatter(rng.random({POINTS}), rng.random({POINTS}))\n"
-            "show(p)",
-        ],
-    )
+    write_notebook(srv.root_dir / "bokeh.ipynb", plot_cells(POINTS, tools="pan,wheel_zoom,reset"))
     ui = NotebookUI(context, app, srv.url, srv.token, "bokeh.ipynb")
     frames = watch_frames(ui)  # before the kernel's websocket opens
     ui.open()
     ui.run_cells(range(3))
     cell = ui.cell(2).element_handle()
-    ui.page.wait_for_function(
-        f"cell => ({PLOT_STATE})(cell).painted > 0", arg=cell, timeout=120_000
-    )
-    state = ui.page.evaluate(PLOT_STATE, cell)
-    assert state["points"] == POINTS, state
+    state = wait_plot(ui.page, cell, POINTS)
     assert state["toolbars"] >= 1, state
     assert ui.cell(2).locator("iframe").count() == 0
     # Who ran the document's script: jupyter_bokeh's exec renderer, or JupyterLab's own
@@ -134,8 +86,7 @@ def test_a_large_bokeh_plot_draws_by_url(server: tuple[str, RunningServer], cont
         arg=[cell, state["x_start"]],
     )
     ui.page.screenshot(path=str(artifact(f"bokeh-{app}.png")))
-    fetched = {r.url.rsplit(".", 1)[-1] for r in ui.file_responses if r.status == 200}
-    assert fetched == {"js", "json"}, "BokehJS and the document came by URL"
+    assert fetched(ui) == {"js", "json"}, "BokehJS and the document came by URL"
     assert frames, "the page's websocket frames were not seen"
     assert max(frames) <= MAX_FRAME, sorted(frames)[-5:]
     assert ui.problems.ours() == []

@@ -18,16 +18,14 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from tests.support.browser import artifact, jupyter_env
 from tests.support.jupyter_ui import NotebookUI
+from tests.support.references import MAX_FRAME, REF, refs, wait_loaded, watch_frames
 from tests.support.server import RunningServer, jupyter_server
 from vfs_ext.records import HASH_KEY, METADATA_KEY, REFERENCE_MIME
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
-REF = ".jp-VfsReference"
 #: JupyterLab's own way to turn a labextension off (`jupyter labextension disable`).
 DISABLED = {"disabledExtensions": {"vfs-ext": True}}
-#: The largest websocket frame a virtual output may cost (the issue's bound).
-MAX_FRAME = 64 * 1024
 PNG_SETUP = """
 import io
 import numpy as np
@@ -61,37 +59,6 @@ def write_notebook(path: Path, cells: list[Any]) -> None:
         },
     )
     nbformat.write(nb, path)
-
-
-def watch_frames(ui: NotebookUI) -> list[int]:
-    """Sizes of every websocket frame the page receives from now on."""
-    sizes: list[int] = []
-
-    def on_socket(ws: Any) -> None:
-        ws.on("framereceived", lambda payload: sizes.append(len(payload)))
-
-    ui.page.on("websocket", on_socket)
-    return sizes
-
-
-def refs(ui: NotebookUI, index: int) -> Any:
-    """The reference renderers of a cell's outputs (each is the output's own node)."""
-    return ui.cell(index).locator(REF)
-
-
-def wait_loaded(ui: NotebookUI, index: int, timeout: float = 120_000) -> Any:
-    """The cell's reference renderer once it has drawn its output."""
-    ref = refs(ui, index).first
-    # No actionability checks: the page may be busy laying out a large table for a while.
-    handle = ref.element_handle(timeout=timeout)
-    handle.evaluate("el => el.scrollIntoView({block: 'nearest'})")
-    ui.page.wait_for_function(
-        "el => ['loaded', 'missing', 'error'].includes(el.dataset.vfsState)",
-        arg=handle,
-        timeout=timeout,
-    )
-    assert ref.get_attribute("data-vfs-state") == "loaded", ref.inner_text()[:500]
-    return ref
 
 
 def test_plotly_and_a_big_table_render_in_the_page(
@@ -247,7 +214,8 @@ def test_without_the_extension_the_fallback_shows(
         assert ui.page.locator(REF).count() == 0, "the extension is off"
         for n in (0, 29):
             assert ui.wait_image(images.nth(n)) == 400
-        assert images.nth(0).get_attribute("src").startswith(f"{srv.base_url}@file/")
+        src = images.nth(0).get_attribute("src")
+        assert src is not None and src.startswith(f"{srv.base_url}@file/")
         if app == "lab":
             ui.page.locator('.jp-SideBar [data-id="table-of-contents"]').click()
             ui.page.locator(".jp-TableOfContents-tree").get_by_text("Noise from HTML").wait_for()

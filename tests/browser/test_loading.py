@@ -15,11 +15,11 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from tests.support.browser import artifact, jupyter_env
 from tests.support.jupyter_ui import NotebookUI
+from tests.support.references import REF
 from tests.support.server import RunningServer, jupyter_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
-REF = ".jp-VfsReference"
 #: Bytes per second while throttled: a 5 MiB payload takes about 5 s.
 SLOW = 1_000_000
 SETUP = """\

@@ -10,15 +10,14 @@ and in the export.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.test_bokeh import PLOT_STATE
+from tests.support.bokeh_plots import fetched, plot_cells, wait_plot
 from tests.support.browser import artifact, jupyter_env, write_notebook
+from tests.support.export import nbconvert_html
 from tests.support.jupyter_ui import NotebookUI
 from tests.support.server import jupyter_server
 
@@ -27,44 +26,8 @@ pytest.importorskip("jupyter_bokeh", reason="bokeh's renderers for JupyterLab")
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
-VENV_BIN = Path(sys.executable).parent
 POINTS = 50_000  # docs_json about 1 MiB, over the 256 KiB threshold
-
-CELLS = [
-    "%load_ext vfs_ext\n%vfs auto on",
-    "from bokeh.io import output_notebook, show\n"
-    "from bokeh.resources import INLINE\n"
-    "output_notebook(INLINE)",
-    "import numpy as np\n"
-    "from bokeh.plotting import figure\n"
-    "rng = np.random.default_rng(0)\n"
-    "p = figure(output_backend='webgl')\n"
-    f"p.scatter(rng.random({POINTS}), rng.random({POINTS}))\n"
-    "show(p)",
-]
 GONE_MESSAGE = "is no longer available: its file is gone"
-
-
-def wait_plot(page: Any, root: Any, where: str) -> None:
-    """Bokeh drew every point on a canvas under ``root``."""
-    page.wait_for_function(f"el => ({PLOT_STATE})(el).painted > 0", arg=root, timeout=120_000)
-    state = page.evaluate(PLOT_STATE, root)
-    assert state["points"] == POINTS, (where, state)
-
-
-def fetched(ui: NotebookUI) -> set[str]:
-    """The extensions of the virtual files the page loaded."""
-    return {r.url.rsplit(".", 1)[-1] for r in ui.file_responses if r.status == 200}
-
-
-def nbconvert_html(notebook: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [VENV_BIN / "jupyter-nbconvert", "--to", "html", notebook, "--output-dir", out],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
 
 
 def test_a_saved_bokeh_plot_draws_without_its_kernel_and_offline(
@@ -72,17 +35,17 @@ def test_a_saved_bokeh_plot_draws_without_its_kernel_and_offline(
 ) -> None:
     root = tmp_path / "root"
     root.mkdir()
-    write_notebook(root / "bokeh.ipynb", CELLS)
+    write_notebook(root / "bokeh.ipynb", plot_cells(POINTS))
     env = jupyter_env(tmp_path / "jupyter")  # one signature store: the notebook stays trusted
     with jupyter_server(tmp_path / "first", app="lab", env=env, root_dir=root) as srv:
         ui = NotebookUI(context, "lab", srv.url, srv.token, "bokeh.ipynb").open()
         ui.run_cells(range(3))
-        wait_plot(ui.page, ui.cell(2).element_handle(), "live")
+        wait_plot(ui.page, ui.cell(2).element_handle(), POINTS, "live")
         ui.save()
         for kernel in srv.api("GET", "api/kernels"):
             srv.api("DELETE", f"api/kernels/{kernel['id']}")  # its files are released
         ui.reopen()
-        wait_plot(ui.page, ui.cell(2).element_handle(), "kernel shut down")
+        wait_plot(ui.page, ui.cell(2).element_handle(), POINTS, "kernel shut down")
         assert fetched(ui) == {"js", "json"}, "BokehJS and the document came from the sidecar"
         assert ui.problems.ours() == []
         ui.page.screenshot(path=str(artifact("saved-bokeh-reopened.png")))
@@ -99,7 +62,7 @@ def test_a_saved_bokeh_plot_draws_without_its_kernel_and_offline(
     for export in (tmp_path / "menu.html", tmp_path / "bokeh.html"):  # no server is running now
         assert "@file/" not in export.read_text()
         offline.goto(export.as_uri())
-        wait_plot(offline, offline.locator("body").element_handle(), export.name)
+        wait_plot(offline, offline.locator("body").element_handle(), POINTS, export.name)
     offline.screenshot(path=str(artifact("saved-bokeh-exported.png")))
     offline.close()
 

@@ -6,8 +6,6 @@ folder served by another server; exports (``jupyter nbconvert``, the "Export Not
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,12 +13,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.browser import artifact, jupyter_env, write_notebook
+from tests.support.export import nbconvert_html, vfs_inline
 from tests.support.jupyter_ui import NotebookUI
 from tests.support.server import jupyter_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
-VENV_BIN = Path(sys.executable).parent
 
 SETUP = """%load_ext vfs_ext
 import io
@@ -142,25 +140,8 @@ def test_ten_images_saved_twenty_times_and_exported(
         exported = tmp_path / "exported.html"
         exported.write_bytes(body)
         ui.close()
-    subprocess.run(
-        [
-            VENV_BIN / "jupyter-nbconvert",
-            "--to",
-            "html",
-            root / "ten.ipynb",
-            "--output-dir",
-            tmp_path,
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    subprocess.run(
-        [VENV_BIN / "jupyter-vfs", "inline", root / "ten.ipynb", "-o", tmp_path / "inline.ipynb"],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    nbconvert_html(root / "ten.ipynb", tmp_path)
+    vfs_inline(root / "ten.ipynb", tmp_path / "inline.ipynb")
     offline = context.new_page()
     for page in (exported, tmp_path / "ten.html"):  # no server is running now
         offline.goto(page.as_uri())

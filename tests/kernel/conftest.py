@@ -24,3 +24,11 @@ def kernel(server: RunningServer) -> Iterator[Kernel]:
     """One kernel with the extension loaded, shared by a module's independent tests."""
     with running_kernel(server, "%load_ext vfs_ext") as k:
         yield k
+
+
+@pytest.fixture(scope="module")
+def k(kernel: Kernel, request: pytest.FixtureRequest) -> Kernel:
+    """The module's kernel after the module's ``SETUP`` code (the imports and helpers its
+    tests use); a module with a kernel of its own overrides this."""
+    kernel.execute(request.module.SETUP)
+    return kernel

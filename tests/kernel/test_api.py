@@ -22,12 +22,6 @@ def sha(data): return hashlib.sha256(data).hexdigest()
 """
 
 
-@pytest.fixture(scope="module")
-def k(kernel: Kernel) -> Kernel:
-    kernel.execute(SETUP)
-    return kernel
-
-
 def served_sha(server: RunningServer, url: str) -> str:
     status, _, body = server.fetch(url)
     assert status == 200

@@ -15,7 +15,9 @@ from vfs_ext.records import REFERENCE_MIME
 
 pytest.importorskip("bokeh", reason="the test extra installs bokeh")
 
-SETUP = """
+SETUP = (
+    NO_GRACE
+    + """
 import numpy as np
 from bokeh.io import output_notebook, show
 from bokeh.plotting import figure
@@ -27,12 +29,7 @@ def plot(n):
     p.scatter(rng.random(n), rng.random(n))
     return p
 """
-
-
-@pytest.fixture(scope="module")
-def k(kernel: Kernel) -> Kernel:
-    kernel.execute(NO_GRACE + SETUP)
-    return kernel
+)
 
 
 def displays(execution) -> list[dict]:

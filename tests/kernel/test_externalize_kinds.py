@@ -7,17 +7,11 @@ import hashlib
 import json
 import re
 
-import pytest
-
 from tests.support.kernels import NO_GRACE, Kernel, new_cell_id
 from tests.support.outputs import MEDIA_SETUP, externalized, only_output
 from tests.support.server import RunningServer
 
-
-@pytest.fixture(scope="module")
-def k(kernel: Kernel) -> Kernel:
-    kernel.execute(NO_GRACE + MEDIA_SETUP)
-    return kernel
+SETUP = NO_GRACE + MEDIA_SETUP
 
 
 def test_svg_becomes_img(k: Kernel, server: RunningServer) -> None:

@@ -9,14 +9,14 @@ import hashlib
 import json
 import re
 
-import pytest
-
 from tests.support.kernels import NO_GRACE, Kernel, new_cell_id
 from tests.support.server import RunningServer
 from vfs_ext.records import REFERENCE_MIME
 
 IOPUB_LIMIT = 64 * 1024
-SETUP = """
+SETUP = (
+    NO_GRACE
+    + """
 import base64, hashlib, io, json
 import numpy as np
 from IPython.display import Audio, HTML, Video, display
@@ -29,12 +29,7 @@ def files():
 
 def sha(data): return hashlib.sha256(data).hexdigest()
 """
-
-
-@pytest.fixture(scope="module")
-def k(kernel: Kernel) -> Kernel:
-    kernel.execute(NO_GRACE + SETUP)
-    return kernel
+)
 
 
 def one_output(execution) -> dict:

@@ -30,12 +30,6 @@ def png(seed):
 """
 
 
-@pytest.fixture(scope="module")
-def k(kernel: Kernel) -> Kernel:
-    kernel.execute(SETUP)
-    return kernel
-
-
 def usage_error(k: Kernel, code: str) -> str:
     """What the user sees of a failed ``%vfs``: IPython prints a UsageError as one line."""
     out = k.execute(code, new_cell_id(), check=False)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.support.kernels import NO_GRACE, Kernel, new_cell_id
 from tests.support.server import RunningServer
 from vfs_ext.records import REFERENCE_MIME
 
-SETUP = """
+SETUP = (
+    NO_GRACE
+    + """
 import io, json
 import numpy as np
 from PIL import Image as PILImage
@@ -35,12 +35,7 @@ class Figure:
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"application/vnd.plotly.v1+json": self.spec, "text/plain": "Figure"}
 """
-
-
-@pytest.fixture(scope="module")
-def k(kernel: Kernel) -> Kernel:
-    kernel.execute(NO_GRACE + SETUP)
-    return kernel
+)
 
 
 def output(execution) -> dict:

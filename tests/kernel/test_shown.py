@@ -10,38 +10,9 @@ import pytest
 from tests.support.kernels import NO_GRACE, Kernel, new_cell_id
 from tests.support.processes import wait_until
 from tests.support.server import RunningServer
+from tests.support.shown import FRAMES, VFS, statuses, urls
 
-SETUP = """
-import os
-from IPython.display import Image, clear_output, display
-import vfs_ext
-import vfs_ext.retire
-import ipywidgets
-from kernel_side.extension import current_session as _cs
-import kernel_side.shown as _shown
-
-def frame(seed):  # a PNG signature and random bytes: served as image/png, never decoded
-    return b"\\x89PNG\\r\\n\\x1a\\n" + os.urandom(64 * 1024) + bytes([seed % 256])
-"""
-
-VFS = "%%vfs --threshold 10KB\n"
-
-
-@pytest.fixture(scope="module")
-def k(kernel: Kernel) -> Kernel:
-    kernel.execute(NO_GRACE + SETUP)
-    return kernel
-
-
-def urls(execution, *types: str) -> list[str]:
-    """The virtual file of each output that has one (a widget's own view has none)."""
-    messages = execution.outputs(*(types or ("display_data",)))
-    records = (m["content"]["metadata"].get("vfs_ext") for m in messages)
-    return [r["url"] for r in records if r]
-
-
-def statuses(server: RunningServer, execution) -> list[int]:
-    return [server.fetch(url)[0] for url in urls(execution)]
+SETUP = NO_GRACE + FRAMES
 
 
 def test_a_live_plot_keeps_only_its_current_frame(k: Kernel, server: RunningServer) -> None:
@@ -107,29 +78,6 @@ def test_a_virtual_file_still_referenced_survives_an_update(
     ]
 
 
-WIDGET = (
-    VFS
-    + """out = ipywidgets.Output()
-display(out)
-display(Image(frame(0)))  # in the cell, beside the widget
-for i in range(1, 5):
-    with out:
-        clear_output(wait=True)
-        display(Image(frame(i)))
-"""
-)
-
-
-def test_an_output_widget_clears_only_its_own_outputs(k: Kernel, server: RunningServer) -> None:
-    cell = new_cell_id()
-    out = k.execute(WIDGET, cell)
-    assert statuses(server, out) == [200, 404, 404, 404, 200]
-    # The widget outlives its cell: clearing it later, from another cell, releases its frame.
-    later = k.execute("out.clear_output()", new_cell_id())
-    assert len(later.outputs("clear_output")) == 1
-    assert statuses(server, out) == [200, 404, 404, 404, 404]
-
-
 def test_clearing_from_another_thread_of_the_same_cell(k: Kernel, server: RunningServer) -> None:
     out = k.execute(
         VFS + "import threading\n"
@@ -147,19 +95,6 @@ def test_a_file_shown_in_another_cell_stays(k: Kernel, server: RunningServer) ->
     first = k.execute("shared = vfs_ext.image(frame(7))\ndisplay(shared)", new_cell_id())
     k.execute("display(shared)\ndel shared\nclear_output()", new_cell_id())
     assert statuses(server, first) == [200]
-
-
-def test_interact_keeps_only_its_current_frame(k: Kernel, server: RunningServer) -> None:
-    """ipywidgets' interact redraws into its Output with clear_output(wait=True) per change."""
-    first = k.execute(
-        VFS
-        + "ui = ipywidgets.interactive(lambda seed: display(Image(frame(seed))), seed=(0, 10))\n"
-        "display(ui)",
-        new_cell_id(),
-    )
-    moves = k.execute(VFS + "for s in (1, 2, 3):\n    ui.children[0].value = s", new_cell_id())
-    assert len(moves.outputs("clear_output")) == 3
-    assert statuses(server, first) + statuses(server, moves) == [404, 404, 404, 200]
 
 
 def test_a_captured_output_shown_again_after_a_clear_stays(
@@ -199,17 +134,6 @@ def test_a_display_id_shown_again_elsewhere_keeps_what_both_show(
         VFS + "display(Image(frame(2)), display_id='shared-id')\nclear_output()", new_cell_id()
     )
     assert statuses(server, first) + statuses(server, second) == [404, 200]
-
-
-def test_an_update_does_not_reach_into_an_output_widget(k: Kernel, server: RunningServer) -> None:
-    """An ipywidgets Output ignores update_display_data: what it shows stays."""
-    out = k.execute(
-        VFS + "box = ipywidgets.Output()\ndisplay(box)\n"
-        "with box:\n    handle = display(Image(frame(1)), display_id=True)\n"
-        "handle.update(Image(frame(2)))",
-        new_cell_id(),
-    )
-    assert statuses(server, out)[0] == 200
 
 
 @pytest.mark.parametrize(
@@ -260,19 +184,6 @@ def test_a_fault_in_the_tracking_never_costs_the_output(k: Kernel, server: Runni
         return "could not track which files the outputs show" in log and "ZeroDivisionError" in log
 
     wait_until(logged, "the fault in the kernel's log (the server's console)")
-
-
-def test_an_update_made_while_an_output_widget_captures_leaves_the_cell_as_it_was(
-    k: Kernel, server: RunningServer
-) -> None:
-    """Inside ``with out:`` (``interact`` runs its callback so) the widget's hook takes the
-    update of the cell's own display and ignores it: the cell still shows the first image."""
-    out = k.execute(
-        VFS + "h = display(Image(frame(1)), display_id=True)\n"
-        "box = ipywidgets.Output()\nwith box:\n    h.update(Image(frame(2)))",
-        new_cell_id(),
-    )
-    assert statuses(server, out)[0] == 200
 
 
 def test_a_display_updated_from_later_cells_stays_tracked(k: Kernel, server: RunningServer) -> None:

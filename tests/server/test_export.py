@@ -6,21 +6,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook, output_from_msg
 
-from tests.support.kernels import Kernel, shutdown_kernel, start_kernel
-from tests.support.server import RunningServer, jupyter_server
-
-VENV_BIN = Path(sys.executable).parent
+from tests.support.export import nbconvert_html, run_cells, vfs_inline
+from tests.support.kernels import shutdown_kernel, start_kernel
+from tests.support.server import RunningServer
 
 PNG_CELL = """\
 %%vfs --threshold 1KiB
@@ -48,22 +41,6 @@ GONE_CELL = "gone = vfs_ext.image(buffer.getvalue())\ngone"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with jupyter_server(tmp_path_factory.mktemp("export")) as running:
-        yield running
-
-
-def run_cells(kernel: Kernel, sources: list[str]) -> dict:
-    """A notebook of ``sources`` with the outputs the kernel produced for them."""
-    cells = []
-    for source in sources:
-        execution = kernel.execute(source)
-        outputs = [output_from_msg(m) for m in execution.outputs("display_data", "execute_result")]
-        cells.append(new_code_cell(source, outputs=outputs))
-    return nbformat.validator.normalize(new_notebook(cells=cells))[1]
-
-
-@pytest.fixture(scope="module")
 def saved(server: RunningServer) -> dict:
     """A notebook saved with an image, a chart and a link, then its kernel shut down; one more
     output is added after the save, so no sidecar holds its bytes."""
@@ -84,10 +61,6 @@ def saved(server: RunningServer) -> dict:
     return {"png": png, "path": server.root_dir / "shared"}
 
 
-def no_server_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("VFS_EXT_")}
-
-
 def check_inlined(notebook: dict, png: bytes) -> None:
     image, chart, link = (cell["outputs"][0] for cell in notebook["cells"][:3])
     assert base64.b64decode(image["data"]["image/png"]) == png
@@ -106,14 +79,7 @@ def check_inlined(notebook: dict, png: bytes) -> None:
 
 def test_jupyter_vfs_inline_restores_every_output_from_the_sidecar(saved: dict) -> None:
     out = saved["path"] / "out.ipynb"
-    done = subprocess.run(
-        [VENV_BIN / "jupyter-vfs", "inline", saved["path"] / "with-gone.ipynb", "-o", out],
-        env=no_server_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = vfs_inline(saved["path"] / "with-gone.ipynb", out)
     notebook = nbformat.read(out, as_version=4)
     nbformat.validate(notebook)
     check_inlined(notebook, saved["png"])
@@ -123,14 +89,7 @@ def test_jupyter_vfs_inline_restores_every_output_from_the_sidecar(saved: dict) 
 
 
 def test_jupyter_nbconvert_html_embeds_every_image(saved: dict) -> None:
-    subprocess.run(
-        [VENV_BIN / "jupyter-nbconvert", "--to", "html", saved["path"] / "nb.ipynb"],
-        env=no_server_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    nbconvert_html(saved["path"] / "nb.ipynb")
     page = (saved["path"] / "nb.html").read_text()
     assert "@file/" not in page
     assert base64.b64encode(saved["png"]).decode() in page

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.server.test_export import VENV_BIN, no_server_env, run_cells
+from tests.support.export import nbconvert_html, run_cells, vfs_inline
 from tests.support.kernels import shutdown_kernel, start_kernel
 from tests.support.server import RunningServer
 from vfs_ext.bokeh_scripts import EXEC_MIME, JS_MIME, LOAD_MIME, split_document
@@ -84,14 +83,7 @@ def test_the_saved_notebook_loads_bokeh_by_url(saved: dict) -> None:
 
 def test_jupyter_vfs_inline_puts_back_what_bokeh_wrote(saved: dict) -> None:
     out = saved["path"] / "out.ipynb"
-    done = subprocess.run(
-        [VENV_BIN / "jupyter-vfs", "inline", saved["path"] / "with-gone.ipynb", "-o", out],
-        env=no_server_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = vfs_inline(saved["path"] / "with-gone.ipynb", out)
     notebook = nbformat.read(out, as_version=4)
     nbformat.validate(notebook)
     (by_url,) = notebook["cells"][0]["outputs"]
@@ -114,14 +106,7 @@ def test_jupyter_vfs_inline_puts_back_what_bokeh_wrote(saved: dict) -> None:
 
 
 def test_jupyter_nbconvert_html_carries_the_plot(saved: dict) -> None:
-    done = subprocess.run(
-        [VENV_BIN / "jupyter-nbconvert", "--to", "html", saved["path"] / "with-gone.ipynb"],
-        env=no_server_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    done = nbconvert_html(saved["path"] / "with-gone.ipynb")
     page = (saved["path"] / "with-gone.html").read_text()
     assert "@file/" not in page
     docs_json, _ = split_document(saved["document"]) or ("", "")
@@ -135,14 +120,7 @@ def test_without_the_sidecar_each_bokeh_output_becomes_a_note(saved: dict, tmp_p
     notes, never scripts left loading from a server that is not there."""
     nbformat.write(saved["notebook"], tmp_path / "nb.ipynb")
     out = tmp_path / "out.ipynb"
-    done = subprocess.run(
-        [VENV_BIN / "jupyter-vfs", "inline", tmp_path / "nb.ipynb", "-o", out],
-        env=no_server_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = vfs_inline(tmp_path / "nb.ipynb", out)
     notebook = nbformat.read(out, as_version=4)
     (load,) = notebook["cells"][0]["outputs"]
     _, doc = notebook["cells"][2]["outputs"]
