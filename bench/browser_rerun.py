@@ -157,7 +157,10 @@ def summary(samples: list[list[Task]]) -> str:
     GC (a mean, not a median: a GC pause comes in some samples and not others)."""
     total = statistics.fmean(sum(d for d, _ in s) for s in samples)
     gc = statistics.fmean(sum(g for _, g in s) for s in samples)
-    return f"longest {longest(samples):.0f} ms, {total:.0f} ms in all ({gc:.0f} ms GC)"
+    return (
+        f"longest {longest(samples):.0f} ms; mean per {RERUNS} re-runs {total:.0f} ms in long"
+        f" tasks ({gc:.0f} ms GC)"
+    )
 
 
 def rerun(ctx: Any, srv: RunningServer, sizes: list[int], repeats: int, table: Table) -> None:
@@ -183,7 +186,7 @@ def rerun(ctx: Any, srv: RunningServer, sizes: list[int], repeats: int, table: T
         if verdict == "MISS" and longest(bare[size]) > LONG_MS:
             verdict += " (floor too)"
         table.add(
-            f"re-run of a {size // MiB} MiB image x{RERUNS}: long tasks (longest, total)",
+            f"re-run of a {size // MiB} MiB image x{RERUNS}: long tasks (longest, mean total)",
             summary(inline),
             summary(by_url),
             f"bare page: {summary(bare[size])}",

@@ -61,5 +61,5 @@ def test_browser_rerun_prints_its_rows() -> None:
         None,
     )
     assert row is not None, f"no re-run row in:\n{out}"
-    assert row.count("ms in all") == 3, row  # inline, by URL, and the bare page's floor
+    assert row.count("ms in long tasks") == 3, row  # inline, by URL, and the bare page's floor
     assert "bare page: longest" in row
