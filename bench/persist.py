@@ -5,7 +5,8 @@ messages is saved through the contents API (``PUT``), the way JupyterLab saves i
 cost is its time minus the same save with the records stripped (a save persistence has nothing
 to do for). Side by side, in one run:
 
-- ``cp`` of the same tier files into a fresh folder;
+- ``cp`` of the same tier files into a fresh folder, right before the usual save and at the same
+  point of the run (see below);
 - the usual save: after the server's background thread hashed the new files (server_side.
   prehash), so the save only copies them; how long that thread took after the display is
   reported too. Files under ``prehash.MIN_BYTES`` (the quick run's) are not hashed ahead: the
@@ -19,9 +20,15 @@ to do for). Side by side, in one run:
 During the usual and worst-case saves a probe sends ``GET api/status`` back to back: its
 slowest answer is how long the save held up the server's event loop (the pre-save hook is
 synchronous). Every repeat shows new images (new names: nothing cached) into a fresh folder;
-dirty pages are written back (``sync``) before each measured save and ``cp``, so no earlier
-step's write-back lands in a later one's time. Each save's row says how many bytes the save
-hashed itself (``hashed_at_save_bytes`` of ``api/vfs``), measured, not assumed.
+dirty pages are written back (``sync``, in ``recycle``) before each measured save and ``cp``,
+so no earlier step's write-back lands in a later one's time. Each save's row says how many
+bytes the save hashed itself (``hashed_at_save_bytes`` of ``api/vfs``), measured, not assumed.
+
+``cp`` runs where the usual save runs, and its copies stay until that save is done. Before
+each measured save and ``cp``, bench/recycled_pages.py writes and deletes a file larger than
+what they copy, so that each writes into pages freed a moment ago: on the benchmark's VM, memory
+left idle is taken back by the hypervisor, and a copy into it took 0.7-2.3 s instead of
+0.1-0.2 s, whichever program copied, depending on what ran before it.
 How the notebooks are built and saved is in bench/contents.py.
 """
 
@@ -30,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
 import shutil
 import statistics
 import threading
@@ -49,6 +55,7 @@ from .display import INLINE
 from .harness import Bench
 from .notebook import build
 from .plot import size_label
+from .recycled_pages import recycle, size_of
 from .report import Results, Row, fmt_s, verdict
 
 #: Figure 7's inline notebook is 4/3 of 500 MiB: over jupyter_server's default 512 MiB limit.
@@ -122,12 +129,13 @@ async def _shown(bench: Bench, size: int, count: int) -> tuple[dict[str, Any], l
     return content, contents.tier_paths(bench, [rec["name"] for rec in contents.records(content)])
 
 
-async def _save(bench: Bench, folder: str, content: dict[str, Any]) -> Save:
-    """Save ``content`` into ``folder`` (made by contents.new_folder) and measure it."""
+async def _save(bench: Bench, folder: str, content: dict[str, Any], copied: int) -> Save:
+    """Save ``content`` into ``folder`` (made by contents.new_folder) and measure it; the save
+    may copy ``copied`` bytes."""
     at_save = _persist(bench)["hashed_at_save_bytes"]  # read before: not in the timed part
     plain = contents.stripped(content)
     base = await asyncio.to_thread(contents.put, bench, f"{folder}/plain.ipynb", plain)
-    await asyncio.to_thread(os.sync)  # no earlier write-back backlog in the measured save
+    await asyncio.to_thread(recycle, bench.work, copied)  # and no earlier backlog of write-back
     with _LoopProbe(bench) as probe:
         first = await asyncio.to_thread(contents.put, bench, f"{folder}/nb.ipynb", content)
     hashed = _persist(bench)["hashed_at_save_bytes"] - at_save
@@ -145,7 +153,7 @@ async def _unseen(bench: Bench, content: dict[str, Any], paths: list[Path]) -> S
         for rec, path in zip(contents.records(renamed), paths, strict=True):
             rec["name"] = owner.write(path.read_bytes(), "png").name
         folder = await contents.new_folder(bench, f"persist-unseen-{owner.key}", renamed)
-        result = await _save(bench, folder, renamed)
+        result = await _save(bench, folder, renamed, size_of(paths))
         shutil.rmtree(bench.server.root_dir / folder)
         return result
     finally:
@@ -185,7 +193,7 @@ async def _repeat(bench: Bench, got: _Figures, size: int, count: int, r: int) ->
     # Saved right after the display: the thread may not have caught up.
     content, paths = await _shown(bench, size, count)
     folder = await contents.new_folder(bench, f"persist-now-{r}", content)
-    got.now.append(await _save(bench, folder, content))
+    got.now.append(await _save(bench, folder, content, size_of(paths)))
     shutil.rmtree(root / folder)
     # The usual case: the thread hashed the new files before the save.
     before = _persist(bench)["hashed_ahead_files"]
@@ -193,7 +201,11 @@ async def _repeat(bench: Bench, got: _Figures, size: int, count: int, r: int) ->
     if size >= MIN_BYTES:  # smaller files are left to the save
         got.hashing.append(await asyncio.to_thread(_caught_up, bench, before, count))
     folder = await contents.new_folder(bench, f"persist-{r}", content)
-    got.usual.append(await _save(bench, folder, content))
+    # cp at the save's point of the run, on the same memory; its copies stay until it is done.
+    await asyncio.to_thread(recycle, bench.work, size_of(paths))
+    got.cps.append(contents.cp(paths, bench.work / f"cp-{r}"))
+    got.usual.append(await _save(bench, folder, content, size_of(paths)))
+    shutil.rmtree(bench.work / f"cp-{r}")
     plain = contents.stripped(content)
     for _ in range(5):  # milliseconds: pairs, so load on the machine hits both alike
         base = await asyncio.to_thread(contents.put, bench, f"{folder}/plain.ipynb", plain)
@@ -201,9 +213,6 @@ async def _repeat(bench: Bench, got: _Figures, size: int, count: int, r: int) ->
         got.bases.append(base)
         got.again.append(second - base)
     got.unseen.append(await _unseen(bench, content, paths))
-    await asyncio.to_thread(os.sync)  # as before the saves
-    got.cps.append(contents.cp(paths, bench.work / f"cp-{r}"))
-    shutil.rmtree(bench.work / f"cp-{r}")
     if r == 0:  # one inline save: it moves 4/3 of the bytes through JSON and HTTP
         inline = contents.inline(content, paths)
         seconds = await asyncio.to_thread(contents.put, bench, f"{folder}/inline.ipynb", inline)
