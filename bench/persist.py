@@ -25,10 +25,8 @@ so no earlier step's write-back lands in a later one's time. Each save's row say
 bytes the save hashed itself (``hashed_at_save_bytes`` of ``api/vfs``), measured, not assumed.
 
 ``cp`` runs where the usual save runs, and its copies stay until that save is done. Before
-each measured save and ``cp``, bench/recycled_pages.py writes and deletes a file larger than
-what they copy, so that each writes into pages freed a moment ago: on the benchmark's VM, memory
-left idle is taken back by the hypervisor, and a copy into it took 0.7-2.3 s instead of
-0.1-0.2 s, whichever program copied, depending on what ran before it.
+each measured save and ``cp``, bench/recycled_pages.py frees pages for it to write into (why:
+there).
 How the notebooks are built and saved is in bench/contents.py.
 """
 
@@ -202,9 +200,10 @@ async def _repeat(bench: Bench, got: _Figures, size: int, count: int, r: int) ->
         got.hashing.append(await asyncio.to_thread(_caught_up, bench, before, count))
     folder = await contents.new_folder(bench, f"persist-{r}", content)
     # cp at the save's point of the run, on the same memory; its copies stay until it is done.
-    await asyncio.to_thread(recycle, bench.work, size_of(paths))
+    copied = size_of(paths)
+    await asyncio.to_thread(recycle, bench.work, copied)
     got.cps.append(contents.cp(paths, bench.work / f"cp-{r}"))
-    got.usual.append(await _save(bench, folder, content, size_of(paths)))
+    got.usual.append(await _save(bench, folder, content, copied))
     shutil.rmtree(bench.work / f"cp-{r}")
     plain = contents.stripped(content)
     for _ in range(5):  # milliseconds: pairs, so load on the machine hits both alike

@@ -12,6 +12,7 @@ a machine whose memory no hypervisor takes back, and they compare on equal terms
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def recycle(folder: Path, copied: int) -> None:
     path = folder / "recycled-pages"
     chunk = b"\0" * _CHUNK
     with path.open("wb") as f:
-        for _ in range(-(-copied * 5 // 4 // _CHUNK)):  # rounded up
+        for _ in range(math.ceil(copied * 1.25 / _CHUNK)):
             f.write(chunk)
     os.sync()  # clean pages: freed at once by the unlink, and no write-back in the next step
     path.unlink()
